@@ -1,0 +1,95 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "TenantBreaker",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "BreakerCore", targets: ["BreakerCore"]),
+        .library(name: "BreakerRuntime", targets: ["BreakerRuntime"]),
+        .library(name: "BreakerStore", targets: ["BreakerStore"]),
+        .library(name: "BreakerReports", targets: ["BreakerReports"]),
+        .library(name: "BreakerCLI", targets: ["BreakerCLI"]),
+        .executable(name: "breakerctl", targets: ["breakerctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "BreakerCore",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")]
+        ),
+        .target(
+            name: "BreakerRuntime",
+            dependencies: [
+                "BreakerCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "BreakerStore",
+            dependencies: [
+                "BreakerCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "BreakerReports",
+            dependencies: ["BreakerCore", "BreakerStore"]
+        ),
+        .target(
+            name: "BreakerTestSupport",
+            dependencies: ["BreakerCore", "BreakerRuntime"]
+        ),
+        .target(
+            name: "BreakerCLI",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "breakerctl",
+            dependencies: ["BreakerCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore", "BreakerTestSupport"]),
+        .testTarget(
+            name: "BreakerRuntimeTests",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(name: "BreakerStoreTests", dependencies: ["BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerTestSupport"]),
+        .testTarget(
+            name: "BreakerCLITests",
+            dependencies: [
+                "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .plugin {
+    var settings = target.swiftSettings ?? []
+    settings.append(contentsOf: [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .treatAllWarnings(as: .error),
+    ])
+    target.swiftSettings = settings
+}

@@ -1,0 +1,23 @@
+public import ArgumentParser
+
+/// `breakerctl`: run, inspect and operate TenantBreaker's event store.
+public struct BreakerCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "breakerctl",
+        abstract: "Tenant-scoped circuit breakers for AI agent tools: simulate, operate and report.",
+        discussion: """
+            Every command works on one store, a SQLite file: --db PATH, else $BREAKER_DB, else
+            breaker.sqlite in the working directory.
+
+            Exit codes: 0 success; 1 failure (described on standard error); 64 bad arguments;
+            2 `alerts` found something firing; 3 `verify` found a problem.
+            """,
+        subcommands: [
+            SimulateCommand.self, ReportCommand.self, AuditCommand.self, StatusCommand.self, ForceOpenCommand.self,
+            ReleaseCommand.self, ResetCommand.self, ExportCommand.self,
+            //LATER
+        ]
+    )
+
+    public init() {}
+}

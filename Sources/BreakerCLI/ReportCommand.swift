@@ -1,0 +1,83 @@
+import ArgumentParser
+import BreakerCore
+import BreakerReports
+import BreakerStore
+import Foundation
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Per-tenant affected agent turns per hour (the SLA report, CSV or JSON).",
+        discussion: """
+            One row per tenant and UTC hour, every hour of the range (empty hours included):
+              tenant,hour_start,turns,turns_blocked,turns_degraded,calls,calls_blocked,calls_failed,calls_timed_out,open_seconds,availability_pct
+            A turn belongs to the hour of its first call; turns_blocked had a call rejected by an open
+            circuit; availability_pct = share of turns not blocked (empty when no turns).
+            Default range: the tenant's first to last hour with a call or transition.
+
+            Examples:
+              breakerctl report --tenant acme --from 2026-11-28T00:00:00Z --to 2026-11-29T00:00:00Z > acme.csv
+              breakerctl report --all --format json
+              breakerctl report --tenant=-leading-dash
+
+            Exit codes: 0 done; 1 store problem; 64 bad arguments.
+            """)
+
+    @Option(help: ArgumentHelp("Report this tenant only.", valueName: "tenant"))
+    var tenant: String?
+
+    @Flag(help: "Report every tenant.")
+    var all = false
+
+    @Option(help: ArgumentHelp("First hour, inclusive (e.g. 2026-11-28T10:00:00Z).", valueName: "hour"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("End hour, exclusive.", valueName: "hour"))
+    var to: String?
+
+    @Option(help: "Output format: csv or json.")
+    var format: ReportFormat = .csv
+
+    @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if tenant == nil && !all { throw ValidationError("say which tenant: --tenant NAME, or --all for every tenant") }
+        if tenant != nil && all { throw ValidationError("--tenant and --all exclude each other; give one") }
+        let f = try from.map { try parseHour($0, option: "--from") }
+        let t = try to.map { try parseHour($0, option: "--to") }
+        if let f, let t, f >= t {
+            throw ValidationError("--from \(f.iso8601Seconds) must be before --to \(t.iso8601Seconds)")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let s = try EventStore.openReader(path: store.path)
+            let report = try SLAReport(
+                store: s, tenant: tenant, from: try from.map { try parseHour($0, option: "--from") },
+                to: try to.map { try parseHour($0, option: "--to") })
+            let text = format == .csv ? report.csv : report.json
+            try writeText(text, to: output)
+        }
+    }
+}
+
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case csv, json
+}
+
+/// Writes `text` to `path` (atomically) or standard output.
+func writeText(_ text: String, to path: String?) throws {
+    guard let path else {
+        writeOut(text)
+        return
+    }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw BreakerError(.invalidArgument, "cannot write \(path): \(error.localizedDescription)", context: ["path": path])
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import BreakerCore
+import Foundation
+
+/// `--db PATH`: the store file.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The store file (default: $BREAKER_DB, else breaker.sqlite).", valueName: "path"))
+    var db: String?
+
+    var path: String {
+        if let db { return db }
+        if let env = ProcessInfo.processInfo.environment["BREAKER_DB"], !env.isEmpty { return env }
+        return "breaker.sqlite"
+    }
+}
+
+/// Writes to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Writes text to standard output without a trailing newline.
+func writeOut(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Runs `body`, turning a ``BreakerError`` into a message on standard error and exit status 1.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let e as BreakerError {
+        printError("error: \(e.message)")
+        throw ExitCode(1)
+    }
+}
+
+/// Parses a whole UTC hour like `2026-11-28T10:00:00Z`.
+func parseHour(_ text: String, option: String) throws -> Timestamp {
+    guard let t = Timestamp(iso8601: text) else {
+        throw ValidationError("\(option) \(text.debugDescription) is not a UTC time; write a whole hour like 2026-11-28T10:00:00Z")
+    }
+    guard t.hourStart == t else {
+        throw ValidationError("\(option) \(text) is not a whole hour; write it like \(t.hourStart.iso8601Seconds)")
+    }
+    return t
+}
+
+/// Parses a UTC time like `2026-11-28T10:05:00Z` or `2026-11-28T10:05:00.250Z`, or epoch ms.
+func parseTime(_ text: String, option: String) throws -> Timestamp {
+    if let ms = Int64(text) { return Timestamp(milliseconds: ms) }
+    guard let t = Timestamp(iso8601: text) else {
+        throw ValidationError(
+            "\(option) \(text.debugDescription) is not a time; write 2026-11-28T10:05:00Z, 2026-11-28T10:05:00.250Z or epoch ms")
+    }
+    return t
+}
+
+/// Loads a configuration file (SPEC §2), or the defaults when `path` is nil.
+func loadConfiguration(_ path: String?) throws(BreakerError) -> BreakerConfiguration {
+    guard let path else { return .standard }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw BreakerError(.invalidConfiguration, "cannot read configuration file \(path)", context: ["path": path])
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw BreakerError(.invalidConfiguration, "configuration file \(path) is not UTF-8", context: ["path": path])
+    }
+    do {
+        return try BreakerConfiguration(json: text)
+    } catch {
+        throw BreakerError(.invalidConfiguration, "\(path): \(error.message)", context: error.context.merging(["path": path]) { a, _ in a })
+    }
+}

@@ -1,0 +1,120 @@
+/// The whole configuration: defaults, per-tool and per-(tenant, tool) overrides, runtime settings.
+///
+/// Resolution for a key: override for (tenant, tool) › override for tool › defaults (SPEC §2).
+/// `callTimeoutMs`, when no level sets it, equals the resolved `latencyThresholdMs`.
+public struct BreakerConfiguration: Sendable, Hashable {
+    /// Overrides of SPEC §2's defaults for every key.
+    public var defaults: SettingsOverride
+    /// Overrides per tool name.
+    public var tools: [String: SettingsOverride]
+    /// Overrides per tenant name, then tool name.
+    public var tenants: [String: [String: SettingsOverride]]
+    /// Settings of the runtime as a whole.
+    public var runtime: RuntimeSettings
+
+    /// A configuration; everything not given is SPEC §2's default.
+    /// - Throws: ``BreakerError`` (`invalid_configuration`) when a value is out of range or a
+    ///   tenant override holds a tool-wide setting.
+    public init(
+        defaults: SettingsOverride = SettingsOverride(), tools: [String: SettingsOverride] = [:],
+        tenants: [String: [String: SettingsOverride]] = [:], runtime: RuntimeSettings = RuntimeSettings()
+    ) throws(BreakerError) {
+        self.defaults = defaults
+        self.tools = tools
+        self.tenants = tenants
+        self.runtime = runtime
+        try validate()
+    }
+
+    /// SPEC §2's defaults everywhere.
+    public static let standard: BreakerConfiguration = {
+        do { return try BreakerConfiguration() } catch { fatalError("the defaults are valid") }
+    }()
+
+    /// The settings in force for `key`.
+    public func settings(tenant: String, tool: String) -> BreakerSettings {
+        var s = BreakerSettings()
+        var callTimeout: Int64? = defaults.callTimeoutMs
+        defaults.apply(to: &s)
+        if let t = tools[tool] {
+            t.apply(to: &s)
+            callTimeout = t.callTimeoutMs ?? callTimeout
+        }
+        if let t = tenants[tenant]?[tool] {
+            t.apply(to: &s)
+            callTimeout = t.callTimeoutMs ?? callTimeout
+        }
+        s.callTimeoutMs = callTimeout ?? s.latencyThresholdMs
+        return s
+    }
+
+    /// The tool-wide settings for `tool`: defaults › tool override.
+    public func toolWideSettings(tool: String) -> (globalOutageTenants: Int, autoPropagate: Bool) {
+        var s = BreakerSettings()
+        defaults.apply(to: &s)
+        tools[tool]?.apply(to: &s)
+        return (s.globalOutageTenants, s.autoPropagateGlobalOutage)
+    }
+
+    private func validate() throws(BreakerError) {
+        try Self.check(defaults, at: "defaults")
+        for (tool, o) in tools {
+            try NameRules.validate(tool, field: "tool")
+            try Self.check(o, at: "tools.\(tool)")
+        }
+        for (tenant, byTool) in tenants {
+            try NameRules.validate(tenant, field: "tenant")
+            for (tool, o) in byTool {
+                try NameRules.validate(tool, field: "tool")
+                let path = "tenants.\(tenant).tools.\(tool)"
+                if o.globalOutageTenants != nil || o.autoPropagateGlobalOutage != nil {
+                    let key = o.globalOutageTenants != nil ? "globalOutageTenants" : "autoPropagateGlobalOutage"
+                    throw BreakerError(
+                        .invalidConfiguration,
+                        "\(path).\(key): \(key) is tool-wide; set it in \"defaults\" or \"tools\", not in a tenant override",
+                        context: ["key": "\(path).\(key)"])
+                }
+                try Self.check(o, at: path)
+            }
+        }
+        if runtime.probeIntervalMs < 1 || runtime.probeIntervalMs > Self.maxMs {
+            throw Self.range("runtime.probeIntervalMs", "\(runtime.probeIntervalMs)", "an integer from 1 to \(Self.maxMs)")
+        }
+        if runtime.flushIntervalMs < 1 || runtime.flushIntervalMs > 60_000 {
+            throw Self.range("runtime.flushIntervalMs", "\(runtime.flushIntervalMs)", "an integer from 1 to 60000")
+        }
+    }
+
+    /// The largest duration accepted, ms (about 24.8 days).
+    static let maxMs: Int64 = Int64(Int32.max)
+    static let maxCount = 1_000_000
+
+    static func range(_ key: String, _ value: String, _ allowed: String) -> BreakerError {
+        BreakerError(.invalidConfiguration, "\(key) = \(value) is out of range; allowed: \(allowed)", context: ["key": key])
+    }
+
+    private static func check(_ o: SettingsOverride, at path: String) throws(BreakerError) {
+        func count(_ v: Int?, _ name: String) throws(BreakerError) {
+            if let v, v < 1 || v > maxCount { throw range("\(path).\(name)", "\(v)", "an integer from 1 to \(maxCount)") }
+        }
+        func ms(_ v: Int64?, _ name: String) throws(BreakerError) {
+            if let v, v < 1 || v > maxMs { throw range("\(path).\(name)", "\(v)", "an integer number of ms from 1 to \(maxMs)") }
+        }
+        try count(o.failureThreshold, "failureThreshold")
+        try count(o.minimumCalls, "minimumCalls")
+        try count(o.successThreshold, "successThreshold")
+        try count(o.halfOpenMaxInFlight, "halfOpenMaxInFlight")
+        try count(o.globalOutageTenants, "globalOutageTenants")
+        try ms(o.windowMs, "windowMs")
+        try ms(o.openTimeoutMs, "openTimeoutMs")
+        try ms(o.latencyThresholdMs, "latencyThresholdMs")
+        try ms(o.callTimeoutMs, "callTimeoutMs")
+        try ms(o.maxOpenTimeoutMs, "maxOpenTimeoutMs")
+        if let r = o.failureRateThreshold, !(r > 0 && r <= 1) {
+            throw range("\(path).failureRateThreshold", "\(r)", "a number r with 0 < r ≤ 1")
+        }
+        if let m = o.openTimeoutMultiplier, !(m >= 1 && m <= 1000) {
+            throw range("\(path).openTimeoutMultiplier", "\(m)", "a number from 1.0 to 1000")
+        }
+    }
+}

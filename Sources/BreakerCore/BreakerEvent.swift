@@ -1,0 +1,132 @@
+/// One fact of the event log (SPEC §8), in the order it happened.
+///
+/// The runtime emits these to an ``EventSink``; ``BreakerMachine/apply(_:)`` folds them back
+/// into the exact per-key state.
+public enum BreakerEvent: Sendable, Hashable {
+    case call(CallRecord)
+    case transition(TransitionRecord)
+    case operatorAction(OperatorRecord)
+    case globalOutage(GlobalOutageRecord)
+
+    /// When it happened.
+    public var time: Timestamp {
+        switch self {
+        case .call(let r): r.time
+        case .transition(let r): r.time
+        case .operatorAction(let r): r.time
+        case .globalOutage(let r): r.time
+        }
+    }
+}
+
+/// A rejected admission (at admission time) or a call's outcome (at completion time).
+public struct CallRecord: Sendable, Hashable {
+    public var time: Timestamp
+    public var tenant: TenantID
+    public var tool: ToolID
+    /// The agent turn; `nil` for a health-check probe, which belongs to no turn.
+    public var turn: TurnID?
+    public var outcome: CallOutcomeKind
+    /// `circuit_open`…, `tool_call_timeout`, `tool_call_exception:<Type>`, `cancelled`; `nil` on success.
+    public var reason: String?
+    /// Latency in µs; `nil` when rejected.
+    public var latencyUs: Int64?
+    /// The key's generation at admission (for a rejection: now).
+    public var generation: UInt64
+    /// Admitted as a HALF_OPEN probe.
+    public var probe: Bool
+    /// The key's generation had moved on: recorded, changes nothing.
+    public var stale: Bool
+
+    public init(
+        time: Timestamp, tenant: TenantID, tool: ToolID, turn: TurnID?, outcome: CallOutcomeKind, reason: String?,
+        latencyUs: Int64?, generation: UInt64, probe: Bool, stale: Bool
+    ) {
+        self.time = time
+        self.tenant = tenant
+        self.tool = tool
+        self.turn = turn
+        self.outcome = outcome
+        self.reason = reason
+        self.latencyUs = latencyUs
+        self.generation = generation
+        self.probe = probe
+        self.stale = stale
+    }
+}
+
+/// A key's state change.
+public struct TransitionRecord: Sendable, Hashable {
+    public var time: Timestamp
+    public var tenant: TenantID
+    public var tool: ToolID
+    public var from: CircuitState
+    public var to: CircuitState
+    public var cause: TransitionCause
+    /// The generation after the transition.
+    public var generation: UInt64
+    /// For opens caused by the window: failures, calls and p95 latency (µs) that caused it.
+    public var failures: Int?
+    public var calls: Int?
+    public var p95Us: Int64?
+    /// For transitions an operator or `auto` caused.
+    public var actor: String?
+    public var reason: String?
+    /// Set only when a key first seen under a tool-wide force-open starts OPEN: `openedAt`
+    /// is the signal's time, not this record's.
+    public var openedAt: Timestamp?
+
+    public init(
+        time: Timestamp, tenant: TenantID, tool: ToolID, from: CircuitState, to: CircuitState, cause: TransitionCause,
+        generation: UInt64, failures: Int? = nil, calls: Int? = nil, p95Us: Int64? = nil, actor: String? = nil,
+        reason: String? = nil, openedAt: Timestamp? = nil
+    ) {
+        self.time = time
+        self.tenant = tenant
+        self.tool = tool
+        self.from = from
+        self.to = to
+        self.cause = cause
+        self.generation = generation
+        self.failures = failures
+        self.calls = calls
+        self.p95Us = p95Us
+        self.actor = actor
+        self.reason = reason
+        self.openedAt = openedAt
+    }
+}
+
+/// An operator action as given (before the transitions it causes).
+public struct OperatorRecord: Sendable, Hashable {
+    public var time: Timestamp
+    /// `nil` for all tenants.
+    public var tenant: TenantID?
+    public var tool: ToolID
+    public var op: OperatorOp
+    public var actor: String
+    public var reason: String
+
+    public init(time: Timestamp, tenant: TenantID?, tool: ToolID, op: OperatorOp, actor: String, reason: String) {
+        self.time = time
+        self.tenant = tenant
+        self.tool = tool
+        self.op = op
+        self.actor = actor
+        self.reason = reason
+    }
+}
+
+/// A tool open for many tenants at once (SPEC §7).
+public struct GlobalOutageRecord: Sendable, Hashable {
+    public var time: Timestamp
+    public var tool: ToolID
+    /// Tenants whose key for the tool was OPEN or FORCED_OPEN.
+    public var tenants: Int
+
+    public init(time: Timestamp, tool: ToolID, tenants: Int) {
+        self.time = time
+        self.tool = tool
+        self.tenants = tenants
+    }
+}

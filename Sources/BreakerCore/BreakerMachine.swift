@@ -1,0 +1,534 @@
+/// The breaker's pure state machine over every key (SPEC §3–7).
+///
+/// A value type: each mutating method takes the time it happens `at` and appends the facts it
+/// produces to `events`, in log order. It never reads a clock, logs, or does I/O. Live calls,
+/// simulation and rebuild all drive this one reducer; ``apply(_:)`` folds logged facts back
+/// into the same state.
+public struct BreakerMachine: Sendable {
+    /// The configuration every key resolves its settings from.
+    public let configuration: BreakerConfiguration
+
+    struct Slot: Sendable {
+        let key: BreakerKey
+        let settings: BreakerSettings
+        var state: KeyState
+    }
+
+    /// A tool-wide force-open for all tenants (SPEC §7).
+    public struct ToolSignal: Sendable, Hashable {
+        public var at: Timestamp
+        public var hold: Bool
+        public var actor: String
+        public var reason: String
+    }
+
+    struct ToolStatus: Sendable {
+        var signal: ToolSignal?
+        /// Tenants whose key for this tool is OPEN or FORCED_OPEN.
+        var openTenants = 0
+        /// A global-outage episode is in progress.
+        var outageEpisode = false
+        var traits = ToolTraits()
+        var slots: [Int] = []
+        let globalOutageTenants: Int
+        let autoPropagate: Bool
+    }
+
+    var slots: [Slot] = []
+    var index: [BreakerKey: Int] = [:]
+    var tools: [ToolID: ToolStatus] = [:]
+    var tenantSlots: [TenantID: [Int]] = [:]
+
+    /// An empty machine: every key starts CLOSED when first seen.
+    public init(configuration: BreakerConfiguration = .standard) {
+        self.configuration = configuration
+    }
+
+    // MARK: - Reading
+
+    /// Every key seen, in first-seen order.
+    public var keys: [BreakerKey] { slots.map(\.key) }
+
+    /// The state of `key`, or `nil` if it was never seen.
+    public func state(of key: BreakerKey) -> KeyState? {
+        index[key].map { slots[$0].state }
+    }
+
+    /// The slot of `key` (stable for the machine's life), or `nil` if never seen.
+    public func slotIndex(of key: BreakerKey) -> Int? { index[key] }
+
+    /// The settings in force for `key`.
+    public func settings(for key: BreakerKey) -> BreakerSettings {
+        if let i = index[key] { return slots[i].settings }
+        return configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
+    }
+
+    /// The tool-wide force-open in force for `tool`, if any.
+    public func signal(for tool: ToolID) -> ToolSignal? { tools[tool]?.signal }
+
+    /// Whether a global-outage episode is in progress for `tool`.
+    public func outageInProgress(for tool: ToolID) -> Bool { tools[tool]?.outageEpisode ?? false }
+
+    /// Tenants whose key for `tool` is OPEN or FORCED_OPEN.
+    public func openTenantCount(for tool: ToolID) -> Int { tools[tool]?.openTenants ?? 0 }
+
+    /// Keys of `tenant`, in first-seen order.
+    public func keys(of tenant: TenantID) -> [BreakerKey] {
+        (tenantSlots[tenant] ?? []).map { slots[$0].key }
+    }
+
+    /// Every tool seen or registered.
+    public var knownTools: [ToolID] { Array(tools.keys) }
+
+    /// Every key with its durable state, sorted by key (for comparisons and snapshots).
+    public var durableStates: [BreakerKey: KeyState] {
+        var out: [BreakerKey: KeyState] = [:]
+        out.reserveCapacity(slots.count)
+        for s in slots { out[s.key] = s.state.durable }
+        return out
+    }
+
+    // MARK: - Registration
+
+    /// Declares what `tool` is like (side effects, health check). Affects admission only.
+    public mutating func register(tool: ToolID, traits: ToolTraits) {
+        ensureTool(tool); tools[tool]!.traits = traits
+    }
+
+    /// The traits registered for `tool`.
+    public func traits(of tool: ToolID) -> ToolTraits { tools[tool]?.traits ?? ToolTraits() }
+
+    // MARK: - Admission (SPEC §4)
+
+    /// Admits or rejects a call for `key` in `turn` at `now`.
+    ///
+    /// Appends, in order: a start transition if the key is first seen under a tool-wide signal,
+    /// an OPEN→HALF_OPEN transition if the open timeout elapsed, and a call record if rejected.
+    public mutating func admit(
+        _ key: BreakerKey, turn: TurnID?, at now: Timestamp, events: inout [BreakerEvent]
+    ) -> Admission {
+        let i = slot(for: key, at: now, events: &events)
+        let settings = slots[i].settings
+        switch slots[i].state.state {
+        case .closed:
+            return .admitted(permit(i, turn: turn, probe: false, at: now))
+        case .open:
+            let st = slots[i].state
+            let openedAt = st.openedAt ?? now
+            let elapsed = now.milliseconds - openedAt.milliseconds
+            if elapsed >= st.currentOpenTimeoutMs {
+                transition(i, to: .halfOpen, cause: .openTimeoutElapsed, at: now, events: &events)
+                return admitHalfOpen(i, turn: turn, at: now, events: &events)
+            }
+            return reject(i, turn: turn, .circuitOpen, retryAfterMs: st.currentOpenTimeoutMs - elapsed, at: now, events: &events)
+        case .halfOpen:
+            return admitHalfOpen(i, turn: turn, at: now, events: &events)
+        case .forcedOpen:
+            return reject(i, turn: turn, .forcedOpen, retryAfterMs: settings.openTimeoutMs, at: now, events: &events)
+        }
+    }
+
+    private mutating func admitHalfOpen(_ i: Int, turn: TurnID?, at now: Timestamp, events: inout [BreakerEvent])
+        -> Admission
+    {
+        let traits = tools[slots[i].key.tool]?.traits ?? ToolTraits()
+        if traits.sideEffects && traits.hasHealthCheck {
+            return reject(
+                i, turn: turn, .awaitingHealthProbe, retryAfterMs: configuration.runtime.probeIntervalMs, at: now,
+                events: &events)
+        }
+        let limit = traits.sideEffects ? 1 : slots[i].settings.halfOpenMaxInFlight
+        guard slots[i].state.probesInFlight < limit else {
+            return reject(
+                i, turn: turn, .halfOpenProbeInFlight, retryAfterMs: slots[i].settings.callTimeoutMs, at: now,
+                events: &events)
+        }
+        slots[i].state.probesInFlight += 1
+        return .admitted(permit(i, turn: turn, probe: true, at: now))
+    }
+
+    private func permit(_ i: Int, turn: TurnID?, probe: Bool, at now: Timestamp) -> Permit {
+        Permit(
+            slot: i, key: slots[i].key, turn: turn, generation: slots[i].state.generation, probe: probe,
+            admittedAt: now, callTimeoutMs: slots[i].settings.callTimeoutMs)
+    }
+
+    private mutating func reject(
+        _ i: Int, turn: TurnID?, _ reason: RejectionReason, retryAfterMs: Int64, at now: Timestamp,
+        events: inout [BreakerEvent]
+    ) -> Admission {
+        let key = slots[i].key
+        events.append(
+            .call(
+                CallRecord(
+                    time: now, tenant: key.tenant, tool: key.tool, turn: turn, outcome: .rejected,
+                    reason: reason.rawValue, latencyUs: nil, generation: slots[i].state.generation, probe: false,
+                    stale: false)))
+        return .rejected(Rejection(key: key, reason: reason, retryAfterMs: retryAfterMs))
+    }
+
+    // MARK: - Health probes (SPEC §6)
+
+    /// Keys of tools with a health check that a prober run at `now` would probe: OPEN with the
+    /// open timeout elapsed, or HALF_OPEN with a free probe slot.
+    public func keysDueForHealthProbe(at now: Timestamp) -> [BreakerKey] {
+        var due: [BreakerKey] = []
+        for (_, status) in tools where status.traits.hasHealthCheck {
+            for i in status.slots {
+                let st = slots[i].state
+                switch st.state {
+                case .open:
+                    if now.milliseconds - (st.openedAt ?? now).milliseconds >= st.currentOpenTimeoutMs { due.append(slots[i].key) }
+                case .halfOpen:
+                    if st.probesInFlight < probeLimit(i, status.traits) { due.append(slots[i].key) }
+                case .closed, .forcedOpen:
+                    break
+                }
+            }
+        }
+        return due
+    }
+
+    private func probeLimit(_ i: Int, _ traits: ToolTraits) -> Int {
+        traits.sideEffects ? 1 : slots[i].settings.halfOpenMaxInFlight
+    }
+
+    /// Starts a health-check probe for `key` at `now`: OPEN with its timeout elapsed moves to
+    /// HALF_OPEN first. Returns `nil` when the key is not due.
+    public mutating func beginHealthProbe(_ key: BreakerKey, at now: Timestamp, events: inout [BreakerEvent]) -> Permit? {
+        guard let i = index[key] else { return nil }
+        let traits = tools[key.tool]?.traits ?? ToolTraits()
+        let st = slots[i].state
+        switch st.state {
+        case .open:
+            guard now.milliseconds - (st.openedAt ?? now).milliseconds >= st.currentOpenTimeoutMs else { return nil }
+            transition(i, to: .halfOpen, cause: .openTimeoutElapsed, at: now, events: &events)
+        case .halfOpen:
+            break
+        case .closed, .forcedOpen:
+            return nil
+        }
+        guard slots[i].state.probesInFlight < probeLimit(i, traits) else { return nil }
+        slots[i].state.probesInFlight += 1
+        return permit(i, turn: nil, probe: true, at: now)
+    }
+
+    // MARK: - Outcomes (SPEC §5)
+
+    /// Records how the call of `permit` ended, at completion time `t`
+    /// (for a timeout, `t` = admission + callTimeoutMs).
+    public mutating func complete(
+        _ permit: Permit, _ outcome: CallOutcome, at t: Timestamp, events: inout [BreakerEvent]
+    ) -> Completion {
+        let i = permit.slot
+        let settings = slots[i].settings
+        let key = permit.key
+        let stale = slots[i].state.generation != permit.generation
+        let kind: CallOutcomeKind
+        let reason: String?
+        let latencyUs: Int64
+        switch outcome {
+        case .success(let l):
+            kind = .success
+            reason = nil
+            latencyUs = l
+        case .failure(let type, let l):
+            kind = .failure
+            reason = "tool_call_exception:\(type)"
+            latencyUs = l
+        case .timeout:
+            kind = .timeout
+            reason = "tool_call_timeout"
+            latencyUs = settings.callTimeoutMs * 1000
+        case .cancelled(let l):
+            kind = .cancelled
+            reason = "cancelled"
+            latencyUs = l
+        }
+        events.append(
+            .call(
+                CallRecord(
+                    time: t, tenant: key.tenant, tool: key.tool, turn: permit.turn, outcome: kind, reason: reason,
+                    latencyUs: latencyUs, generation: permit.generation, probe: permit.probe, stale: stale)))
+        if !stale {
+            if kind == .cancelled {
+                if permit.probe { slots[i].state.probesInFlight -= 1 }
+            } else {
+                switch slots[i].state.state {
+                case .closed:
+                    let timedOut = kind == .timeout
+                    slots[i].state.window.append(
+                        SlidingWindow.Entry(
+                            time: t.milliseconds, latencyUs: latencyUs, failed: kind != .success,
+                            slow: timedOut || latencyUs > settings.latencyThresholdMs * 1000, timedOut: timedOut),
+                        windowMs: settings.windowMs)
+                    evaluateWindow(i, at: t, events: &events)
+                case .halfOpen:
+                    slots[i].state.probesInFlight -= 1
+                    if kind == .success {
+                        slots[i].state.probeSuccesses += 1
+                        if slots[i].state.probeSuccesses >= settings.successThreshold {
+                            transition(i, to: .closed, cause: .probeSucceeded, at: t, events: &events)
+                        }
+                    } else {
+                        transition(i, to: .open, cause: .probeFailed, at: t, events: &events)
+                    }
+                case .open, .forcedOpen:
+                    // Unreachable: every transition ends the generation, so a current permit
+                    // always finds the state it was admitted in.
+                    break
+                }
+            }
+        }
+        return Completion(state: slots[i].state.state, stale: stale, retryAfterMs: retryAfter(i, at: t))
+    }
+
+    /// ms until a call to slot `i` could be admitted at `now` (0 while CLOSED).
+    func retryAfter(_ i: Int, at now: Timestamp) -> Int64 {
+        let st = slots[i].state
+        switch st.state {
+        case .closed: return 0
+        case .open: return max(0, (st.openedAt ?? now).milliseconds + st.currentOpenTimeoutMs - now.milliseconds)
+        case .halfOpen: return st.probesInFlight < slots[i].settings.halfOpenMaxInFlight ? 0 : slots[i].settings.callTimeoutMs
+        case .forcedOpen: return slots[i].settings.openTimeoutMs
+        }
+    }
+
+    /// The open rules of SPEC §5.2, in order.
+    private mutating func evaluateWindow(_ i: Int, at t: Timestamp, events: inout [BreakerEvent]) {
+        let s = slots[i].settings
+        let w = slots[i].state.window
+        let n = w.count
+        let cause: TransitionCause
+        if w.failures >= s.failureThreshold {
+            cause = .failureThreshold
+        } else if let r = s.failureRateThreshold, n >= s.minimumCalls, Double(w.failures) / Double(n) >= r {
+            cause = .failureRate
+        } else if n >= s.minimumCalls, w.p95IsSlow {
+            cause = .slowCalls
+        } else {
+            return
+        }
+        transition(
+            i, to: .open, cause: cause, at: t, failures: w.failures, calls: n, p95Us: w.p95LatencyUs, events: &events)
+    }
+
+    // MARK: - Operator actions (SPEC §7)
+
+    /// Force-opens `tool` for `tenant`, or for every tenant when `tenant` is `nil`.
+    ///
+    /// Without hold, keys not OPEN/FORCED_OPEN go to OPEN (cause `forced`); with hold, every
+    /// matching key goes to FORCED_OPEN (`forced_hold`). For all tenants the signal also covers
+    /// keys first seen later.
+    public mutating func forceOpen(
+        tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String, at now: Timestamp,
+        events: inout [BreakerEvent]
+    ) {
+        events.append(
+            .operatorAction(
+                OperatorRecord(
+                    time: now, tenant: tenant, tool: tool, op: hold ? .forceOpenHold : .forceOpen, actor: actor,
+                    reason: reason)))
+        forceOpenKeys(tool: tool, tenant: tenant, hold: hold, actor: actor, reason: reason, at: now, events: &events)
+    }
+
+    private mutating func forceOpenKeys(
+        tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String, at now: Timestamp,
+        events: inout [BreakerEvent]
+    ) {
+        let targets: [Int]
+        if let tenant {
+            targets = [slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)]
+        } else {
+            ensureTool(tool); tools[tool]!.signal = ToolSignal(at: now, hold: hold, actor: actor, reason: reason)
+            targets = tools[tool]?.slots ?? []
+        }
+        for i in targets {
+            let st = slots[i].state.state
+            if hold {
+                if st != .forcedOpen {
+                    transition(i, to: .forcedOpen, cause: .forcedHold, at: now, actor: actor, reason: reason, events: &events)
+                }
+            } else if !st.isOpen {
+                transition(i, to: .open, cause: .forced, at: now, actor: actor, reason: reason, events: &events)
+            }
+        }
+    }
+
+    /// Releases `tool` for `tenant` or all tenants: OPEN and FORCED_OPEN keys go to HALF_OPEN.
+    /// A release for all tenants also ends the tool-wide signal.
+    public mutating func release(
+        tool: ToolID, tenant: TenantID?, actor: String, reason: String, at now: Timestamp, events: inout [BreakerEvent]
+    ) {
+        events.append(
+            .operatorAction(OperatorRecord(time: now, tenant: tenant, tool: tool, op: .release, actor: actor, reason: reason)))
+        let targets: [Int]
+        if let tenant {
+            targets = [slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)]
+        } else {
+            ensureTool(tool); tools[tool]!.signal = nil
+            targets = tools[tool]?.slots ?? []
+        }
+        for i in targets where slots[i].state.state.isOpen {
+            transition(i, to: .halfOpen, cause: .released, at: now, actor: actor, reason: reason, events: &events)
+        }
+    }
+
+    /// Resets (tenant, tool): a key not CLOSED goes to CLOSED.
+    public mutating func reset(
+        tenant: TenantID, tool: ToolID, actor: String, reason: String, at now: Timestamp, events: inout [BreakerEvent]
+    ) {
+        events.append(
+            .operatorAction(OperatorRecord(time: now, tenant: tenant, tool: tool, op: .reset, actor: actor, reason: reason)))
+        let i = slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)
+        if slots[i].state.state != .closed {
+            transition(i, to: .closed, cause: .reset, at: now, actor: actor, reason: reason, events: &events)
+        }
+    }
+
+    // MARK: - Keys and transitions
+
+    /// Creates the status of `tool` when first seen.
+    mutating func ensureTool(_ tool: ToolID) {
+        guard tools[tool] == nil else { return }
+        let wide = configuration.toolWideSettings(tool: tool.rawValue)
+        tools[tool] = ToolStatus(globalOutageTenants: wide.globalOutageTenants, autoPropagate: wide.autoPropagate)
+    }
+
+    /// The slot of `key`, creating it when first seen (without any tool-wide start).
+    mutating func createSlot(_ key: BreakerKey) -> Int {
+        if let i = index[key] { return i }
+        let settings = configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
+        let i = slots.count
+        slots.append(Slot(key: key, settings: settings, state: KeyState(openTimeoutMs: settings.openTimeoutMs)))
+        index[key] = i
+        ensureTool(key.tool); tools[key.tool]!.slots.append(i)
+        tenantSlots[key.tenant, default: []].append(i)
+        return i
+    }
+
+    /// The slot of `key`; a key seen for the first time starts CLOSED, or as a tool-wide
+    /// signal in force says (SPEC §7), recorded as a transition from `closed` at `now`.
+    private mutating func slot(for key: BreakerKey, at now: Timestamp, events: inout [BreakerEvent]) -> Int {
+        if let i = index[key] { return i }
+        let i = createSlot(key)
+        if let signal = tools[key.tool]?.signal {
+            if signal.hold {
+                transition(
+                    i, to: .forcedOpen, cause: .forcedHold, at: now, actor: signal.actor, reason: signal.reason,
+                    events: &events)
+            } else if now.milliseconds - signal.at.milliseconds < slots[i].settings.openTimeoutMs {
+                transition(
+                    i, to: .open, cause: .forced, at: now, actor: signal.actor, reason: signal.reason,
+                    openedAt: signal.at, events: &events)
+            }
+        }
+        return i
+    }
+
+    private mutating func transition(
+        _ i: Int, to: CircuitState, cause: TransitionCause, at now: Timestamp, failures: Int? = nil, calls: Int? = nil,
+        p95Us: Int64? = nil, actor: String? = nil, reason: String? = nil, openedAt: Timestamp? = nil,
+        events: inout [BreakerEvent]
+    ) {
+        let from = slots[i].state.state
+        let record = TransitionRecord(
+            time: now, tenant: slots[i].key.tenant, tool: slots[i].key.tool, from: from, to: to, cause: cause,
+            generation: slots[i].state.generation + 1, failures: failures, calls: calls, p95Us: p95Us, actor: actor,
+            reason: reason, openedAt: openedAt == now ? nil : openedAt)
+        events.append(.transition(record))
+        applyTransition(i, record)
+        // SPEC §7: a key entering OPEN by any cause but an operator's may start a global-outage episode.
+        let tool = slots[i].key.tool
+        guard to == .open, !cause.isOperator, let status = tools[tool], !status.outageEpisode,
+            status.openTenants >= status.globalOutageTenants
+        else { return }
+        tools[tool]!.outageEpisode = true
+        events.append(.globalOutage(GlobalOutageRecord(time: now, tool: tool, tenants: status.openTenants)))
+        if status.autoPropagate {
+            let reason = "\(status.openTenants) tenants open"
+            events.append(
+                .operatorAction(
+                    OperatorRecord(time: now, tenant: nil, tool: tool, op: .forceOpen, actor: "auto", reason: reason)))
+            forceOpenKeys(tool: tool, tenant: nil, hold: false, actor: "auto", reason: reason, at: now, events: &events)
+        }
+    }
+
+    /// The state change of a transition record: shared by live transitions and the fold.
+    private mutating func applyTransition(_ i: Int, _ r: TransitionRecord) {
+        let settings = slots[i].settings
+        let wasOpen = slots[i].state.state.isOpen
+        var st = slots[i].state
+        st.state = r.to
+        st.generation = r.generation
+        st.probesInFlight = 0
+        st.probeSuccesses = 0
+        switch r.to {
+        case .closed:
+            st.window.removeAll()
+            st.currentOpenTimeoutMs = settings.openTimeoutMs
+        case .open:
+            st.openedAt = r.openedAt ?? r.time
+            if r.cause == .probeFailed { st.currentOpenTimeoutMs = settings.grownOpenTimeout(st.currentOpenTimeoutMs) }
+        case .forcedOpen:
+            st.openedAt = r.time
+        case .halfOpen:
+            break
+        }
+        slots[i].state = st
+        let tool = slots[i].key.tool
+        if wasOpen != r.to.isOpen {
+            tools[tool]!.openTenants += r.to.isOpen ? 1 : -1
+        }
+        if tools[tool]!.openTenants < tools[tool]!.globalOutageTenants {
+            tools[tool]!.outageEpisode = false
+        }
+    }
+
+    // MARK: - Fold (rebuild)
+
+    /// Folds one logged fact into the state, exactly as the live reducer changed it when the
+    /// fact was produced. Replaying a log from the start through `apply` gives every key's
+    /// durable state (probes in flight are 0).
+    public mutating func apply(_ event: BreakerEvent) {
+        switch event {
+        case .call(let r):
+            let i = createSlot(BreakerKey(tenant: r.tenant, tool: r.tool))
+            guard !r.stale, r.outcome != .rejected, r.outcome != .cancelled else { return }
+            let settings = slots[i].settings
+            switch slots[i].state.state {
+            case .closed:
+                let latency = r.latencyUs ?? 0
+                let timedOut = r.outcome == .timeout
+                slots[i].state.window.append(
+                    SlidingWindow.Entry(
+                        time: r.time.milliseconds, latencyUs: latency, failed: r.outcome != .success,
+                        slow: timedOut || latency > settings.latencyThresholdMs * 1000, timedOut: timedOut),
+                    windowMs: settings.windowMs)
+            case .halfOpen:
+                if r.probe && r.outcome == .success { slots[i].state.probeSuccesses += 1 }
+            case .open, .forcedOpen:
+                break
+            }
+        case .transition(let r):
+            let i = createSlot(BreakerKey(tenant: r.tenant, tool: r.tool))
+            applyTransition(i, r)
+        case .operatorAction(let r):
+            if let tenant = r.tenant {
+                _ = createSlot(BreakerKey(tenant: tenant, tool: r.tool))
+            } else {
+                switch r.op {
+                case .forceOpen, .forceOpenHold:
+                    ensureTool(r.tool); tools[r.tool]!.signal = ToolSignal(
+                        at: r.time, hold: r.op == .forceOpenHold, actor: r.actor, reason: r.reason)
+                case .release:
+                    ensureTool(r.tool); tools[r.tool]!.signal = nil
+                case .reset:
+                    break
+                }
+            }
+        case .globalOutage(let r):
+            ensureTool(r.tool); tools[r.tool]!.outageEpisode = true
+        }
+    }
+}

@@ -1,0 +1,107 @@
+/// The settings in force for one key, after resolution (SPEC §2). All durations are in ms.
+public struct BreakerSettings: Sendable, Hashable {
+    /// Failures in the window that open the circuit.
+    public var failureThreshold: Int = 5
+    /// When set, also open when failures ÷ calls ≥ this (0 < r ≤ 1) and calls ≥ ``minimumCalls``.
+    public var failureRateThreshold: Double? = nil
+    /// Calls in the window before the latency and rate rules apply.
+    public var minimumCalls: Int = 3
+    /// Probe successes in HALF_OPEN that close the circuit.
+    public var successThreshold: Int = 2
+    /// Sliding window length, ms.
+    public var windowMs: Int64 = 60_000
+    /// Time in OPEN before a probe is admitted, ms.
+    public var openTimeoutMs: Int64 = 30_000
+    /// A window p95 above this opens the circuit, ms.
+    public var latencyThresholdMs: Int64 = 3_000
+    /// A call still running after this is abandoned as a timeout, ms.
+    public var callTimeoutMs: Int64 = 3_000
+    /// Probes in flight at once in HALF_OPEN.
+    public var halfOpenMaxInFlight: Int = 1
+    /// After a failed probe the next open timeout is min(current × this, ``maxOpenTimeoutMs``).
+    public var openTimeoutMultiplier: Double = 1.0
+    /// Cap for the grown open timeout, ms.
+    public var maxOpenTimeoutMs: Int64 = 300_000
+    /// Tenants open on one tool at once that make a global-outage event (tool-wide).
+    public var globalOutageTenants: Int = 3
+    /// When true a global-outage event force-opens the tool for every tenant (tool-wide).
+    public var autoPropagateGlobalOutage: Bool = false
+
+    /// The defaults of SPEC §2.
+    public init() {}
+
+    /// The open timeout that follows `current` after a failed probe, ms.
+    @inlinable
+    public func grownOpenTimeout(_ current: Int64) -> Int64 {
+        let grown = Double(current) * openTimeoutMultiplier
+        let capped = grown >= Double(maxOpenTimeoutMs) ? maxOpenTimeoutMs : Int64(grown)
+        return min(capped, maxOpenTimeoutMs)
+    }
+}
+
+/// Settings that belong to the whole runtime, not to a key (SPEC §2, `"runtime"` in the file).
+public struct RuntimeSettings: Sendable, Hashable {
+    /// How often the background prober looks for OPEN keys whose timeout elapsed, ms.
+    public var probeIntervalMs: Int64 = 5_000
+    /// Call records are durable within this many ms (group commit), ms.
+    public var flushIntervalMs: Int64 = 50
+    public init() {}
+}
+
+/// Some settings, each optional: one level of the resolution order (defaults, tool, tenant+tool).
+public struct SettingsOverride: Sendable, Hashable {
+    public var failureThreshold: Int?
+    public var failureRateThreshold: Double?
+    public var minimumCalls: Int?
+    public var successThreshold: Int?
+    public var windowMs: Int64?
+    public var openTimeoutMs: Int64?
+    public var latencyThresholdMs: Int64?
+    public var callTimeoutMs: Int64?
+    public var halfOpenMaxInFlight: Int?
+    public var openTimeoutMultiplier: Double?
+    public var maxOpenTimeoutMs: Int64?
+    public var globalOutageTenants: Int?
+    public var autoPropagateGlobalOutage: Bool?
+
+    public init(
+        failureThreshold: Int? = nil, failureRateThreshold: Double? = nil, minimumCalls: Int? = nil,
+        successThreshold: Int? = nil, windowMs: Int64? = nil, openTimeoutMs: Int64? = nil,
+        latencyThresholdMs: Int64? = nil, callTimeoutMs: Int64? = nil, halfOpenMaxInFlight: Int? = nil,
+        openTimeoutMultiplier: Double? = nil, maxOpenTimeoutMs: Int64? = nil, globalOutageTenants: Int? = nil,
+        autoPropagateGlobalOutage: Bool? = nil
+    ) {
+        self.failureThreshold = failureThreshold
+        self.failureRateThreshold = failureRateThreshold
+        self.minimumCalls = minimumCalls
+        self.successThreshold = successThreshold
+        self.windowMs = windowMs
+        self.openTimeoutMs = openTimeoutMs
+        self.latencyThresholdMs = latencyThresholdMs
+        self.callTimeoutMs = callTimeoutMs
+        self.halfOpenMaxInFlight = halfOpenMaxInFlight
+        self.openTimeoutMultiplier = openTimeoutMultiplier
+        self.maxOpenTimeoutMs = maxOpenTimeoutMs
+        self.globalOutageTenants = globalOutageTenants
+        self.autoPropagateGlobalOutage = autoPropagateGlobalOutage
+    }
+
+    /// Whether a tool-wide setting is present (not allowed in a tenant override).
+    var hasToolWideSetting: Bool { globalOutageTenants != nil || autoPropagateGlobalOutage != nil }
+
+    /// Lays these values over `base`, except callTimeoutMs, which resolution handles.
+    func apply(to base: inout BreakerSettings) {
+        if let v = failureThreshold { base.failureThreshold = v }
+        if let v = failureRateThreshold { base.failureRateThreshold = v }
+        if let v = minimumCalls { base.minimumCalls = v }
+        if let v = successThreshold { base.successThreshold = v }
+        if let v = windowMs { base.windowMs = v }
+        if let v = openTimeoutMs { base.openTimeoutMs = v }
+        if let v = latencyThresholdMs { base.latencyThresholdMs = v }
+        if let v = halfOpenMaxInFlight { base.halfOpenMaxInFlight = v }
+        if let v = openTimeoutMultiplier { base.openTimeoutMultiplier = v }
+        if let v = maxOpenTimeoutMs { base.maxOpenTimeoutMs = v }
+        if let v = globalOutageTenants { base.globalOutageTenants = v }
+        if let v = autoPropagateGlobalOutage { base.autoPropagateGlobalOutage = v }
+    }
+}

@@ -1,0 +1,107 @@
+internal import DequeModule
+
+/// The outcomes a CLOSED key has recorded within `windowMs` (SPEC §3, §5.2).
+///
+/// Keeps running counts of failures and slow calls so that every open rule, including the
+/// p95 latency rule, is decided in O(1) per call without sorting.
+public struct SlidingWindow: Sendable, Hashable {
+    /// One completed call in the window.
+    public struct Entry: Sendable, Hashable {
+        /// Completion time, ms since the epoch.
+        public var time: Int64
+        /// Latency in µs (callTimeoutMs × 1000 for a timeout).
+        public var latencyUs: Int64
+        /// A failure or a timeout.
+        public var failed: Bool
+        /// Latency above the threshold, or a timeout.
+        public var slow: Bool
+        /// Timed out: ranks above every completed call in the p95 order.
+        public var timedOut: Bool
+
+        public init(time: Int64, latencyUs: Int64, failed: Bool, slow: Bool, timedOut: Bool) {
+            self.time = time
+            self.latencyUs = latencyUs
+            self.failed = failed
+            self.slow = slow
+            self.timedOut = timedOut
+        }
+    }
+
+    private var storage: Deque<Entry> = []
+    /// Failures (failure or timeout) in the window.
+    public private(set) var failures: Int = 0
+    /// Slow calls in the window.
+    public private(set) var slowCalls: Int = 0
+
+    public init() {}
+
+    /// Calls in the window.
+    public var count: Int { storage.count }
+
+    /// The entries, oldest first.
+    public var entries: [Entry] { Array(storage) }
+
+    /// Appends `entry`, then drops entries older than `entry.time − windowMs`
+    /// (an entry at exactly `t − windowMs` stays).
+    public mutating func append(_ entry: Entry, windowMs: Int64) {
+        storage.append(entry)
+        if entry.failed { failures += 1 }
+        if entry.slow { slowCalls += 1 }
+        let cutoff = entry.time - windowMs
+        while let first = storage.first, first.time < cutoff {
+            storage.removeFirst()
+            if first.failed { failures -= 1 }
+            if first.slow { slowCalls -= 1 }
+        }
+    }
+
+    /// Empties the window (entering CLOSED).
+    public mutating func removeAll() {
+        storage.removeAll()
+        failures = 0
+        slowCalls = 0
+    }
+
+    /// Whether the nearest-rank p95 element (index ⌊n × 0.95⌋) is slow: equivalently the slow
+    /// entries number at least `n − ⌊n × 0.95⌋`. O(1).
+    public var p95IsSlow: Bool {
+        let n = storage.count
+        return n > 0 && slowCalls >= n - Self.p95Index(n)
+    }
+
+    /// The latency, in µs, of the nearest-rank p95 element, timeouts ranking above every
+    /// completed call. Sorts: call it only when recording a transition. `nil` when empty.
+    public var p95LatencyUs: Int64? {
+        let n = storage.count
+        guard n > 0 else { return nil }
+        let sorted = storage.sorted { a, b in
+            a.timedOut == b.timedOut ? a.latencyUs < b.latencyUs : !a.timedOut
+        }
+        return sorted[Self.p95Index(n)].latencyUs
+    }
+
+    /// ⌊n × 0.95⌋, at most n − 1 (0-based).
+    @inlinable
+    public static func p95Index(_ n: Int) -> Int { min(n * 95 / 100, n - 1) }
+
+    public static func == (a: SlidingWindow, b: SlidingWindow) -> Bool {
+        a.failures == b.failures && a.slowCalls == b.slowCalls && a.storage.elementsEqual(b.storage)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.count)
+        for e in storage { hasher.combine(e) }
+    }
+}
+
+extension SlidingWindow {
+    /// Rebuilds a window from entries, oldest first (for snapshots).
+    public init(entries: [Entry]) {
+        self.init()
+        for e in entries {
+            storage.append(e)
+            if e.failed { failures += 1 }
+            if e.slow { slowCalls += 1 }
+        }
+    }
+}

@@ -1,0 +1,438 @@
+public import BreakerCore
+public import CoreMetrics
+public import Logging
+import Synchronization
+
+/// The breaker at run time: one circuit per (tenant, tool), safe for many concurrent callers.
+///
+/// All keys live in one ``BreakerMachine`` behind a `Mutex`. The lock is held only to read the
+/// wall clock, step the machine and hand its facts to the ``EventSink``; the tool call, waiting
+/// for durability, logging and metrics all happen outside it. One lock (rather than shards) is
+/// what gives the event log one total order with non-decreasing times (SPEC §8); the critical
+/// section is a few hundred nanoseconds.
+public final class CircuitBreaker: Sendable {
+    struct Inner: ~Copyable {
+        var machine: BreakerMachine
+        var events: [BreakerEvent] = []
+        var lastTime: Int64 = .min
+        var metrics: [KeyMetrics?] = []
+    }
+
+    private let inner: Mutex<Inner>
+    private let wallClock: any WallClock
+    private let monotonicClock: any Clock<Duration>
+    private let ticks: @Sendable () -> Duration
+    private let sink: any EventSink
+    private let logger: Logger
+    private let metricsFactory: any MetricsFactory
+    private let healthChecks = Mutex<[ToolID: @Sendable (TenantID) async throws -> Void]>([:])
+
+    /// The configuration every key resolves its settings from.
+    public let configuration: BreakerConfiguration
+
+    /// Creates a breaker.
+    /// - Parameters:
+    ///   - machine: the state to start from: empty, or rebuilt from a store's log.
+    ///   - wallClock: wall time for the log (ms since the epoch); a manual clock in tests.
+    ///   - monotonicClock: measures latencies and call timeouts.
+    ///   - sink: receives every fact in log order; the store makes them durable.
+    ///   - logger: one line per transition; never bootstrapped here.
+    ///   - metricsFactory: where counters, the state gauge and the latency timer go.
+    public init(
+        machine: BreakerMachine,
+        wallClock: any WallClock = SystemWallClock(),
+        monotonicClock: any Clock<Duration> = ContinuousClock(),
+        sink: any EventSink = DiscardingEventSink(),
+        logger: Logger = Logger(label: "tenant-breaker"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.configuration = machine.configuration
+        self.inner = Mutex(Inner(machine: machine))
+        self.wallClock = wallClock
+        self.monotonicClock = monotonicClock
+        self.ticks = Self.ticker(monotonicClock)
+        self.sink = sink
+        self.logger = logger
+        self.metricsFactory = metricsFactory
+    }
+
+    /// Creates a breaker with an empty machine for `configuration`.
+    public convenience init(
+        configuration: BreakerConfiguration = .standard,
+        wallClock: any WallClock = SystemWallClock(),
+        monotonicClock: any Clock<Duration> = ContinuousClock(),
+        sink: any EventSink = DiscardingEventSink(),
+        logger: Logger = Logger(label: "tenant-breaker"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.init(
+            machine: BreakerMachine(configuration: configuration), wallClock: wallClock,
+            monotonicClock: monotonicClock, sink: sink, logger: logger, metricsFactory: metricsFactory)
+    }
+
+    // MARK: - Stepping the machine under the lock
+
+    /// What a step produced that must be acted on outside the lock.
+    struct Aftermath {
+        var transitions: [TransitionRecord] = []
+        var globalOutages: [GlobalOutageRecord] = []
+        var blocked: KeyMetrics?
+        var latency: (KeyMetrics, Int64)?
+        var needsDurability: Bool { !transitions.isEmpty || !globalOutages.isEmpty || operatorAction }
+        var operatorAction = false
+    }
+
+    private func step<R>(
+        at explicitTime: Timestamp? = nil,
+        _ body: (inout BreakerMachine, Timestamp, inout [BreakerEvent]) -> R
+    ) -> (R, Aftermath) {
+        inner.withLock { inner in
+            // Recorded times never decrease (SPEC §8): a clock that steps back is held at the last time.
+            let raw = (explicitTime ?? wallClock.now).milliseconds
+            let t = max(raw, inner.lastTime)
+            inner.lastTime = t
+            inner.events.removeAll(keepingCapacity: true)
+            let result = body(&inner.machine, Timestamp(milliseconds: t), &inner.events)
+            var after = Aftermath()
+            if !inner.events.isEmpty {
+                sink.append(contentsOf: inner.events)
+                for event in inner.events {
+                    switch event {
+                    case .call(let r):
+                        if r.outcome == .rejected { after.blocked = metrics(&inner, BreakerKey(tenant: r.tenant, tool: r.tool)) }
+                    case .transition(let r):
+                        after.transitions.append(r)
+                    case .globalOutage(let r):
+                        after.globalOutages.append(r)
+                    case .operatorAction:
+                        after.operatorAction = true
+                    }
+                }
+            }
+            return (result, after)
+        }
+    }
+
+    private func metrics(_ inner: inout Inner, _ key: BreakerKey) -> KeyMetrics {
+        guard let slot = inner.machine.slotIndex(of: key) else {
+            return KeyMetrics(key: key, factory: metricsFactory)
+        }
+        if slot >= inner.metrics.count { inner.metrics.append(contentsOf: repeatElement(nil, count: slot - inner.metrics.count + 1)) }
+        if let m = inner.metrics[slot] { return m }
+        let m = KeyMetrics(key: key, factory: metricsFactory)
+        inner.metrics[slot] = m
+        return m
+    }
+
+    private func finish(_ after: Aftermath) async throws {
+        after.blocked?.blocked.increment()
+        if let (m, ns) = after.latency { m.latency.recordNanoseconds(ns) }
+        for r in after.transitions { report(r) }
+        for r in after.globalOutages {
+            logger.warning(
+                "global outage suspected", metadata: ["tool_name": "\(r.tool.rawValue)", "tenants_open": "\(r.tenants)"])
+        }
+        if after.needsDurability {
+            try await sink.waitUntilDurable()
+        }
+        await sink.waitForCapacity()
+    }
+
+    private func report(_ r: TransitionRecord) {
+        let key = BreakerKey(tenant: r.tenant, tool: r.tool)
+        let m = inner.withLock { metrics(&$0, key) }
+        m.state.record(Self.gaugeValue(r.to))
+        if r.to.isOpen { m.opened.increment() }
+        if r.to == .closed { m.recovered.increment() }
+        var metadata: Logger.Metadata = [
+            "tenant_id": "\(r.tenant.rawValue)", "tool_name": "\(r.tool.rawValue)", "from": "\(r.from.rawValue)",
+            "to": "\(r.to.rawValue)", "cause": "\(r.cause.rawValue)", "generation": "\(r.generation)",
+        ]
+        if let f = r.failures, let c = r.calls, let p = r.p95Us {
+            metadata["failures"] = "\(f)"
+            metadata["calls"] = "\(c)"
+            metadata["p95_ms"] = "\(Double(p) / 1000)"
+        }
+        if let a = r.actor { metadata["actor"] = "\(a)" }
+        if let why = r.reason { metadata["reason"] = "\(why)" }
+        let level: Logger.Level = r.to.isOpen ? .warning : .notice
+        logger.log(level: level, "circuit \(r.from.rawValue) -> \(r.to.rawValue)", metadata: metadata)
+    }
+
+    /// The state gauge's value: 0 closed, 1 half-open, 2 open, 3 forced open.
+    public static func gaugeValue(_ state: CircuitState) -> Double {
+        switch state {
+        case .closed: 0
+        case .halfOpen: 1
+        case .open: 2
+        case .forcedOpen: 3
+        }
+    }
+
+    // MARK: - Admission and completion (synchronous core of `call`)
+
+    /// Admits or rejects one call now (or at `time`, for a virtual clock). Non-blocking.
+    ///
+    /// Callers that run the tool themselves must complete an admitted call with
+    /// ``complete(_:_:at:)``. Durability of any transition this caused is not awaited here;
+    /// ``call(tenant:tool:turn:_:)`` does await it.
+    public func admit(tenant: TenantID, tool: ToolID, turn: TurnID?, at time: Timestamp? = nil) -> Admission {
+        let (admission, after) = step(at: time) { m, now, events in
+            m.admit(BreakerKey(tenant: tenant, tool: tool), turn: turn, at: now, events: &events)
+        }
+        if !after.transitions.isEmpty || after.blocked != nil {
+            after.blocked?.blocked.increment()
+            for r in after.transitions { report(r) }
+        }
+        return admission
+    }
+
+    /// Records how an admitted call ended, now (or at `time`). Non-blocking.
+    public func complete(_ permit: Permit, _ outcome: CallOutcome, at time: Timestamp? = nil) -> Completion {
+        let (completion, after) = step(at: time) { m, now, events in
+            m.complete(permit, outcome, at: now, events: &events)
+        }
+        for r in after.transitions { report(r) }
+        return completion
+    }
+
+    // MARK: - The async call API
+
+    /// Runs `body` as one call of `tool` for `tenant` in `turn`, under the circuit breaker.
+    ///
+    /// Rejected calls return `.unavailable` at once without running `body`. An admitted call
+    /// runs under the key's callTimeoutMs: at the deadline its task is cancelled and the caller
+    /// answered with `tool_call_timeout`, even if the tool never returns. A thrown error is
+    /// recorded by its type name and returned with the degradation signal. If the caller's task
+    /// is cancelled, the call is recorded as `cancelled`. Any transition the call caused is
+    /// durable in the sink before this returns.
+    public func call<Value: Sendable>(
+        tenant: TenantID, tool: ToolID, turn: TurnID, _ body: @escaping @Sendable () async throws -> Value
+    ) async -> ToolCallResult<Value> {
+        let (admission, admitAfter) = step { m, now, events in
+            m.admit(BreakerKey(tenant: tenant, tool: tool), turn: turn, at: now, events: &events)
+        }
+        let permit: Permit
+        switch admission {
+        case .rejected(let rejection):
+            try? await finish(admitAfter)
+            return .unavailable(DegradationSignal(rejection: rejection))
+        case .admitted(let p):
+            permit = p
+            if admitAfter.needsDurability { try? await finish(admitAfter) }
+        }
+        let start = monotonicNow()
+        let outcome = await Race.run(timeoutMs: permit.callTimeoutMs, clock: monotonicClock, body)
+        let elapsedUs = microseconds(since: start)
+        let callOutcome: CallOutcome
+        var completeAt: Timestamp? = nil
+        switch outcome {
+        case .value: callOutcome = .success(latencyUs: elapsedUs)
+        case .error(let e): callOutcome = .failure(errorType: Self.typeName(of: e), latencyUs: elapsedUs)
+        case .timeout:
+            callOutcome = .timeout
+            completeAt = permit.admittedAt.adding(milliseconds: permit.callTimeoutMs)
+        case .cancelled: callOutcome = .cancelled(latencyUs: elapsedUs)
+        }
+        var (completion, after) = step(at: completeAt) { m, now, events in
+            m.complete(permit, callOutcome, at: now, events: &events)
+        }
+        after.latency = (inner.withLock { metrics(&$0, permit.key) }, elapsedUs * 1000)
+        try? await finish(after)
+        let retry = completion.state == .closed ? 0 : completion.retryAfterMs
+        switch outcome {
+        case .value(let v): return .success(v)
+        case .error(let e):
+            return .failed(
+                DegradationSignal(
+                    tool: tool, reason: "tool_call_exception:\(Self.typeName(of: e))", retryAfterMs: retry,
+                    minimumOneSecond: completion.state != .closed), e)
+        case .timeout:
+            return .unavailable(
+                DegradationSignal(
+                    tool: tool, reason: "tool_call_timeout", retryAfterMs: retry,
+                    minimumOneSecond: completion.state != .closed))
+        case .cancelled:
+            _ = completion
+            return .cancelled
+        }
+    }
+
+    /// Same as ``call(tenant:tool:turn:_:)`` with names checked here.
+    /// - Throws: ``BreakerError`` (`invalid_name`) for a bad name; nothing is recorded then.
+    public func call<Value: Sendable>(
+        tenant: String, tool: String, turn: String, _ body: @escaping @Sendable () async throws -> Value
+    ) async throws(BreakerError) -> ToolCallResult<Value> {
+        let t = try TenantID(tenant)
+        let o = try ToolID(tool)
+        let u = try TurnID(turn)
+        return await call(tenant: t, tool: o, turn: u, body)
+    }
+
+    /// The name recorded for a tool's error: its type's name, e.g. `ConnectionError`.
+    public static func typeName(of error: any Error) -> String {
+        String(describing: type(of: error))
+    }
+
+    /// Opens the monotonic clock once: a function giving the time elapsed since the breaker began.
+    private static func ticker<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
+    }
+
+    private func monotonicNow() -> Duration { ticks() }
+
+    private func microseconds(since start: Duration) -> Int64 {
+        let (seconds, attoseconds) = (ticks() - start).components
+        return max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+    }
+
+    // MARK: - Operator actions
+
+    /// Force-opens `tool` for `tenant`, or every tenant when `nil` (SPEC §7). Durable on return.
+    public func forceOpen(tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String) async throws {
+        let (_, after) = step { m, now, events in
+            m.forceOpen(tool: tool, tenant: tenant, hold: hold, actor: actor, reason: reason, at: now, events: &events)
+        }
+        try await finish(after)
+    }
+
+    /// Releases `tool` for `tenant`, or every tenant when `nil` (SPEC §7). Durable on return.
+    public func release(tool: ToolID, tenant: TenantID?, actor: String, reason: String) async throws {
+        let (_, after) = step { m, now, events in
+            m.release(tool: tool, tenant: tenant, actor: actor, reason: reason, at: now, events: &events)
+        }
+        try await finish(after)
+    }
+
+    /// Resets (tenant, tool) to CLOSED (SPEC §7). Durable on return.
+    public func reset(tenant: TenantID, tool: ToolID, actor: String, reason: String) async throws {
+        let (_, after) = step { m, now, events in
+            m.reset(tenant: tenant, tool: tool, actor: actor, reason: reason, at: now, events: &events)
+        }
+        try await finish(after)
+    }
+
+    /// Applies an operator action at an explicit time without waiting (simulation, CLI relay).
+    public func apply(_ action: OperatorAction, at time: Timestamp? = nil) {
+        let (_, after) = step(at: time) { m, now, events in
+            switch action.op {
+            case .forceOpen, .forceOpenHold:
+                m.forceOpen(
+                    tool: action.tool, tenant: action.tenant, hold: action.op == .forceOpenHold, actor: action.actor,
+                    reason: action.reason, at: now, events: &events)
+            case .release:
+                m.release(tool: action.tool, tenant: action.tenant, actor: action.actor, reason: action.reason, at: now, events: &events)
+            case .reset:
+                if let tenant = action.tenant {
+                    m.reset(tenant: tenant, tool: action.tool, actor: action.actor, reason: action.reason, at: now, events: &events)
+                }
+            }
+        }
+        for r in after.transitions { report(r) }
+    }
+
+    /// Waits until every fact so far is durable in the sink.
+    public func flush() async throws { try await sink.waitUntilDurable() }
+
+    // MARK: - Reading
+
+    /// A copy of the whole state machine (for status, tests and snapshots).
+    public var machine: BreakerMachine { inner.withLock { $0.machine } }
+
+    /// The state of `key`, or `nil` if never seen.
+    public func state(of key: BreakerKey) -> KeyState? { inner.withLock { $0.machine.state(of: key) } }
+
+    /// The last time recorded, ms since the epoch (`nil` before the first fact).
+    public var lastRecordedTime: Timestamp? {
+        inner.withLock { $0.lastTime == .min ? nil : Timestamp(milliseconds: $0.lastTime) }
+    }
+
+    // MARK: - Health checks (SPEC §6)
+
+    /// Declares `tool`'s traits and optional health check, called with the tenant to probe.
+    ///
+    /// A `sideEffects` tool with a health check never uses a real call as a probe; without one
+    /// it admits at most one real probe at a time.
+    public func register(
+        tool: ToolID, sideEffects: Bool = false, healthCheck: (@Sendable (TenantID) async throws -> Void)? = nil
+    ) {
+        healthChecks.withLock { $0[tool] = healthCheck }
+        inner.withLock {
+            $0.machine.register(tool: tool, traits: ToolTraits(sideEffects: sideEffects, hasHealthCheck: healthCheck != nil))
+        }
+    }
+
+    /// One round of the background prober: every OPEN key of a tool with a health check whose
+    /// open timeout has elapsed moves to HALF_OPEN and runs the check as its probe (§5.3).
+    /// Returns the number of probes run.
+    @discardableResult
+    public func runHealthProbes() async -> Int {
+        let (permits, after) = step { m, now, events -> [Permit] in
+            m.keysDueForHealthProbe(at: now).compactMap { m.beginHealthProbe($0, at: now, events: &events) }
+        }
+        try? await finish(after)
+        let checks = healthChecks.withLock { $0 }
+        await withTaskGroup(of: Void.self) { group in
+            for permit in permits {
+                guard let check = checks[permit.key.tool] else { continue }
+                group.addTask {
+                    let start = self.monotonicNow()
+                    let outcome = await Race.run(timeoutMs: permit.callTimeoutMs, clock: self.monotonicClock) {
+                        try await check(permit.key.tenant)
+                    }
+                    let us = self.microseconds(since: start)
+                    let result: CallOutcome
+                    var at: Timestamp? = nil
+                    switch outcome {
+                    case .value: result = .success(latencyUs: us)
+                    case .error(let e): result = .failure(errorType: Self.typeName(of: e), latencyUs: us)
+                    case .timeout:
+                        result = .timeout
+                        at = permit.admittedAt.adding(milliseconds: permit.callTimeoutMs)
+                    case .cancelled: result = .cancelled(latencyUs: us)
+                    }
+                    let (_, after) = self.step(at: at) { m, now, events in m.complete(permit, result, at: now, events: &events) }
+                    try? await self.finish(after)
+                }
+            }
+        }
+        return permits.count
+    }
+
+    // MARK: - Agent surface
+
+    /// The tools unavailable to `tenant` right now: keys OPEN or FORCED_OPEN, HALF_OPEN keys
+    /// that only a health probe may test, and tools under a tool-wide force-open the tenant has
+    /// not called yet. Sorted by tool name.
+    public func unavailableTools(tenant: TenantID) -> [UnavailableTool] {
+        inner.withLock { inner in
+            let now = Timestamp(milliseconds: max(wallClock.now.milliseconds, inner.lastTime))
+            return UnavailableTool.list(in: inner.machine, tenant: tenant, at: now)
+        }
+    }
+
+    /// A short note for the agent's system prompt naming the tools that are down for `tenant`,
+    /// or `nil` when every tool is available.
+    public func systemPromptNote(tenant: TenantID) -> String? {
+        UnavailableTool.systemPromptNote(for: unavailableTools(tenant: tenant))
+    }
+}
+
+/// An operator action as data (simulation traces and the CLI's relay to a running owner).
+public struct OperatorAction: Sendable, Hashable {
+    public var op: OperatorOp
+    public var tool: ToolID
+    /// `nil` for all tenants (not allowed for `reset`).
+    public var tenant: TenantID?
+    public var actor: String
+    public var reason: String
+
+    public init(op: OperatorOp, tool: ToolID, tenant: TenantID?, actor: String, reason: String) {
+        self.op = op
+        self.tool = tool
+        self.tenant = tenant
+        self.actor = actor
+        self.reason = reason
+    }
+}

@@ -1,0 +1,34 @@
+import BreakerCore
+public import ServiceLifecycle
+
+/// The background prober of SPEC §6 as a swift-service-lifecycle `Service`.
+///
+/// Every `probeIntervalMs` (on the injected clock) it runs one round of
+/// ``CircuitBreaker/runHealthProbes()``. It stops cleanly on graceful shutdown or cancellation.
+public struct HealthProber: Service {
+    let breaker: CircuitBreaker
+    let clock: any Clock<Duration>
+    let interval: Duration
+
+    /// - Parameters:
+    ///   - breaker: the breaker whose OPEN keys to probe.
+    ///   - clock: what the prober sleeps on between rounds (a manual clock in tests).
+    public init(breaker: CircuitBreaker, clock: any Clock<Duration> = ContinuousClock()) {
+        self.breaker = breaker
+        self.clock = clock
+        self.interval = .milliseconds(breaker.configuration.runtime.probeIntervalMs)
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await breaker.runHealthProbes()
+                try await Self.sleep(clock, interval)
+            }
+        }
+    }
+
+    private static func sleep<C: Clock<Duration>>(_ clock: C, _ d: Duration) async throws {
+        try await clock.sleep(for: d)
+    }
+}

@@ -1,0 +1,203 @@
+public import BreakerCore
+
+/// A simulation trace (SPEC §10): one JSON object a line, calls and operator actions.
+public struct Trace: Sendable {
+    /// One line of a trace.
+    public enum Line: Sendable, Hashable {
+        case call(TraceCall)
+        case operatorAction(TraceOperatorAction)
+
+        /// When the line happens.
+        public var at: Timestamp {
+            switch self {
+            case .call(let c): c.at
+            case .operatorAction(let o): o.at
+            }
+        }
+    }
+
+    /// How a simulated call ends.
+    public enum Result: Sendable, Hashable {
+        case ok
+        case error(type: String)
+        case hang
+    }
+
+    /// `{"at", "tenant", "tool", "turn", "latency_ms", "result", "error"?}`.
+    public struct TraceCall: Sendable, Hashable {
+        public var at: Timestamp
+        public var tenant: TenantID
+        public var tool: ToolID
+        public var turn: TurnID
+        /// ms; `nil` only for `hang`.
+        public var latencyMs: Int64?
+        public var result: Result
+        /// 1-based line number in the file.
+        public var line: Int
+    }
+
+    /// `{"at", "op", "tool", "tenant"?, "hold"?, "reason"?, "actor"?}`.
+    public struct TraceOperatorAction: Sendable, Hashable {
+        public var at: Timestamp
+        public var action: OperatorAction
+        public var line: Int
+    }
+
+    /// The lines, in file order (blank lines skipped).
+    public var lines: [Line]
+
+    public init(lines: [Line]) { self.lines = lines }
+
+    /// Parses a whole trace. Nothing is run until every line is valid.
+    /// - Throws: ``BreakerError`` (`invalid_trace`) naming the line, the field and the fix.
+    public init(text: String) throws(BreakerError) {
+        var lines: [Line] = []
+        var lineNumber = 0
+        var last: Timestamp? = nil
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let rawLine = raw.hasSuffix("\r") ? raw.dropLast() : raw[...]
+            if rawLine.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            let line = try Self.parseLine(rawLine, number: lineNumber)
+            if let last, line.at < last {
+                throw Self.error(
+                    lineNumber,
+                    "\"at\" \(line.at.iso8601) is earlier than the previous line's \(last.iso8601); lines must come in non-decreasing time")
+            }
+            last = line.at
+            lines.append(line)
+        }
+        self.lines = lines
+    }
+
+    static func error(_ line: Int, _ message: String) -> BreakerError {
+        BreakerError(.invalidTrace, "trace line \(line): \(message)", context: ["line": String(line)])
+    }
+
+    static func parseLine(_ text: Substring, number: Int) throws(BreakerError) -> Line {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(text)
+        } catch {
+            throw Self.error(number, error.message)
+        }
+        guard case .object(let members) = value else {
+            throw Self.error(number, "expected a JSON object, got \(value.typeName)")
+        }
+        var fields: [String: JSONValue] = [:]
+        for (k, v) in members { fields[k] = v }
+
+        func string(_ key: String, required: Bool = true) throws(BreakerError) -> String? {
+            guard let v = fields[key] else {
+                if required { throw Self.error(number, "missing field \"\(key)\"") }
+                return nil
+            }
+            guard case .string(let s) = v else {
+                throw Self.error(number, "\"\(key)\" must be a string, not \(v.typeName)")
+            }
+            return s
+        }
+        func name<T>(_ key: String, _ make: (String) throws(BreakerError) -> T) throws(BreakerError) -> T {
+            let s = try string(key)!
+            do {
+                return try make(s)
+            } catch {
+                throw Self.error(number, "\"\(key)\": \(error.message)")
+            }
+        }
+        let at: Timestamp
+        switch fields["at"] {
+        case nil: throw Self.error(number, "missing field \"at\"")
+        case .integer(let ms)?:
+            guard ms >= 0 else { throw Self.error(number, "\"at\" must be non-negative epoch milliseconds, got \(ms)") }
+            at = Timestamp(milliseconds: ms)
+        case .string(let s)?:
+            guard let t = Timestamp(iso8601: s) else {
+                throw Self.error(
+                    number,
+                    "\"at\" \(String(reflecting: s)) is not an ISO 8601 UTC time like 2026-11-28T10:00:00Z or 2026-11-28T10:00:00.250Z")
+            }
+            at = t
+        case let v?:
+            throw Self.error(number, "\"at\" must be integer epoch milliseconds or an ISO 8601 UTC string, not \(v.typeName)")
+        }
+
+        if let opValue = fields["op"] {
+            let allowed: Set<String> = ["at", "op", "tool", "tenant", "hold", "reason", "actor"]
+            if let unknown = members.first(where: { !allowed.contains($0.key) }) {
+                throw Self.error(
+                    number, "unknown field \"\(unknown.key)\" in an operator line; allowed: \(allowed.sorted().joined(separator: ", "))")
+            }
+            guard case .string(let opName) = opValue else {
+                throw Self.error(number, "\"op\" must be a string, not \(opValue.typeName)")
+            }
+            let tool = try name("tool") { (s) throws(BreakerError) in try ToolID(s) }
+            let tenant: TenantID? =
+                fields["tenant"] == nil || fields["tenant"] == .null
+                ? nil : try name("tenant") { (s) throws(BreakerError) in try TenantID(s) }
+            var hold = false
+            if let h = fields["hold"] {
+                guard case .bool(let b) = h else { throw Self.error(number, "\"hold\" must be true or false, not \(h.typeName)") }
+                hold = b
+            }
+            let reason = try string("reason", required: false) ?? ""
+            let actor = try string("actor", required: false) ?? ""
+            let op: OperatorOp
+            switch opName {
+            case "force_open": op = hold ? .forceOpenHold : .forceOpen
+            case "release": op = .release
+            case "reset":
+                guard tenant != nil else { throw Self.error(number, "\"reset\" needs a \"tenant\"") }
+                op = .reset
+            default:
+                throw Self.error(number, "unknown op \(String(reflecting: opName)); allowed: force_open, release, reset")
+            }
+            if hold && opName != "force_open" {
+                throw Self.error(number, "\"hold\" applies only to force_open")
+            }
+            return .operatorAction(
+                TraceOperatorAction(
+                    at: at, action: OperatorAction(op: op, tool: tool, tenant: tenant, actor: actor, reason: reason),
+                    line: number))
+        }
+
+        let allowed: Set<String> = ["at", "tenant", "tool", "turn", "latency_ms", "result", "error"]
+        if let unknown = members.first(where: { !allowed.contains($0.key) }) {
+            throw Self.error(
+                number, "unknown field \"\(unknown.key)\" in a call line; allowed: \(allowed.sorted().joined(separator: ", ")) (or \"op\" for an operator line)")
+        }
+        let tenant = try name("tenant") { (s) throws(BreakerError) in try TenantID(s) }
+        let tool = try name("tool") { (s) throws(BreakerError) in try ToolID(s) }
+        let turn = try name("turn") { (s) throws(BreakerError) in try TurnID(s) }
+        let resultName = try string("result")!
+        let result: Result
+        switch resultName {
+        case "ok": result = .ok
+        case "hang": result = .hang
+        case "error":
+            let type = try string("error", required: false) ?? "ToolError"
+            do {
+                try NameRules.validate(type, field: "error")
+            } catch {
+                throw Self.error(number, "\"error\": \(error.message)")
+            }
+            result = .error(type: type)
+        default:
+            throw Self.error(number, "unknown result \(String(reflecting: resultName)); allowed: ok, error, hang")
+        }
+        if fields["error"] != nil, resultName != "error" {
+            throw Self.error(number, "\"error\" is only allowed with \"result\": \"error\"")
+        }
+        var latency: Int64? = nil
+        switch fields["latency_ms"] {
+        case nil:
+            if result != .hang { throw Self.error(number, "missing field \"latency_ms\" (it may be absent only for \"hang\")") }
+        case .integer(let l)?:
+            guard l >= 0 else { throw Self.error(number, "\"latency_ms\" must be a non-negative integer, got \(l)") }
+            latency = l
+        case let v?:
+            throw Self.error(number, "\"latency_ms\" must be a non-negative integer, not \(v.typeName)")
+        }
+        return .call(TraceCall(at: at, tenant: tenant, tool: tool, turn: turn, latencyMs: latency, result: result, line: number))
+    }
+}

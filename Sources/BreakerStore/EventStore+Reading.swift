@@ -1,0 +1,330 @@
+public import BreakerCore
+import Foundation
+import GRDB
+
+/// One fact of the log with its position.
+public struct LoggedEvent: Sendable, Hashable {
+    /// Position in the log (1-based, gap-free while nothing is compacted).
+    public var seq: Int64
+    public var event: BreakerEvent
+}
+
+/// Which kinds of records a read should return.
+public struct EventKinds: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let calls = EventKinds(rawValue: 1)
+    public static let transitions = EventKinds(rawValue: 2)
+    public static let operatorActions = EventKinds(rawValue: 4)
+    public static let globalOutages = EventKinds(rawValue: 8)
+    public static let all: EventKinds = [.calls, .transitions, .operatorActions, .globalOutages]
+}
+
+/// Filters for reading the log.
+public struct EventFilter: Sendable {
+    /// Only records of this tenant (and operator actions naming it or all tenants, and every
+    /// global-outage event).
+    public var tenant: String?
+    /// Only records of this tool.
+    public var tool: String?
+    /// Only records with ts ≥ this.
+    public var from: Timestamp?
+    /// Only records with ts < this.
+    public var to: Timestamp?
+    /// Only records after this seq.
+    public var afterSeq: Int64
+    public var kinds: EventKinds
+    /// Decode turn names of call records (not needed to rebuild).
+    public var turnNames: Bool
+
+    public init(
+        tenant: String? = nil, tool: String? = nil, from: Timestamp? = nil, to: Timestamp? = nil, afterSeq: Int64 = 0,
+        kinds: EventKinds = .all, turnNames: Bool = true
+    ) {
+        self.tenant = tenant
+        self.tool = tool
+        self.from = from
+        self.to = to
+        self.afterSeq = afterSeq
+        self.kinds = kinds
+        self.turnNames = turnNames
+    }
+}
+
+extension EventStore {
+    struct Dictionaries {
+        var names: [Int64: String] = [:]
+        var keys: [Int64: BreakerKey] = [:]
+        var turns: [Int64: TurnID] = [:]
+        var tsBase: Int64 = 0
+
+        func key(_ id: Int64) throws -> BreakerKey {
+            guard let k = keys[id] else { throw BreakerError(.storeCorrupt, "record names unknown key \(id)") }
+            return k
+        }
+    }
+
+    func dictionaries(_ db: Database, turnsOfTenant: Int64?, allTurns: Bool) throws -> Dictionaries {
+        var d = Dictionaries()
+        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM names") { d.names[row[0]] = row[1] }
+        for row in try Row.fetchAll(db, sql: "SELECT id, tenant_id, tool_id FROM keys") {
+            guard let t = d.names[row[1]], let o = d.names[row[2]] else { continue }
+            d.keys[row[0]] = BreakerKey(tenant: try TenantID(t), tool: try ToolID(o))
+        }
+        if allTurns || turnsOfTenant != nil {
+            let rows =
+                turnsOfTenant == nil
+                ? try Row.fetchCursor(db, sql: "SELECT id, name FROM turns")
+                : try Row.fetchCursor(db, sql: "SELECT id, name FROM turns WHERE tenant_id = ?", arguments: [turnsOfTenant])
+            while let row = try rows.next() { d.turns[row[0]] = try TurnID(row[1]) }
+        }
+        d.tsBase = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) } ?? 0
+        return d
+    }
+
+    /// Reads the log in order (merged by seq), calling `body` for each record that passes `filter`.
+    public func forEachEvent(_ filter: EventFilter, _ body: (LoggedEvent) throws -> Void) throws(BreakerError) {
+        do {
+            try db.read { db in try readEvents(db, filter, body) }
+        } catch let e as BreakerError {
+            throw e
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    func readEvents(_ db: Database, _ filter: EventFilter, _ body: (LoggedEvent) throws -> Void) throws {
+        let tenantNameID: Int64? = try filter.tenant.map {
+            try Int64.fetchOne(db, sql: "SELECT id FROM names WHERE name = ?", arguments: [$0]) ?? -1
+        }
+        let d = try dictionaries(
+            db, turnsOfTenant: filter.turnNames ? tenantNameID : nil, allTurns: filter.turnNames && filter.tenant == nil)
+        let keyAllowed: (Int64) -> Bool = { id in
+            guard let k = d.keys[id] else { return false }
+            if let t = filter.tenant, k.tenant.rawValue != t { return false }
+            if let o = filter.tool, k.tool.rawValue != o { return false }
+            return true
+        }
+        var sources: [AnyIterator<LoggedEvent>] = []
+        var errors: [any Error] = []
+        func timeClause(_ column: String, base: Int64) -> String {
+            var c = ""
+            if let f = filter.from { c += " AND \(column) >= \(f.milliseconds - base)" }
+            if let t = filter.to { c += " AND \(column) < \(t.milliseconds - base)" }
+            return c
+        }
+        if filter.kinds.contains(.calls) {
+            var startSeq = filter.afterSeq
+            if let f = filter.from { startSeq = max(startSeq, try firstCallSeq(db, atOrAfter: f.milliseconds - d.tsBase) - 1) }
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: "SELECT seq, ts, packed, turn, latency_us, generation, error FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
+                arguments: [startSeq])
+            sources.append(
+                AnyIterator {
+                    do {
+                        while let row = try cursor.next() {
+                            let packed: Int64 = row[2]
+                            let u = RowCodes.unpack(packed)
+                            guard keyAllowed(u.keyID) else { continue }
+                            let key = try d.key(u.keyID)
+                            let turnID: Int64? = row[3]
+                            let errorID: Int64? = row[6]
+                            var reason: String? = nil
+                            switch u.outcome {
+                            case .success: reason = nil
+                            case .failure: reason = "tool_call_exception:" + (errorID.flatMap { d.names[$0] } ?? "ToolError")
+                            case .timeout: reason = "tool_call_timeout"
+                            case .cancelled: reason = "cancelled"
+                            case .rejected: reason = u.rejection?.rawValue
+                            }
+                            let ts: Int64 = row[1]
+                            let gen: Int64 = row[5]
+                            let record = CallRecord(
+                                time: Timestamp(milliseconds: ts + d.tsBase), tenant: key.tenant, tool: key.tool,
+                                turn: turnID.flatMap { d.turns[$0] }, outcome: u.outcome, reason: reason, latencyUs: row[4],
+                                generation: UInt64(bitPattern: gen), probe: u.probe, stale: u.stale)
+                            return LoggedEvent(seq: row[0], event: .call(record))
+                        }
+                    } catch {
+                        errors.append(error)
+                    }
+                    return nil
+                })
+        }
+        if filter.kinds.contains(.transitions) {
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT seq, ts, key_id, from_state, to_state, cause, generation, failures, calls, p95_us, actor, reason, opened_at
+                    FROM transitions WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq
+                    """, arguments: [filter.afterSeq])
+            sources.append(
+                AnyIterator {
+                    do {
+                        while let row = try cursor.next() {
+                            let keyID: Int64 = row[2]
+                            guard keyAllowed(keyID) else { continue }
+                            let key = try d.key(keyID)
+                            guard let from = RowCodes.state(row[3]), let to = RowCodes.state(row[4]), let cause = RowCodes.cause(row[5])
+                            else { throw BreakerError(.storeCorrupt, "transition \(row[0] as Int64) has unknown codes") }
+                            let gen: Int64 = row[6]
+                            let openedAt: Int64? = row[12]
+                            let r = TransitionRecord(
+                                time: Timestamp(milliseconds: row[1]), tenant: key.tenant, tool: key.tool, from: from, to: to,
+                                cause: cause, generation: UInt64(bitPattern: gen), failures: row[7], calls: row[8], p95Us: row[9],
+                                actor: row[10], reason: row[11], openedAt: openedAt.map { Timestamp(milliseconds: $0) })
+                            return LoggedEvent(seq: row[0], event: .transition(r))
+                        }
+                    } catch {
+                        errors.append(error)
+                    }
+                    return nil
+                })
+        }
+        if filter.kinds.contains(.operatorActions) {
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: "SELECT seq, ts, tenant, tool, op, actor, reason FROM operator_actions WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                arguments: [filter.afterSeq])
+            sources.append(
+                AnyIterator {
+                    do {
+                        while let row = try cursor.next() {
+                            let tenant: String? = row[2]
+                            let tool: String = row[3]
+                            if let t = filter.tenant, let tenant, tenant != t { continue }
+                            if let o = filter.tool, tool != o { continue }
+                            guard let op = OperatorOp(rawValue: row[4]) else {
+                                throw BreakerError(.storeCorrupt, "operator action \(row[0] as Int64) has an unknown op")
+                            }
+                            let r = OperatorRecord(
+                                time: Timestamp(milliseconds: row[1]), tenant: try tenant.map { try TenantID($0) },
+                                tool: try ToolID(tool), op: op, actor: row[5], reason: row[6])
+                            return LoggedEvent(seq: row[0], event: .operatorAction(r))
+                        }
+                    } catch {
+                        errors.append(error)
+                    }
+                    return nil
+                })
+        }
+        if filter.kinds.contains(.globalOutages) {
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT seq, ts, tool, tenants FROM global_outages WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                arguments: [filter.afterSeq])
+            sources.append(
+                AnyIterator {
+                    do {
+                        while let row = try cursor.next() {
+                            let tool: String = row[2]
+                            if let o = filter.tool, tool != o { continue }
+                            let r = GlobalOutageRecord(time: Timestamp(milliseconds: row[1]), tool: try ToolID(tool), tenants: row[3])
+                            return LoggedEvent(seq: row[0], event: .globalOutage(r))
+                        }
+                    } catch {
+                        errors.append(error)
+                    }
+                    return nil
+                })
+        }
+        // k-way merge by seq (k ≤ 4).
+        var heads: [LoggedEvent?] = sources.map { $0.next() }
+        while true {
+            var best = -1
+            for (i, h) in heads.enumerated() {
+                if let h, best < 0 || h.seq < heads[best]!.seq { best = i }
+            }
+            if let e = errors.first { throw e }
+            guard best >= 0 else { break }
+            try body(heads[best]!)
+            heads[best] = sources[best].next()
+        }
+        if let e = errors.first { throw e }
+    }
+
+    /// The smallest call seq whose relative ts ≥ `relTs` (call times never decrease with seq),
+    /// found by binary search on the rowid.
+    func firstCallSeq(_ db: Database, atOrAfter relTs: Int64) throws -> Int64 {
+        guard var lo = try Int64.fetchOne(db, sql: "SELECT min(seq) FROM calls"),
+            var hi = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM calls")
+        else { return 1 }
+        hi += 1
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            guard let row = try Row.fetchOne(db, sql: "SELECT seq, ts FROM calls WHERE seq >= ? ORDER BY seq LIMIT 1", arguments: [mid])
+            else {
+                hi = mid
+                continue
+            }
+            let ts: Int64 = row[1]
+            if ts >= relTs { hi = mid } else { lo = (row[0] as Int64) + 1 }
+        }
+        return lo
+    }
+
+    /// The highest seq in the log (0 when empty).
+    func lastSeq(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(
+            db,
+            sql: """
+                SELECT max(m) FROM (SELECT max(seq) AS m FROM calls UNION ALL SELECT max(seq) FROM transitions
+                UNION ALL SELECT max(seq) FROM operator_actions UNION ALL SELECT max(seq) FROM global_outages)
+                """) ?? 0
+    }
+
+    /// Rebuilds the machine: the latest snapshot, then the records after it (SPEC §8).
+    /// Returns the machine, the last seq and how many records were replayed.
+    public func rebuild() throws(BreakerError) -> (machine: BreakerMachine, lastSeq: Int64, replayed: Int) {
+        do {
+            return try db.read { db in
+                var machine = BreakerMachine(configuration: configuration)
+                var after: Int64 = 0
+                if let row = try Row.fetchOne(db, sql: "SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1") {
+                    let data: Data = row[1]
+                    machine = BreakerMachine(configuration: configuration, snapshot: try .init(decoding: [UInt8](data)))
+                    after = row[0]
+                }
+                var replayed = 0
+                var last = after
+                try readEvents(db, EventFilter(afterSeq: after, turnNames: false)) { e in
+                    machine.apply(e.event)
+                    replayed += 1
+                    last = e.seq
+                }
+                return (machine, max(last, try lastSeq(db)), replayed)
+            }
+        } catch let e as BreakerError {
+            throw e
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// Replays the whole log from the start (or from the compaction base, once compacted).
+    public func fullReplay() throws(BreakerError) -> (machine: BreakerMachine, replayed: Int) {
+        do {
+            return try db.read { db in
+                var machine = BreakerMachine(configuration: configuration)
+                var after: Int64 = 0
+                if let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compaction_base_seq'").flatMap({ Int64($0) }) {
+                    guard let data = try Data.fetchOne(db, sql: "SELECT data FROM snapshots WHERE seq = ?", arguments: [base]) else {
+                        throw BreakerError(.storeCorrupt, "the compaction base snapshot \(base) is missing")
+                    }
+                    machine = BreakerMachine(configuration: configuration, snapshot: try .init(decoding: [UInt8](data)))
+                    after = base
+                }
+                var replayed = 0
+                try readEvents(db, EventFilter(afterSeq: after, turnNames: false)) { e in
+                    machine.apply(e.event)
+                    replayed += 1
+                }
+                return (machine, replayed)
+            }
+        } catch let e as BreakerError {
+            throw e
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+}

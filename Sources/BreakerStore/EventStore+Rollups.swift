@@ -1,0 +1,96 @@
+public import BreakerCore
+import GRDB
+
+/// The hourly counts of one tenant, as maintained by the writer (see `hourly_rollups`).
+public struct HourlyCounts: Sendable, Hashable {
+    public var tenant: String
+    /// Start of the UTC hour.
+    public var hour: Timestamp
+    public var turns: Int64
+    public var turnsBlocked: Int64
+    public var turnsDegraded: Int64
+    public var calls: Int64
+    public var callsBlocked: Int64
+    public var callsFailed: Int64
+    public var callsTimedOut: Int64
+}
+
+extension EventStore {
+    /// Hourly counts for `tenant` (or every tenant), sorted by tenant id then hour.
+    public func hourlyCounts(tenant: String?) throws(BreakerError) -> [HourlyCounts] {
+        try read { db in
+            let sql = """
+                SELECT n.name, r.hour, r.turns, r.turns_blocked, r.turns_degraded, r.calls, r.calls_blocked, r.calls_failed, r.calls_timed_out
+                FROM hourly_rollups r JOIN names n ON n.id = r.tenant_id
+                """
+            let rows =
+                tenant == nil
+                ? try Row.fetchAll(db, sql: sql)
+                : try Row.fetchAll(db, sql: sql + " WHERE r.tenant_id = (SELECT id FROM names WHERE name = ?)", arguments: [tenant])
+            return rows.map { r in
+                HourlyCounts(
+                    tenant: r[0], hour: Timestamp(milliseconds: r[1]), turns: r[2], turnsBlocked: r[3], turnsDegraded: r[4],
+                    calls: r[5], callsBlocked: r[6], callsFailed: r[7], callsTimedOut: r[8])
+            }
+        }
+    }
+
+    /// Every tenant that has a key (a call or transition record names it), by name.
+    public func tenantNames() throws(BreakerError) -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT n.name FROM keys k JOIN names n ON n.id = k.tenant_id")
+        }
+    }
+
+    /// The transitions of `tenant` (or all), in log order.
+    public func transitions(tenant: String?) throws(BreakerError) -> [TransitionRecord] {
+        var out: [TransitionRecord] = []
+        try forEachEvent(EventFilter(tenant: tenant, kinds: .transitions, turnNames: false)) { e in
+            if case .transition(let r) = e.event { out.append(r) }
+        }
+        return out
+    }
+
+    /// The call records of one turn of `tenant` (or of every tenant with a turn so named), in log order.
+    public func turnCalls(turn: String, tenant: String?) throws(BreakerError) -> [CallRecord] {
+        let targets: [(tenant: Int64, id: Int64, firstTs: Int64)] = try read { db in
+            let sql = "SELECT tenant_id, id, first_ts FROM turns WHERE name = ?"
+            let rows =
+                tenant == nil
+                ? try Row.fetchAll(db, sql: sql, arguments: [turn])
+                : try Row.fetchAll(db, sql: sql + " AND tenant_id = (SELECT id FROM names WHERE name = ?)", arguments: [turn, tenant])
+            return rows.map { ($0[0], $0[1], $0[2]) }
+        }
+        guard let earliest = targets.map(\.firstTs).min() else { return [] }
+        let wanted = Set(targets.map(\.id))
+        var out: [CallRecord] = []
+        try read { db in
+            let d = try dictionaries(db, turnsOfTenant: nil, allTurns: false)
+            let start = try firstCallSeq(db, atOrAfter: earliest - d.tsBase)
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT ts, packed, turn, latency_us, generation, error FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
+                arguments: [start])
+            while let row = try cursor.next() {
+                let u = RowCodes.unpack(row[1])
+                let key = try d.key(u.keyID)
+                let errorID: Int64? = row[5]
+                let reason: String?
+                switch u.outcome {
+                case .success: reason = nil
+                case .failure: reason = "tool_call_exception:" + (errorID.flatMap { d.names[$0] } ?? "ToolError")
+                case .timeout: reason = "tool_call_timeout"
+                case .cancelled: reason = "cancelled"
+                case .rejected: reason = u.rejection?.rawValue
+                }
+                let ts: Int64 = row[0]
+                let gen: Int64 = row[4]
+                out.append(
+                    CallRecord(
+                        time: Timestamp(milliseconds: ts + d.tsBase), tenant: key.tenant, tool: key.tool, turn: try TurnID(turn),
+                        outcome: u.outcome, reason: reason, latencyUs: row[3], generation: UInt64(bitPattern: gen), probe: u.probe,
+                        stale: u.stale))
+            }
+        }
+        return out
+    }
+}

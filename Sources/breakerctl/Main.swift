@@ -1,0 +1,9 @@
+import ArgumentParser
+import BreakerCLI
+
+@main
+enum Main {
+    static func main() async {
+        await BreakerCommand.main()
+    }
+}
