@@ -48,7 +48,7 @@ let package = Package(
         ),
         .target(
             name: "BreakerTestSupport",
-            dependencies: ["BreakerCore", "BreakerRuntime"]
+            dependencies: ["BreakerCore", "BreakerRuntime", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "BreakerCLI",
@@ -68,7 +68,9 @@ let package = Package(
             dependencies: [
                 "BreakerCore", "BreakerRuntime", "BreakerTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "BreakerStoreTests", dependencies: ["BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerTestSupport"]),

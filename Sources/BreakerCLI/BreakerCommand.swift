@@ -15,7 +15,7 @@ public struct BreakerCommand: AsyncParsableCommand {
         subcommands: [
             SimulateCommand.self, ReportCommand.self, AuditCommand.self, StatusCommand.self, ForceOpenCommand.self,
             ReleaseCommand.self, ResetCommand.self, ExportCommand.self,
-            //LATER
+            BenchCommand.self,
         ]
     )
 

@@ -35,6 +35,9 @@ public struct BreakerMachine: Sendable {
     }
 
     var slots: [Slot] = []
+    /// Counts facts other than admitted-call outcomes (transitions, rejections, operator and
+    /// outage records): a caller compares it before and after a step to skip scanning events.
+    public private(set) var noteworthyCount: UInt64 = 0
     var index: [BreakerKey: Int] = [:]
     var tools: [ToolID: ToolStatus] = [:]
     var tenantSlots: [TenantID: [Int]] = [:]
@@ -158,6 +161,7 @@ public struct BreakerMachine: Sendable {
         events: inout [BreakerEvent]
     ) -> Admission {
         let key = slots[i].key
+        noteworthyCount &+= 1
         events.append(
             .call(
                 CallRecord(
@@ -324,6 +328,7 @@ public struct BreakerMachine: Sendable {
         tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String, at now: Timestamp,
         events: inout [BreakerEvent]
     ) {
+        noteworthyCount &+= 1
         events.append(
             .operatorAction(
                 OperatorRecord(
@@ -360,6 +365,7 @@ public struct BreakerMachine: Sendable {
     public mutating func release(
         tool: ToolID, tenant: TenantID?, actor: String, reason: String, at now: Timestamp, events: inout [BreakerEvent]
     ) {
+        noteworthyCount &+= 1
         events.append(
             .operatorAction(OperatorRecord(time: now, tenant: tenant, tool: tool, op: .release, actor: actor, reason: reason)))
         let targets: [Int]
@@ -378,6 +384,7 @@ public struct BreakerMachine: Sendable {
     public mutating func reset(
         tenant: TenantID, tool: ToolID, actor: String, reason: String, at now: Timestamp, events: inout [BreakerEvent]
     ) {
+        noteworthyCount &+= 1
         events.append(
             .operatorAction(OperatorRecord(time: now, tenant: tenant, tool: tool, op: .reset, actor: actor, reason: reason)))
         let i = slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)
@@ -436,6 +443,7 @@ public struct BreakerMachine: Sendable {
             time: now, tenant: slots[i].key.tenant, tool: slots[i].key.tool, from: from, to: to, cause: cause,
             generation: slots[i].state.generation + 1, failures: failures, calls: calls, p95Us: p95Us, actor: actor,
             reason: reason, openedAt: openedAt == now ? nil : openedAt)
+        noteworthyCount &+= 1
         events.append(.transition(record))
         applyTransition(i, record)
         // SPEC §7: a key entering OPEN by any cause but an operator's may start a global-outage episode.
@@ -444,6 +452,7 @@ public struct BreakerMachine: Sendable {
             status.openTenants >= status.globalOutageTenants
         else { return }
         tools[tool]!.outageEpisode = true
+        noteworthyCount &+= 1
         events.append(.globalOutage(GlobalOutageRecord(time: now, tool: tool, tenants: status.openTenants)))
         if status.autoPropagate {
             let reason = "\(status.openTenants) tenants open"

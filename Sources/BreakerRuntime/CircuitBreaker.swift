@@ -82,6 +82,7 @@ public final class CircuitBreaker: Sendable {
         var operatorAction = false
     }
 
+    @inline(__always)
     private func step<R>(
         at explicitTime: Timestamp? = nil,
         _ body: (inout BreakerMachine, Timestamp, inout [BreakerEvent]) -> R
@@ -92,10 +93,13 @@ public final class CircuitBreaker: Sendable {
             let t = max(raw, inner.lastTime)
             inner.lastTime = t
             inner.events.removeAll(keepingCapacity: true)
+            let before = inner.machine.noteworthyCount
             let result = body(&inner.machine, Timestamp(milliseconds: t), &inner.events)
             var after = Aftermath()
             if !inner.events.isEmpty {
                 sink.append(contentsOf: inner.events)
+            }
+            if inner.machine.noteworthyCount != before {
                 for event in inner.events {
                     switch event {
                     case .call(let r):

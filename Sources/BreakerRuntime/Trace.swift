@@ -34,6 +34,18 @@ public struct Trace: Sendable {
         public var result: Result
         /// 1-based line number in the file.
         public var line: Int
+
+        public init(
+            at: Timestamp, tenant: TenantID, tool: ToolID, turn: TurnID, latencyMs: Int64?, result: Result, line: Int
+        ) {
+            self.at = at
+            self.tenant = tenant
+            self.tool = tool
+            self.turn = turn
+            self.latencyMs = latencyMs
+            self.result = result
+            self.line = line
+        }
     }
 
     /// `{"at", "op", "tool", "tenant"?, "hold"?, "reason"?, "actor"?}`.
@@ -41,6 +53,12 @@ public struct Trace: Sendable {
         public var at: Timestamp
         public var action: OperatorAction
         public var line: Int
+
+        public init(at: Timestamp, action: OperatorAction, line: Int) {
+            self.at = at
+            self.action = action
+            self.line = line
+        }
     }
 
     /// The lines, in file order (blank lines skipped).

@@ -1,0 +1,60 @@
+public import BreakerCore
+public import BreakerRuntime
+
+/// Random traces over a few tenants and tools, with failures, hangs, slow calls and operator
+/// actions: the workload of the property tests (live state == replay, rebuild == replay).
+public enum RandomWorkload {
+    /// A trace of `lines` lines starting at `start`, reproducible from `seed`.
+    public static func trace(
+        seed: UInt64, lines: Int, tenants: Int = 4, tools: Int = 3, start: Int64 = 1_795_852_800_000,
+        operatorRate: Double = 0.01
+    ) -> Trace {
+        var rng = SeededGenerator(seed: seed)
+        var out: [Trace.Line] = []
+        var now = start
+        let tenantIDs = (0..<tenants).map { try! TenantID("tenant-\($0)") }
+        let toolIDs = (0..<tools).map { try! ToolID("tool-\($0)") }
+        for n in 0..<lines {
+            now += Int64.random(in: 0...1500, using: &rng)
+            let at = Timestamp(milliseconds: now)
+            let tool = toolIDs.randomElement(using: &rng)!
+            if Double.random(in: 0..<1, using: &rng) < operatorRate {
+                let tenant = Bool.random(using: &rng) ? tenantIDs.randomElement(using: &rng)! : nil
+                let ops: [OperatorOp] = tenant == nil ? [.forceOpen, .forceOpenHold, .release] : [.forceOpen, .forceOpenHold, .release, .reset]
+                let op = ops.randomElement(using: &rng)!
+                out.append(
+                    .operatorAction(
+                        Trace.TraceOperatorAction(
+                            at: at, action: OperatorAction(op: op, tool: tool, tenant: tenant, actor: "oncall", reason: "test"),
+                            line: n + 1)))
+                continue
+            }
+            let tenant = tenantIDs.randomElement(using: &rng)!
+            let turn = try! TurnID("turn-\(Int.random(in: 0..<(lines / 3 + 1), using: &rng))")
+            let roll = Double.random(in: 0..<1, using: &rng)
+            let result: Trace.Result
+            var latency: Int64? = Int64.random(in: 10...400, using: &rng)
+            if roll < 0.2 {
+                result = .error(type: ["ConnectionError", "QuotaExceeded"].randomElement(using: &rng)!)
+            } else if roll < 0.27 {
+                result = .hang
+                latency = nil
+            } else if roll < 0.35 {
+                result = .ok
+                latency = Int64.random(in: 2500...5000, using: &rng)
+            } else {
+                result = .ok
+            }
+            out.append(
+                .call(Trace.TraceCall(at: at, tenant: tenant, tool: tool, turn: turn, latencyMs: latency, result: result, line: n + 1)))
+        }
+        return Trace(lines: out)
+    }
+
+    /// A configuration that makes circuits move often: small thresholds and timeouts.
+    public static let lively: BreakerConfiguration = try! BreakerConfiguration(
+        defaults: SettingsOverride(
+            failureThreshold: 3, failureRateThreshold: 0.6, minimumCalls: 4, successThreshold: 2, windowMs: 20_000,
+            openTimeoutMs: 5_000, latencyThresholdMs: 2_000, halfOpenMaxInFlight: 2, openTimeoutMultiplier: 1.5,
+            maxOpenTimeoutMs: 30_000, globalOutageTenants: 2, autoPropagateGlobalOutage: true))
+}

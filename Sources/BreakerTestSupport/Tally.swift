@@ -1,0 +1,14 @@
+import Synchronization
+
+/// A thread-safe counter that escaping closures can share (a `Mutex` cannot be captured).
+public final class Tally: Sendable {
+    private let count = Mutex(0)
+
+    public init() {}
+
+    /// Adds one.
+    public func increment() { count.withLock { $0 += 1 } }
+
+    /// The count so far.
+    public var value: Int { count.withLock { $0 } }
+}

@@ -1,0 +1,200 @@
+import BreakerCore
+import BreakerRuntime
+import BreakerTestSupport
+import Foundation
+import InMemoryLogging
+import Logging
+import MetricsTestKit
+import Synchronization
+import Testing
+
+struct ConnectionError: Error {}
+
+@Suite struct CallTests {
+    let acme = try! TenantID("acme")
+    let globex = try! TenantID("globex")
+    let search = try! ToolID("web_search")
+    let turn = try! TurnID("turn-1")
+
+    @Test func aSuccessfulCallReturnsTheToolsValue() async {
+        let breaker = Fixtures.breaker()
+        let result = await breaker.call(tenant: acme, tool: search, turn: turn) { 42 }
+        #expect(result.value == 42)
+    }
+
+    @Test func aThrowingToolGivesTheSignalAndKeepsTheError() async {
+        let sink = InMemoryEventSink()
+        let breaker = Fixtures.breaker(sink: sink)
+        let result = await breaker.call(tenant: acme, tool: search, turn: turn) { () async throws -> Int in
+            throw ConnectionError()
+        }
+        guard case .failed(let signal, let error) = result else {
+            Issue.record("expected .failed, got \(result)")
+            return
+        }
+        #expect(signal.reason == "tool_call_exception:ConnectionError")
+        #expect(signal.retryAfterSeconds == 0, "the circuit is still closed")
+        #expect(error is ConnectionError)
+        guard case .call(let record) = sink.events.last else {
+            Issue.record("expected a call record")
+            return
+        }
+        #expect(record.outcome == .failure && record.reason == "tool_call_exception:ConnectionError")
+    }
+
+    @Test func aRejectedCallDoesNotRunTheToolAndDoesNotThrow() async throws {
+        let breaker = Fixtures.breaker()
+        try await breaker.forceOpen(tool: search, tenant: acme, hold: true, actor: "oncall", reason: "vendor")
+        let ran = Tally()
+        let result = await breaker.call(tenant: acme, tool: search, turn: turn) { ran.increment() }
+        #expect(ran.value == 0)
+        #expect(result.signal?.reason == "forced_open")
+        #expect(result.signal?.retryAfterSeconds == 30)
+        #expect(result.signal?.status == "tool_unavailable")
+    }
+
+    @Test func aHangingToolTimesOutAtTheDeadlineAndItsTaskIsCancelled() async throws {
+        let clock = ManualWallClock()
+        let sink = InMemoryEventSink()
+        let breaker = Fixtures.breaker(
+            try BreakerConfiguration(defaults: SettingsOverride(latencyThresholdMs: 2000)), clock: clock, sink: sink)
+        let cancelled = Tally()
+        // A tool that ignores cancellation entirely: the caller must still be answered.
+        let stubborn = Task {
+            await breaker.call(tenant: globex, tool: search, turn: turn) { () async -> Int in
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }
+                } onCancel: {
+                    cancelled.increment()
+                }
+                return 0
+            }
+        }
+        await clock.waitForSleepers(1)
+        clock.advance(by: .milliseconds(1999))
+        #expect(clock.sleeperCount == 1, "the caller is not answered before the deadline")
+        clock.advance(by: .milliseconds(1))
+        let result = await stubborn.value
+        #expect(result.signal?.reason == "tool_call_timeout")
+        #expect(cancelled.value > 0, "the tool's task is cancelled at the deadline")
+        let timeouts = sink.events.compactMap { e -> CallRecord? in
+            if case .call(let r) = e, r.outcome == .timeout { return r }
+            return nil
+        }
+        #expect(timeouts.contains { $0.tenant == globex && $0.latencyUs == 2_000_000 })
+    }
+
+    @Test func aCallerCancellationIsRecordedAsCancelled() async {
+        let clock = ManualWallClock()
+        let sink = InMemoryEventSink()
+        let breaker = Fixtures.breaker(clock: clock, sink: sink)
+        let started = Tally()
+        let task = Task {
+            await breaker.call(tenant: acme, tool: search, turn: turn) { () async throws -> Int in
+                started.increment()
+                try await clock.sleep(for: .seconds(1))
+                return 1
+            }
+        }
+        await clock.waitForSleepers(2)
+        task.cancel()
+        let result = await task.value
+        guard case .cancelled = result else {
+            Issue.record("expected .cancelled, got \(result)")
+            return
+        }
+        guard case .call(let record) = sink.events.last else {
+            Issue.record("expected a call record")
+            return
+        }
+        #expect(record.outcome == .cancelled)
+        #expect(breaker.state(of: BreakerKey(tenant: acme, tool: search))?.window.count == 0)
+    }
+
+    @Test func theDegradationSignalHasExactlyTheFieldsOfTheSpec() throws {
+        let signal = DegradationSignal(tool: search, reason: "circuit_open", retryAfterMs: 12_001, minimumOneSecond: true)
+        let data = try JSONEncoder().encode(signal)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(object.keys) == ["status", "tool_name", "reason", "message", "retry_after_seconds"])
+        #expect(object["retry_after_seconds"] as? Int == 13)
+        #expect(object["tool_name"] as? String == "web_search")
+        #expect(signal.message.contains("temporarily unavailable") && signal.message.contains("Re-plan"))
+    }
+
+    @Test(arguments: [(1, 1), (999, 1), (1000, 1), (1001, 2), (0, 1)] as [(Int64, Int64)])
+    func retryAfterIsRoundedUpToWholeSecondsAndAtLeastOne(ms: Int64, seconds: Int64) {
+        #expect(DegradationSignal(tool: search, reason: "circuit_open", retryAfterMs: ms, minimumOneSecond: true).retryAfterSeconds == seconds)
+    }
+
+    @Test func unavailableToolsAndTheSystemPromptNoteNameTheToolsThatAreDown() async throws {
+        let clock = ManualWallClock()
+        let breaker = Fixtures.breaker(clock: clock)
+        #expect(breaker.systemPromptNote(tenant: acme) == nil)
+        try await breaker.forceOpen(tool: search, tenant: acme, hold: false, actor: "oncall", reason: "r")
+        try await breaker.forceOpen(tool: try ToolID("crm_api"), tenant: nil, hold: true, actor: "oncall", reason: "r")
+        let tools = breaker.unavailableTools(tenant: acme)
+        #expect(tools.map(\.tool) == ["crm_api", "web_search"])
+        #expect(tools.first { $0.tool == "web_search" }?.retryAfterSeconds == 30)
+        let note = try #require(breaker.systemPromptNote(tenant: acme))
+        #expect(note.contains("web_search") && note.contains("crm_api"))
+        #expect(breaker.unavailableTools(tenant: globex).map(\.tool) == ["crm_api"], "a tool-wide hold covers unseen tenants")
+        clock.advance(by: .seconds(31))
+        #expect(breaker.unavailableTools(tenant: acme).map(\.tool) == ["crm_api"])
+    }
+
+    @Test func recordedTimesHoldWhenTheWallClockStepsBack() async {
+        let clock = ManualWallClock(start: Timestamp(milliseconds: 1_000_000))
+        let sink = InMemoryEventSink()
+        let breaker = Fixtures.breaker(clock: clock, sink: sink)
+        _ = await breaker.call(tenant: acme, tool: search, turn: turn) { 1 }
+        clock.set(to: Timestamp(milliseconds: 500_000))
+        _ = await breaker.call(tenant: acme, tool: search, turn: turn) { 1 }
+        #expect(sink.events.map(\.time.milliseconds) == [1_000_000, 1_000_000])
+        clock.set(to: Timestamp(milliseconds: 1_000_010))
+        _ = await breaker.call(tenant: acme, tool: search, turn: turn) { 1 }
+        #expect(sink.events.last?.time.milliseconds == 1_000_010)
+    }
+
+    @Test func badNamesAreRejectedAndNothingIsRecorded() async {
+        let sink = InMemoryEventSink()
+        let breaker = Fixtures.breaker(sink: sink)
+        await #expect(throws: BreakerError.self) {
+            _ = try await breaker.call(tenant: "bad\nname", tool: "web_search", turn: "t") { 1 }
+        }
+        #expect(sink.events.isEmpty)
+    }
+}
+
+@Suite struct ObservabilityTests {
+    let acme = try! TenantID("acme")
+    let search = try! ToolID("web_search")
+
+    @Test func countersGaugeAndTimerCarryTenantAndToolDimensions() async throws {
+        let metrics = TestMetrics()
+        let clock = ManualWallClock()
+        let breaker = CircuitBreaker(
+            configuration: try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1)), wallClock: clock,
+            monotonicClock: clock, logger: Fixtures.silentLogger, metricsFactory: metrics)
+        _ = await breaker.call(tenant: acme, tool: search, turn: try TurnID("t")) { () async throws -> Int in throw ConnectionError() }
+        for _ in 0..<3 { _ = await breaker.call(tenant: acme, tool: search, turn: try TurnID("t")) { 1 } }
+        let dims = [("tenant_id", "acme"), ("tool_name", "web_search")]
+        #expect(try metrics.expectCounter("agent_circuit_breaker_open_total", dims).totalValue == 1)
+        #expect(try metrics.expectCounter("agent_tool_call_blocked_total", dims).totalValue == 3)
+        #expect(try metrics.expectGauge("agent_circuit_breaker_state", dims).lastValue == 2)
+        #expect(try metrics.expectTimer("agent_tool_call_latency", dims).values.count == 1)
+        try await breaker.reset(tenant: acme, tool: search, actor: "a", reason: "r")
+        #expect(try metrics.expectCounter("agent_circuit_breaker_recovery_total", dims).totalValue == 1)
+    }
+
+    @Test func oneLogLinePerTransitionAndNonePerRejectedCall() async throws {
+        let handler = InMemoryLogHandler()
+        let clock = ManualWallClock()
+        let breaker = CircuitBreaker(
+            configuration: try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1)), wallClock: clock,
+            monotonicClock: clock, logger: Logger(label: "t", factory: { _ in handler }))
+        _ = await breaker.call(tenant: acme, tool: search, turn: try TurnID("t")) { () async throws -> Int in throw ConnectionError() }
+        for _ in 0..<50 { _ = await breaker.call(tenant: acme, tool: search, turn: try TurnID("t")) { 1 } }
+        #expect(handler.entries.count == 1)
+        #expect(handler.entries.first?.metadata["cause"] == "failure_threshold")
+    }
+}

@@ -1,0 +1,90 @@
+import BreakerCore
+import BreakerRuntime
+import BreakerTestSupport
+import Synchronization
+import Testing
+
+struct Flaky: Error {}
+
+@Suite struct ConcurrencyTests {
+    /// 64 tasks over 100 keys with random outcomes; inside every admitted call the key's
+    /// probes in flight never exceed the half-open limit. Then the live state equals the replay.
+    @Test func manyConcurrentCallersKeepTheProbeLimitAndALogThatReplaysExactly() async throws {
+        let configuration = try BreakerConfiguration(
+            defaults: SettingsOverride(
+                failureThreshold: 3, minimumCalls: 3, successThreshold: 2, windowMs: 1_000_000, openTimeoutMs: 1,
+                latencyThresholdMs: 60_000, halfOpenMaxInFlight: 2))
+        let sink = InMemoryEventSink()
+        let breaker = CircuitBreaker(configuration: configuration, sink: sink, logger: Fixtures.silentLogger)
+        let keys = (0..<100).map { i in BreakerKey(tenant: try! TenantID("t\(i % 10)"), tool: try! ToolID("tool\(i / 10)")) }
+        let violations = Tally()
+        let calls = Tally()
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<64 {
+                group.addTask {
+                    var rng = SeededGenerator(seed: UInt64(task))
+                    for _ in 0..<300 {
+                        let key = keys.randomElement(using: &rng)!
+                        let fail = Int.random(in: 0..<3, using: &rng) == 0
+                        _ = await breaker.call(tenant: key.tenant, tool: key.tool, turn: try! TurnID("turn-\(task)")) {
+                            () async throws -> Int in
+                            calls.increment()
+                            if let st = breaker.state(of: key), st.probesInFlight > 2 {
+                                violations.increment()
+                            }
+                            await Task.yield()
+                            if fail { throw Flaky() }
+                            return 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(violations.value == 0)
+        #expect(calls.value > 1000)
+        var replay = BreakerMachine(configuration: configuration)
+        for e in sink.events { replay.apply(e) }
+        #expect(breaker.machine.hasSameDurableState(as: replay))
+        let times = sink.events.map(\.time)
+        #expect(zip(times, times.dropFirst()).allSatisfy { $0 <= $1 })
+        let transitions = sink.events.filter { if case .transition = $0 { return true } else { return false } }
+        #expect(transitions.count > 10)
+    }
+}
+
+@Suite struct HealthProbeTests {
+    let acme = try! TenantID("acme")
+    let sandbox = try! ToolID("code_exec")
+
+    @Test func theProberMovesAnOpenKeyToHalfOpenAndRunsTheHealthCheckAsItsProbe() async throws {
+        let clock = ManualWallClock()
+        let sink = InMemoryEventSink()
+        let breaker = Fixtures.breaker(
+            try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1, successThreshold: 1, openTimeoutMs: 10_000)),
+            clock: clock, sink: sink)
+        let checks = Tally()
+        breaker.register(tool: sandbox, sideEffects: true) { _ in checks.increment() }
+        _ = await breaker.call(tenant: acme, tool: sandbox, turn: try TurnID("t")) { () async throws -> Int in throw Flaky() }
+        #expect(await breaker.runHealthProbes() == 0, "the open timeout has not elapsed")
+        clock.advance(by: .seconds(10))
+        let real = await breaker.call(tenant: acme, tool: sandbox, turn: try TurnID("t")) { 1 }
+        #expect(real.signal?.reason == "awaiting_health_probe", "a side-effect tool never probes with a real call")
+        #expect(await breaker.runHealthProbes() == 1)
+        #expect(checks.value == 1)
+        #expect(breaker.state(of: BreakerKey(tenant: acme, tool: sandbox))?.state == .closed)
+        let probes = sink.events.compactMap { e -> CallRecord? in if case .call(let c) = e, c.probe { return c } else { return nil } }
+        #expect(probes.count == 1 && probes[0].turn == nil)
+    }
+
+    @Test func theProberServiceStopsCleanlyWhenCancelled() async throws {
+        let clock = ManualWallClock()
+        let breaker = Fixtures.breaker(clock: clock)
+        let prober = HealthProber(breaker: breaker, clock: clock)
+        let task = Task { try await prober.run() }
+        await clock.waitForSleepers(1)
+        clock.advance(by: .seconds(5))
+        await clock.waitForSleepers(1)
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+    }
+}
