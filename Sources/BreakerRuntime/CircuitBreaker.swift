@@ -26,6 +26,7 @@ public final class CircuitBreaker: Sendable {
     private let logger: Logger
     private let metricsFactory: any MetricsFactory
     private let healthChecks = Mutex<[ToolID: @Sendable (TenantID) async throws -> Void]>([:])
+    private let durableTransitions: (@Sendable ([TransitionRecord]) -> Void)?
 
     /// The configuration every key resolves its settings from.
     public let configuration: BreakerConfiguration
@@ -38,14 +39,18 @@ public final class CircuitBreaker: Sendable {
     ///   - sink: receives every fact in log order; the store makes them durable.
     ///   - logger: one line per transition; never bootstrapped here.
     ///   - metricsFactory: where counters, the state gauge and the latency timer go.
+    ///   - onDurableTransitions: called with the transitions an async call or action caused,
+    ///     once they are durable and before that call returns.
     public init(
         machine: BreakerMachine,
         wallClock: any WallClock = SystemWallClock(),
         monotonicClock: any Clock<Duration> = ContinuousClock(),
         sink: any EventSink = DiscardingEventSink(),
         logger: Logger = Logger(label: "tenant-breaker"),
-        metricsFactory: any MetricsFactory = MetricsSystem.factory
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        onDurableTransitions: (@Sendable ([TransitionRecord]) -> Void)? = nil
     ) {
+        self.durableTransitions = onDurableTransitions
         self.configuration = machine.configuration
         self.inner = Mutex(Inner(machine: machine))
         self.wallClock = wallClock
@@ -138,6 +143,7 @@ public final class CircuitBreaker: Sendable {
         }
         if after.needsDurability {
             try await sink.waitUntilDurable()
+            if !after.transitions.isEmpty { durableTransitions?(after.transitions) }
         }
         await sink.waitForCapacity()
     }

@@ -1,0 +1,242 @@
+import ArgumentParser
+import BreakerCore
+import BreakerRuntime
+import BreakerStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Drive the live runtime in real time against a store (owns it while running).",
+        discussion: """
+            Calls arrive at --rate per second for --duration seconds, spread over --tenants × --tools
+            keys, in turns of 1–5 calls. A --failure-rate share of calls throw, a --slow-rate share
+            hang past the call timeout. Every outcome and transition is logged durably; operator
+            actions given with `breakerctl force-open|release|reset` meanwhile take effect within a
+            second. SIGTERM or SIGINT stops it cleanly: in-flight calls finish, everything is
+            flushed, a final snapshot is written.
+
+            Example:
+              breakerctl load --tenants 20 --tools 5 --rate 500 --duration 60 --failure-rate 0.05 --db load.sqlite
+
+            Exit codes: 0 done (also after SIGTERM/SIGINT); 1 failure (store owned elsewhere, disk full…); 64 bad arguments.
+            """)
+
+    @Option(help: "Tenants.") var tenants = 10
+    @Option(help: "Tools per tenant.") var tools = 4
+    @Option(help: ArgumentHelp("Calls per second.", valueName: "calls-per-s")) var rate = 200.0
+    @Option(help: ArgumentHelp("How long to run, seconds.", valueName: "seconds")) var duration = 10.0
+    @Option(help: "Share of calls whose tool throws (0–1).") var failureRate = 0.0
+    @Option(help: "Share of calls that hang past the call timeout (0–1).") var slowRate = 0.0
+    @Option(help: ArgumentHelp("Tool latency of a normal call, ms.", valueName: "ms")) var latencyMs = 20
+    @Option(help: ArgumentHelp("Configuration for a new store (JSON, SPEC §2).", valueName: "file")) var config: String?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Flag(help: "Print each transition as a JSON line once it is durable and its call has returned.")
+    var reportTransitions = false
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        guard tenants >= 1, tools >= 1 else { throw ValidationError("--tenants and --tools must be at least 1") }
+        guard rate > 0, rate <= 1_000_000 else { throw ValidationError("--rate must be between 0 and 1000000 calls per second") }
+        guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard (0...1).contains(failureRate), (0...1).contains(slowRate) else {
+            throw ValidationError("--failure-rate and --slow-rate are shares from 0 to 1")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let configuration = try loadConfiguration(config)
+            let s = try EventStore.openOwner(path: store.path, configuration: configuration)
+            let writer = try EventLogWriter(store: s)
+            var logger = Logger(label: "breakerctl.load")
+            logger.logLevel = .error
+            var observer: (@Sendable ([TransitionRecord]) -> Void)? = nil
+            if reportTransitions {
+                observer = { records in
+                    var lines = ""
+                    for r in records {
+                        lines += "{\"tenant\":\(JSONText.quote(r.tenant.rawValue)),\"tool\":\(JSONText.quote(r.tool.rawValue)),\"generation\":\(r.generation),\"to\":\"\(r.to.rawValue)\"}\n"
+                    }
+                    FileHandle.standardOutput.write(Data(lines.utf8))
+                }
+            }
+            let breaker = CircuitBreaker(machine: writer.rebuilt, sink: writer, logger: logger, onDurableTransitions: observer)
+            let stats = LoadStats()
+            let generator = LoadGenerator(
+                breaker: breaker, tenants: tenants, tools: tools, rate: rate, duration: duration, failureRate: failureRate,
+                slowRate: slowRate, latencyMs: latencyMs, seed: seed, stats: stats)
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [
+                        .init(service: WriterService(writer: writer)),
+                        .init(service: InboxService(store: s, breaker: breaker)),
+                        .init(service: generator, successTerminationBehavior: .gracefullyShutdownGroup),
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await group.run()
+            let (appended, durable) = writer.counts
+            printError(
+                "load: \(stats.calls.value) calls, \(stats.rejected.value) rejected, \(stats.failed.value) failed or timed out; \(durable)/\(appended) records durable in \(store.path)"
+            )
+        }
+    }
+}
+
+/// Counts for the load's progress lines.
+final class LoadStats: Sendable {
+    let calls = Atomic<Int>(0)
+    let rejected = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+}
+
+extension Atomic where Value == Int {
+    var value: Int { load(ordering: .relaxed) }
+    func bump() { add(1, ordering: .relaxed) }
+}
+
+struct SimulatedToolError: Error {}
+
+/// Generates calls at a steady rate until the duration ends or shutdown begins.
+struct LoadGenerator: Service {
+    let breaker: CircuitBreaker
+    let tenants: Int
+    let tools: Int
+    let rate: Double
+    let duration: Double
+    let failureRate: Double
+    let slowRate: Double
+    let latencyMs: Int
+    let seed: UInt64
+    let stats: LoadStats
+
+    func run() async throws {
+        let tenantIDs = try (0..<tenants).map { try TenantID("tenant-\($0)") }
+        let toolIDs = try (0..<tools).map { try ToolID("tool-\($0)") }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let end = start.advanced(by: .milliseconds(Int64(duration * 1000)))
+        var rng = SplitMix(seed: seed)
+        var issued = 0
+        var turnCounter = [Int](repeating: 0, count: tenants)
+        var lastProgress = start
+        let slowSleep = Duration.milliseconds(breaker.configuration.settings(tenant: "tenant-0", tool: "tool-0").callTimeoutMs * 2)
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let now = clock.now
+                if now >= end { break }
+                let due = Int(Double(start.duration(to: now).components.seconds) * rate
+                    + Double(start.duration(to: now).components.attoseconds) / 1e18 * rate)
+                while issued < due {
+                    issued += 1
+                    let t = Int(rng.next() % UInt64(tenants))
+                    let o = Int(rng.next() % UInt64(tools))
+                    turnCounter[t] += 1
+                    let turn = try! TurnID("turn-\(t)-\(turnCounter[t] / 3)")
+                    let roll = Double(rng.next() % 1_000_000) / 1_000_000
+                    let fail = roll < failureRate
+                    let slow = !fail && roll < failureRate + slowRate
+                    let latency = Duration.milliseconds(latencyMs)
+                    let breaker = self.breaker
+                    let stats = self.stats
+                    let tenant = tenantIDs[t]
+                    let tool = toolIDs[o]
+                    group.addTask {
+                        let result = await breaker.call(tenant: tenant, tool: tool, turn: turn) { () async throws -> Int in
+                            try await Task.sleep(for: slow ? slowSleep : latency)
+                            if fail { throw SimulatedToolError() }
+                            return 1
+                        }
+                        stats.calls.bump()
+                        switch result {
+                        case .unavailable(let s) where s.reason != "tool_call_timeout": stats.rejected.bump()
+                        case .unavailable, .failed: stats.failed.bump()
+                        case .success, .cancelled: break
+                        }
+                    }
+                }
+                if lastProgress.duration(to: now) >= .seconds(5) {
+                    lastProgress = now
+                    printError("load: \(stats.calls.value) calls so far, \(stats.rejected.value) rejected")
+                }
+                try? await clock.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+}
+
+/// The writer as a service: stops (flushing everything) when the group shuts down.
+struct WriterService: Service {
+    let writer: EventLogWriter
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await writer.run()
+        } onGracefulShutdown: {
+            writer.close()
+        }
+    }
+}
+
+/// Applies operator actions queued by the CLI in the store's inbox, every 250 ms.
+struct InboxService: Service {
+    let store: EventStore
+    let breaker: CircuitBreaker
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            for a in (try? store.takeInbox()) ?? [] {
+                guard let tool = try? ToolID(a.tool) else { continue }
+                let tenant = a.tenant.flatMap { try? TenantID($0) }
+                switch a.op {
+                case .forceOpen, .forceOpenHold:
+                    try? await breaker.forceOpen(tool: tool, tenant: tenant, hold: a.op == .forceOpenHold, actor: a.actor, reason: a.reason)
+                case .release:
+                    try? await breaker.release(tool: tool, tenant: tenant, actor: a.actor, reason: a.reason)
+                case .reset:
+                    if let tenant { try? await breaker.reset(tenant: tenant, tool: tool, actor: a.actor, reason: a.reason) }
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}
+
+/// SplitMix64, for reproducible load.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// JSON string quoting for command output.
+enum JSONText {
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,124 @@
+public import BreakerCore
+import Foundation
+import GRDB
+
+/// What `verify` found.
+public struct VerifyReport: Sendable {
+    /// Problems, each a sentence; empty when the store is sound.
+    public var problems: [String] = []
+    /// Records replayed from the start (or the compaction base).
+    public var recordsReplayed = 0
+    /// Transitions whose justification was checked.
+    public var transitionsChecked = 0
+    /// Records replayed after the latest snapshot by a rebuild.
+    public var tailReplayed = 0
+}
+
+extension EventStore {
+    static let expectedTables: Set<String> = [
+        "meta", "names", "keys", "turns", "calls", "transitions", "operator_actions", "global_outages", "hourly_rollups",
+        "snapshots", "inbox",
+    ]
+
+    /// Checks the schema, that the snapshot-based rebuild equals a full replay, and that every
+    /// recorded transition is justified by the records before it.
+    public func verify() throws(BreakerError) -> VerifyReport {
+        var report = VerifyReport()
+        try read { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version != Self.schemaVersion { report.problems.append("schema version \(version), expected \(Self.schemaVersion)") }
+            let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            for missing in Self.expectedTables.subtracting(tables).sorted() { report.problems.append("table \(missing) is missing") }
+            let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+            if check != ["ok"] { report.problems.append("SQLite quick_check: \(check.prefix(5).joined(separator: "; "))") }
+        }
+        guard report.problems.isEmpty else { return report }
+        let rebuilt = try rebuild()
+        report.tailReplayed = rebuilt.replayed
+        let start = try replayBase()
+        var verifier = LogVerifier(machine: start.machine)
+        var count = 0
+        var lastTime: Timestamp? = nil
+        var timeProblem = false
+        try forEachEvent(EventFilter(afterSeq: start.seq, turnNames: false)) { e in
+            verifier.check(e.event, seq: e.seq)
+            count += 1
+            if let lastTime, e.event.time < lastTime, !timeProblem {
+                timeProblem = true
+                report.problems.append("seq \(e.seq): time \(e.event.time.iso8601) is earlier than the record before it")
+            }
+            lastTime = e.event.time
+        }
+        report.recordsReplayed = count
+        report.transitionsChecked = verifier.transitionsChecked
+        report.problems.append(contentsOf: verifier.problems.prefix(50))
+        if !rebuilt.machine.hasSameDurableState(as: verifier.machine) {
+            report.problems.append("the state rebuilt from the latest snapshot differs from a full replay of the log")
+        }
+        return report
+    }
+
+    /// Where a full replay starts: the empty machine at seq 0, or the compaction base snapshot.
+    func replayBase() throws(BreakerError) -> (machine: BreakerMachine, seq: Int64) {
+        try read { db in
+            guard let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compaction_base_seq'").flatMap({ Int64($0) })
+            else { return (BreakerMachine(configuration: configuration), 0) }
+            guard let data = try Data.fetchOne(db, sql: "SELECT data FROM snapshots WHERE seq = ?", arguments: [base]) else {
+                throw BreakerError(.storeCorrupt, "the compaction base snapshot \(base) is missing")
+            }
+            return (BreakerMachine(configuration: configuration, snapshot: try .init(decoding: [UInt8](data))), base)
+        }
+    }
+
+    /// Folds raw call records older than `cutoff` away (owner only): the state at the last of
+    /// them becomes the replay base snapshot, then the rows go. Hourly rollups, turns,
+    /// transitions, operator actions and outage events stay, so reports are unchanged.
+    /// Returns the number of call records removed.
+    public func compact(before cutoff: Timestamp) throws(BreakerError) -> Int {
+        guard isOwner else { throw BreakerError(.storeUnavailable, "compaction needs ownership of \(path)") }
+        let base = try replayBase()
+        let lastOld: Int64 = try read { db in
+            let tsBase = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) } ?? 0
+            let first = try firstCallSeq(db, atOrAfter: cutoff.milliseconds - tsBase)
+            return try Int64.fetchOne(db, sql: "SELECT max(seq) FROM calls WHERE seq < ?", arguments: [first]) ?? 0
+        }
+        guard lastOld > base.seq else { return 0 }
+        var machine = base.machine
+        try forEachEvent(EventFilter(afterSeq: base.seq, turnNames: false)) { e in
+            if e.seq <= lastOld { machine.apply(e.event) }
+        }
+        let snapshot = machine.snapshot.encoded()
+        do {
+            return try db.write { db in
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?, strftime('%s','now') * 1000, ?)",
+                    arguments: [lastOld, Data(snapshot)])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('compaction_base_seq', ?)", arguments: [String(lastOld)])
+                try db.execute(sql: "DELETE FROM calls WHERE seq <= ?", arguments: [lastOld])
+                return db.changesCount
+            }
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// Size of the store's file in bytes (main database file only).
+    public var fileSize: Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
+    }
+}
+
+extension EventStore {
+    /// The time of the newest record, if any.
+    public func latestTime() throws(BreakerError) -> Timestamp? {
+        try read { db in
+            let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) } ?? 0
+            let call = try Int64.fetchOne(db, sql: "SELECT ts FROM calls ORDER BY seq DESC LIMIT 1").map { $0 + base }
+            let other = try Int64.fetchOne(
+                db,
+                sql: "SELECT max(m) FROM (SELECT max(ts) AS m FROM transitions UNION ALL SELECT max(ts) FROM operator_actions UNION ALL SELECT max(ts) FROM global_outages)")
+            return [call, other].compactMap { $0 }.max().map { Timestamp(milliseconds: $0) }
+        }
+    }
+}
