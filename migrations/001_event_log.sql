@@ -22,14 +22,15 @@ CREATE TABLE keys (
 );
 
 -- One row per agent turn, keyed by (tenant, turn name).
--- first_ts: time of the turn's first call record (the turn belongs to that hour);
+-- first_hour: the hour of the turn's first call record (the turn belongs to it), counted in hours
+-- since meta 'ts_base';
 -- flags: 1 = has a rejected call, 2 = has a rejected, failed or timed-out call.
 CREATE TABLE turns (
-    tenant_id INTEGER NOT NULL,
-    name      TEXT NOT NULL,
-    id        INTEGER NOT NULL,
-    first_ts  INTEGER NOT NULL,
-    flags     INTEGER NOT NULL,
+    tenant_id  INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    id         INTEGER NOT NULL,
+    first_hour INTEGER NOT NULL,
+    flags      INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, name)
 ) WITHOUT ROWID;
 

@@ -24,6 +24,7 @@ public final class EventLogWriter: EventSink {
         var failure: BreakerError?
         var stopping = false
         var firstPending: ContinuousClock.Instant?
+        var finalSnapshot = true
     }
 
     private let state = Mutex(State())
@@ -175,7 +176,9 @@ public final class EventLogWriter: EventSink {
             for c in capacityReady { c.resume() }
         }
         do {
-            try await store.db.write { db in try self.encoder.withLock { try $0.writeSnapshot(db) } }
+            if state.withLock({ $0.finalSnapshot }) {
+                try await store.db.write { db in try self.encoder.withLock { try $0.writeSnapshot(db) } }
+            }
             if let checkpointer {
                 _ = try await checkpointer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
             }
@@ -239,9 +242,11 @@ public final class EventLogWriter: EventSink {
 
     /// Stops the writer: everything appended so far is written, then a final snapshot.
     /// Call it after the last append; ``run()`` returns once done.
-    public func close() {
+    /// - Parameter finalSnapshot: `false` leaves the log as a crash would (benchmarks of rebuild).
+    public func close(finalSnapshot: Bool = true) {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.stopping = true
+            s.finalSnapshot = finalSnapshot
             defer { s.wake = nil }
             return s.wake
         }

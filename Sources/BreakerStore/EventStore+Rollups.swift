@@ -54,7 +54,8 @@ extension EventStore {
     /// The call records of one turn of `tenant` (or of every tenant with a turn so named), in log order.
     public func turnCalls(turn: String, tenant: String?) throws(BreakerError) -> [CallRecord] {
         let targets: [(tenant: Int64, id: Int64, firstTs: Int64)] = try read { db in
-            let sql = "SELECT tenant_id, id, first_ts FROM turns WHERE name = ?"
+            let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) } ?? 0
+            let sql = "SELECT tenant_id, id, \(base) + first_hour * 3600000 FROM turns WHERE name = ?"
             let rows =
                 tenant == nil
                 ? try Row.fetchAll(db, sql: sql, arguments: [turn])

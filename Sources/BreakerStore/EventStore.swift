@@ -212,3 +212,8 @@ public final class EventStore: Sendable {
     /// The owner's pid if some process owns the store now.
     public static func currentOwner(of path: String) -> String? { StoreLock.owner(of: path) }
 }
+
+extension EventStore {
+    /// The whole schema's SQL, for tools that build a comparable raw database.
+    public static var migrationSQL: String { Migrations.all.map(\.sql).joined(separator: "\n") }
+}

@@ -43,12 +43,16 @@ struct RowEncoder {
     var shadow: BreakerMachine
     var eventsSinceSnapshot = 0
     let snapshotEvery: Int
+    /// Records between snapshots: `snapshotEvery`, or more when the state is large (many
+    /// window entries), so that writing snapshots never costs more than logging the records.
+    var snapshotInterval: Int
     static let turnCacheLimit = 250_000
 
     init(shadow: BreakerMachine, lastSeq: Int64, snapshotEvery: Int) {
         self.shadow = shadow
         self.lastSeq = lastSeq
         self.snapshotEvery = snapshotEvery
+        self.snapshotInterval = snapshotEvery
     }
 
     /// Loads the dictionaries and counters from the store.
@@ -97,7 +101,7 @@ struct RowEncoder {
         let insertCall = try db.cachedStatement(
             sql: "INSERT INTO calls(seq, ts, packed, turn, latency_us, generation, error) VALUES (?, ?, ?, ?, ?, ?, ?)")
         let insertTurn = try db.cachedStatement(
-            sql: "INSERT INTO turns(tenant_id, name, id, first_ts, flags) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            sql: "INSERT INTO turns(tenant_id, name, id, first_hour, flags) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
         let call = insertCall.sqliteStatement
         for event in events {
             lastSeq += 1
@@ -169,7 +173,7 @@ struct RowEncoder {
         }
         try flushRollups(db)
         eventsSinceSnapshot += events.count
-        if eventsSinceSnapshot >= snapshotEvery {
+        if eventsSinceSnapshot >= snapshotInterval {
             try writeSnapshot(db)
         }
     }
@@ -195,7 +199,7 @@ struct RowEncoder {
         sqlite3_bind_int64(s, 1, key.tenant)
         _ = key.name.withCString { sqlite3_bind_text(s, 2, $0, -1, SQLITE_TRANSIENT) }
         sqlite3_bind_int64(s, 3, id)
-        sqlite3_bind_int64(s, 4, ts)
+        sqlite3_bind_int64(s, 4, (Self.hour(ts) - tsBase!) / 3_600_000)
         sqlite3_bind_int64(s, 5, flags)
         let rc = sqlite3_step(s)
         guard rc == SQLITE_DONE else {
@@ -214,10 +218,11 @@ struct RowEncoder {
         // The turn was written before this cache knew it (an earlier process, or evicted).
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT id, first_ts, flags FROM turns WHERE tenant_id = ? AND name = ?",
+                db, sql: "SELECT id, first_hour, flags FROM turns WHERE tenant_id = ? AND name = ?",
                 arguments: [key.tenant, key.name])
         else { throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "turn row vanished") }
-        turns[key] = TurnInfo(id: row[0], hour: Self.hour(row[1]), flags: row[2])
+        let firstHour: Int64 = row[1]
+        turns[key] = TurnInfo(id: row[0], hour: tsBase! + firstHour * 3_600_000, flags: row[2])
         return try turn(key, ts: ts, flags: flags, insert: insert, db)
     }
 
@@ -255,6 +260,7 @@ struct RowEncoder {
         try db.execute(
             sql: "INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?, strftime('%s','now') * 1000, ?)",
             arguments: [lastSeq, Data(data)])
+        snapshotInterval = max(snapshotEvery, data.count / 2)
         try db.execute(
             sql: """
                 DELETE FROM snapshots WHERE seq < (SELECT min(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2))
