@@ -17,7 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
 
             Exit codes: 0 done; 1 failure; 64 bad arguments.
             """,
-        subcommands: [HotPathBench.self, LogBench.self, RebuildBench.self])
+        subcommands: [HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self])
 }
 
 struct HotPathBench: AsyncParsableCommand {

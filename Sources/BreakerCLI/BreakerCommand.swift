@@ -15,7 +15,7 @@ public struct BreakerCommand: AsyncParsableCommand {
         subcommands: [
             SimulateCommand.self, ReportCommand.self, AuditCommand.self, StatusCommand.self, ForceOpenCommand.self,
             ReleaseCommand.self, ResetCommand.self, ExportCommand.self,
-            VerifyCommand.self, CompactCommand.self, LoadCommand.self, BenchCommand.self,
+            VerifyCommand.self, CompactCommand.self, LoadCommand.self, DemoCommand.self, AlertsCommand.self, BenchCommand.self,
         ]
     )
 

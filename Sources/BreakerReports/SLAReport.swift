@@ -20,6 +20,12 @@ public struct SLAReport: Sendable {
         /// Time in H that the tenant's keys spent in any state but CLOSED, ms (summed over keys).
         public var openMs: Int64 = 0
 
+        /// An empty row for `tenant` and the hour starting at `hourStart`.
+        public init(tenant: String, hourStart: Timestamp) {
+            self.tenant = tenant
+            self.hourStart = hourStart
+        }
+
         /// Hundredths of a percent: (20000 × (turns − blocked) + turns) div (2 × turns); `nil` when no turns.
         public var availabilityHundredths: Int64? {
             turns == 0 ? nil : (20000 * (turns - turnsBlocked) + turns) / (2 * turns)
