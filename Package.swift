@@ -76,11 +76,17 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "BreakerStoreTests", dependencies: ["BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerTestSupport"]),
+        .testTarget(
+            name: "BreakerStoreTests",
+            dependencies: [
+                "BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "BreakerCLITests",
             dependencies: [
-                "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerTestSupport",
+                "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerTestSupport", "breakerctl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -52,14 +52,17 @@ struct AlertsCommand: AsyncParsableCommand {
         switch format {
         case .json:
             writeOut(
-                "[" + alerts.map {
-                    "{\"alert\":\"\($0.kind)\",\"tenant\":\(JSON.string($0.tenant)),\"tool\":\(JSON.string($0.tool)),\"detail\":\(JSON.string($0.detail))}"
-                }.joined(separator: ",\n") + "]\n")
+                "["
+                    + alerts.map {
+                        "{\"alert\":\"\($0.kind)\",\"tenant\":\(JSON.string($0.tenant)),\"tool\":\(JSON.string($0.tool)),\"detail\":\(JSON.string($0.detail))}"
+                    }.joined(separator: ",\n") + "]\n")
         case .table:
             if alerts.isEmpty {
                 writeOut("no alerts\n")
             } else {
-                writeOut(Table.render([["ALERT", "TENANT", "TOOL", "DETAIL"]] + alerts.map { [$0.kind, $0.tenant ?? "*", $0.tool ?? "*", $0.detail] }))
+                writeOut(
+                    Table.render(
+                        [["ALERT", "TENANT", "TOOL", "DETAIL"]] + alerts.map { [$0.kind, $0.tenant ?? "*", $0.tool ?? "*", $0.detail] }))
             }
         }
         if !alerts.isEmpty { throw ExitCode(2) }
@@ -107,7 +110,9 @@ struct AlertCheck {
         }
         var calls: [String: (all: Int, blocked: Int)] = [:]
         try store.forEachEvent(
-            EventFilter(from: Timestamp(milliseconds: now.milliseconds - windowMs), to: now.adding(milliseconds: 1), kinds: .calls, turnNames: false)
+            EventFilter(
+                from: Timestamp(milliseconds: now.milliseconds - windowMs), to: now.adding(milliseconds: 1), kinds: .calls, turnNames: false
+            )
         ) { e in
             guard case .call(let c) = e.event else { return }
             var v = calls[c.tenant.rawValue] ?? (0, 0)
@@ -121,7 +126,9 @@ struct AlertCheck {
                 alerts.append(
                     Alert(
                         kind: "blocked_rate", tenant: tenant, tool: nil,
-                        detail: "\(v.blocked) of \(v.all) calls blocked (\(String(format: "%.1f", pct)) %) in the last \(windowMs / 60_000) min"))
+                        detail:
+                            "\(v.blocked) of \(v.all) calls blocked (\(String(format: "%.1f", pct)) %) in the last \(windowMs / 60_000) min"
+                    ))
             }
         }
         return alerts

@@ -69,6 +69,8 @@ struct HotPathBench: AsyncParsableCommand {
         }
         let (s, a) = elapsed.components
         let ns = Double(s) * 1e9 + Double(a) / 1e9
-        writeOut("{\"scenario\":\"hot-path\",\"calls\":\(calls),\"keys\":\(keys),\"ns_per_call\":\(String(format: "%.1f", ns / Double(calls)))}\n")
+        writeOut(
+            "{\"scenario\":\"hot-path\",\"calls\":\(calls),\"keys\":\(keys),\"ns_per_call\":\(String(format: "%.1f", ns / Double(calls)))}\n"
+        )
     }
 }

@@ -178,10 +178,14 @@ enum Chart {
             let w = slot * 2 / 3
             let h = Int(Double(r.turns) / Double(maxTurns) * Double(bottom - top))
             let hb = Int(Double(r.turnsBlocked) / Double(maxTurns) * Double(bottom - top))
-            bars += "<rect x=\"\(x)\" y=\"\(bottom - h)\" width=\"\(w)\" height=\"\(h)\" fill=\"#9ecae1\"><title>\(r.turns) turns</title></rect>"
-            bars += "<rect x=\"\(x)\" y=\"\(bottom - hb)\" width=\"\(w)\" height=\"\(hb)\" fill=\"#d6604d\"><title>\(r.turnsBlocked) blocked</title></rect>"
-            bars += "<text x=\"\(x + w / 2)\" y=\"\(bottom + 16)\" font-size=\"11\" text-anchor=\"middle\">\(r.hourStart.iso8601Seconds.dropFirst(11).prefix(5))</text>"
-            bars += "<text x=\"\(x + w / 2)\" y=\"\(bottom - h - 4)\" font-size=\"10\" text-anchor=\"middle\">\(r.turnsBlocked)/\(r.turns)</text>"
+            bars +=
+                "<rect x=\"\(x)\" y=\"\(bottom - h)\" width=\"\(w)\" height=\"\(h)\" fill=\"#9ecae1\"><title>\(r.turns) turns</title></rect>"
+            bars +=
+                "<rect x=\"\(x)\" y=\"\(bottom - hb)\" width=\"\(w)\" height=\"\(hb)\" fill=\"#d6604d\"><title>\(r.turnsBlocked) blocked</title></rect>"
+            bars +=
+                "<text x=\"\(x + w / 2)\" y=\"\(bottom + 16)\" font-size=\"11\" text-anchor=\"middle\">\(r.hourStart.iso8601Seconds.dropFirst(11).prefix(5))</text>"
+            bars +=
+                "<text x=\"\(x + w / 2)\" y=\"\(bottom - h - 4)\" font-size=\"10\" text-anchor=\"middle\">\(r.turnsBlocked)/\(r.turns)</text>"
         }
         return """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif">

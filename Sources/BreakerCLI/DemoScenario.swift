@@ -63,7 +63,13 @@ enum DemoScenario {
                         latency = 60
                     }
                     calls.append(
-                        (at, order, .call(Trace.TraceCall(at: Timestamp(milliseconds: at), tenant: tenant, tool: tool, turn: turn, latencyMs: latency, result: result, line: 0))))
+                        (
+                            at, order,
+                            .call(
+                                Trace.TraceCall(
+                                    at: Timestamp(milliseconds: at), tenant: tenant, tool: tool, turn: turn, latencyMs: latency,
+                                    result: result, line: 0))
+                        ))
                     order += 1
                     at += uniform(300...2_500)
                 }
@@ -71,8 +77,13 @@ enum DemoScenario {
             }
         }
         func op(_ m: Int64, _ o: OperatorOp, _ tool: String, _ tenant: String?, _ actor: String, _ reason: String) {
-            let action = OperatorAction(op: o, tool: try! ToolID(tool), tenant: tenant.map { try! TenantID($0) }, actor: actor, reason: reason)
-            calls.append((minute(m), order, .operatorAction(Trace.TraceOperatorAction(at: Timestamp(milliseconds: minute(m)), action: action, line: 0))))
+            let action = OperatorAction(
+                op: o, tool: try! ToolID(tool), tenant: tenant.map { try! TenantID($0) }, actor: actor, reason: reason)
+            calls.append(
+                (
+                    minute(m), order,
+                    .operatorAction(Trace.TraceOperatorAction(at: Timestamp(milliseconds: minute(m)), action: action, line: 0))
+                ))
             order += 1
         }
         op(3 + 60, .forceOpenHold, "web_search", nil, "oncall", "vendor status page: major outage")

@@ -60,7 +60,8 @@ struct LoadCommand: AsyncParsableCommand {
                 observer = { records in
                     var lines = ""
                     for r in records {
-                        lines += "{\"tenant\":\(JSONText.quote(r.tenant.rawValue)),\"tool\":\(JSONText.quote(r.tool.rawValue)),\"generation\":\(r.generation),\"to\":\"\(r.to.rawValue)\"}\n"
+                        lines +=
+                            "{\"tenant\":\(JSONText.quote(r.tenant.rawValue)),\"tool\":\(JSONText.quote(r.tool.rawValue)),\"generation\":\(r.generation),\"to\":\"\(r.to.rawValue)\"}\n"
                     }
                     FileHandle.standardOutput.write(Data(lines.utf8))
                 }
@@ -130,8 +131,9 @@ struct LoadGenerator: Service {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = clock.now
                 if now >= end { break }
-                let due = Int(Double(start.duration(to: now).components.seconds) * rate
-                    + Double(start.duration(to: now).components.attoseconds) / 1e18 * rate)
+                let due = Int(
+                    Double(start.duration(to: now).components.seconds) * rate
+                        + Double(start.duration(to: now).components.attoseconds) / 1e18 * rate)
                 while issued < due {
                     issued += 1
                     let t = Int(rng.next() % UInt64(tenants))

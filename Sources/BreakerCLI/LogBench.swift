@@ -66,7 +66,8 @@ struct LogBench: AsyncParsableCommand {
         let elapsed = try await clock.measure {
             for i in 0..<calls {
                 let (t, o) = names.keys[i % names.keys.count]
-                if case .admitted(let p) = breaker.admit(tenant: t, tool: o, turn: names.turns[(i / Self.tenants / 5) % names.turns.count]) {
+                if case .admitted(let p) = breaker.admit(tenant: t, tool: o, turn: names.turns[(i / Self.tenants / 5) % names.turns.count])
+                {
                     _ = breaker.complete(p, .success(latencyUs: 1000 + Int64(i % 500)))
                 }
                 if i & 1023 == 1023 { await writer.waitForCapacity() }
@@ -150,7 +151,8 @@ struct LogBench: AsyncParsableCommand {
         try exec(EventStore.migrationSQL)
         var call: OpaquePointer?
         var turn: OpaquePointer?
-        sqlite3_prepare_v2(db, "INSERT INTO calls(seq, ts, packed, turn, latency_us, generation, error) VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &call, nil)
+        sqlite3_prepare_v2(
+            db, "INSERT INTO calls(seq, ts, packed, turn, latency_us, generation, error) VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &call, nil)
         sqlite3_prepare_v2(db, "INSERT INTO turns(tenant_id, name, id, first_hour, flags) VALUES (?, ?, ?, ?, ?)", -1, &turn, nil)
         defer {
             sqlite3_finalize(call)

@@ -29,14 +29,17 @@ enum OperatorRelay {
             let deadline = ContinuousClock.now.advanced(by: .seconds(5))
             while ContinuousClock.now < deadline {
                 if try !EventStore.isPending(path: storePath, id: id) {
-                    printError("\(op.rawValue) \(tool)\(tenant.map { " for " + $0 } ?? " for all tenants") applied by the running owner (pid \(pid))")
+                    printError(
+                        "\(op.rawValue) \(tool)\(tenant.map { " for " + $0 } ?? " for all tenants") applied by the running owner (pid \(pid))"
+                    )
                     return
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
             throw BreakerError(
                 .storeUnavailable,
-                "the owner (pid \(pid)) has not applied the action within 5 s; it stays queued and will apply when the owner reads its inbox")
+                "the owner (pid \(pid)) has not applied the action within 5 s; it stays queued and will apply when the owner reads its inbox"
+            )
         }
         let store = try EventStore.openOwner(path: storePath, mustExist: true)
         let writer = try EventLogWriter(store: store)

@@ -52,8 +52,9 @@ extension BreakerMachine {
     public func hasSameDurableState(as other: BreakerMachine) -> Bool {
         let a = snapshot
         let b = other.snapshot
-        return a.tools == b.tools && Dictionary(uniqueKeysWithValues: a.keys.map { ($0.key, $0.state) })
-            == Dictionary(uniqueKeysWithValues: b.keys.map { ($0.key, $0.state) })
+        return a.tools == b.tools
+            && Dictionary(uniqueKeysWithValues: a.keys.map { ($0.key, $0.state) })
+                == Dictionary(uniqueKeysWithValues: b.keys.map { ($0.key, $0.state) })
     }
 }
 

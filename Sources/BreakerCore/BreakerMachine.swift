@@ -95,7 +95,8 @@ public struct BreakerMachine: Sendable {
 
     /// Declares what `tool` is like (side effects, health check). Affects admission only.
     public mutating func register(tool: ToolID, traits: ToolTraits) {
-        ensureTool(tool); tools[tool]!.traits = traits
+        ensureTool(tool)
+        tools[tool]!.traits = traits
     }
 
     /// The traits registered for `tool`.
@@ -345,7 +346,8 @@ public struct BreakerMachine: Sendable {
         if let tenant {
             targets = [slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)]
         } else {
-            ensureTool(tool); tools[tool]!.signal = ToolSignal(at: now, hold: hold, actor: actor, reason: reason)
+            ensureTool(tool)
+            tools[tool]!.signal = ToolSignal(at: now, hold: hold, actor: actor, reason: reason)
             targets = tools[tool]?.slots ?? []
         }
         for i in targets {
@@ -372,7 +374,8 @@ public struct BreakerMachine: Sendable {
         if let tenant {
             targets = [slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)]
         } else {
-            ensureTool(tool); tools[tool]!.signal = nil
+            ensureTool(tool)
+            tools[tool]!.signal = nil
             targets = tools[tool]?.slots ?? []
         }
         for i in targets where slots[i].state.state.isOpen {
@@ -409,7 +412,8 @@ public struct BreakerMachine: Sendable {
         let i = slots.count
         slots.append(Slot(key: key, settings: settings, state: KeyState(openTimeoutMs: settings.openTimeoutMs)))
         index[key] = i
-        ensureTool(key.tool); tools[key.tool]!.slots.append(i)
+        ensureTool(key.tool)
+        tools[key.tool]!.slots.append(i)
         tenantSlots[key.tenant, default: []].append(i)
         return i
     }
@@ -528,16 +532,19 @@ public struct BreakerMachine: Sendable {
             } else {
                 switch r.op {
                 case .forceOpen, .forceOpenHold:
-                    ensureTool(r.tool); tools[r.tool]!.signal = ToolSignal(
+                    ensureTool(r.tool)
+                    tools[r.tool]!.signal = ToolSignal(
                         at: r.time, hold: r.op == .forceOpenHold, actor: r.actor, reason: r.reason)
                 case .release:
-                    ensureTool(r.tool); tools[r.tool]!.signal = nil
+                    ensureTool(r.tool)
+                    tools[r.tool]!.signal = nil
                 case .reset:
                     break
                 }
             }
         case .globalOutage(let r):
-            ensureTool(r.tool); tools[r.tool]!.outageEpisode = true
+            ensureTool(r.tool)
+            tools[r.tool]!.outageEpisode = true
         }
     }
 }

@@ -47,7 +47,9 @@ public struct LogVerifier: Sendable {
             guard case .call(let c)? = previous, c.tenant == t.tenant, c.tool == t.tool, c.time == t.time else {
                 return "not preceded by the call that completed the window"
             }
-            if t.failures != w.failures || t.calls != w.count { return "recorded \(t.failures ?? -1)/\(t.calls ?? -1) but the window held \(w.failures)/\(w.count)" }
+            if t.failures != w.failures || t.calls != w.count {
+                return "recorded \(t.failures ?? -1)/\(t.calls ?? -1) but the window held \(w.failures)/\(w.count)"
+            }
             switch t.cause {
             case .failureThreshold:
                 if w.failures < settings.failureThreshold { return "\(w.failures) failures < threshold \(settings.failureThreshold)" }
@@ -62,7 +64,9 @@ public struct LogVerifier: Sendable {
             if t.time.milliseconds - opened.milliseconds < st.currentOpenTimeoutMs { return "the open timeout had not elapsed" }
         case .probeSucceeded:
             guard state == .halfOpen, let st else { return "the key was not half-open" }
-            if st.probeSuccesses < settings.successThreshold { return "\(st.probeSuccesses) probe successes < \(settings.successThreshold)" }
+            if st.probeSuccesses < settings.successThreshold {
+                return "\(st.probeSuccesses) probe successes < \(settings.successThreshold)"
+            }
         case .probeFailed:
             guard state == .halfOpen, case .call(let c)? = previous, c.tenant == t.tenant, c.tool == t.tool, c.probe, !c.stale,
                 c.outcome == .failure || c.outcome == .timeout

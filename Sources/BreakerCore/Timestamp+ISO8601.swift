@@ -2,7 +2,8 @@ extension Timestamp {
     /// ISO 8601 in UTC with exactly three fractional digits: `2026-11-28T13:05:00.250Z`.
     public var iso8601: String {
         let c = civil
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.millisecond, 3))Z"
+        return
+            "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.millisecond, 3))Z"
     }
 
     /// ISO 8601 in UTC to the second: `2026-11-28T13:00:00Z` (used for report hours).

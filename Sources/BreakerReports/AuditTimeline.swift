@@ -43,7 +43,10 @@ public struct AuditTimeline: Sendable {
                 ])
             case .globalOutage(let r):
                 guard inRange, states[r.tool.rawValue]?.isOpen == true else { return }
-                rows.append([ts, "", r.tool.rawValue, "global_outage", "", "", "global_outage_suspected", "", "", "", "", "\(r.tenants) tenants open"])
+                rows.append([
+                    ts, "", r.tool.rawValue, "global_outage", "", "", "global_outage_suspected", "", "", "", "",
+                    "\(r.tenants) tenants open",
+                ])
             case .call:
                 break
             }

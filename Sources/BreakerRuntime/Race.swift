@@ -74,7 +74,8 @@ enum Race<Value: Sendable>: Sendable {
         }
 
         func finish(_ result: Race<Value>) {
-            let (c, work, timer) = state.withLock { s -> (CheckedContinuation<Race<Value>, Never>?, Task<Void, Never>?, Task<Void, Never>?) in
+            let (c, work, timer) = state.withLock {
+                s -> (CheckedContinuation<Race<Value>, Never>?, Task<Void, Never>?, Task<Void, Never>?) in
                 guard s.result == nil else { return (nil, nil, nil) }
                 s.result = result
                 defer { s.continuation = nil }

@@ -182,7 +182,9 @@ public struct Trace: Sendable {
         let allowed: Set<String> = ["at", "tenant", "tool", "turn", "latency_ms", "result", "error"]
         if let unknown = members.first(where: { !allowed.contains($0.key) }) {
             throw Self.error(
-                number, "unknown field \"\(unknown.key)\" in a call line; allowed: \(allowed.sorted().joined(separator: ", ")) (or \"op\" for an operator line)")
+                number,
+                "unknown field \"\(unknown.key)\" in a call line; allowed: \(allowed.sorted().joined(separator: ", ")) (or \"op\" for an operator line)"
+            )
         }
         let tenant = try name("tenant") { (s) throws(BreakerError) in try TenantID(s) }
         let tool = try name("tool") { (s) throws(BreakerError) in try ToolID(s) }

@@ -160,7 +160,8 @@ public final class EventLogWriter: EventSink {
                 fail(failure)
                 throw failure
             }
-            let (ready, capacityReady) = state.withLock { s -> ([CheckedContinuation<Void, any Error>], [CheckedContinuation<Void, Never>]) in
+            let (ready, capacityReady) = state.withLock {
+                s -> ([CheckedContinuation<Void, any Error>], [CheckedContinuation<Void, Never>]) in
                 s.durable += UInt64(batch.count)
                 let durable = s.durable
                 let ready = s.durableWaiters.filter { $0.target <= durable }.map(\.continuation)
@@ -182,6 +183,11 @@ public final class EventLogWriter: EventSink {
             if let checkpointer {
                 _ = try await checkpointer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
             }
+            // A cleanly closed store leaves WAL mode, so it can be read from read-only media
+            // (a WAL database needs a writable -shm beside it). The next owner turns WAL back on.
+            try? checkpointer?.close()
+            (store.db as? DatabasePool)?.releaseMemory()
+            _ = try? await store.db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = DELETE") }
         } catch {
             let failure = EventStore.storeError(error, path: store.path)
             fail(failure)

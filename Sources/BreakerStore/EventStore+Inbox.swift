@@ -23,7 +23,8 @@ extension EventStore {
             let queue = try DatabaseQueue(path: path, configuration: config)
             return try queue.write { db in
                 try db.execute(
-                    sql: "INSERT INTO inbox(submitted_at, op, tool, tenant, actor, reason) VALUES (strftime('%s','now') * 1000, ?, ?, ?, ?, ?)",
+                    sql:
+                        "INSERT INTO inbox(submitted_at, op, tool, tenant, actor, reason) VALUES (strftime('%s','now') * 1000, ?, ?, ?, ?, ?)",
                     arguments: [op.rawValue, tool, tenant, actor, reason])
                 return db.lastInsertedRowID
             }

@@ -117,7 +117,9 @@ extension EventStore {
             let call = try Int64.fetchOne(db, sql: "SELECT ts FROM calls ORDER BY seq DESC LIMIT 1").map { $0 + base }
             let other = try Int64.fetchOne(
                 db,
-                sql: "SELECT max(m) FROM (SELECT max(ts) AS m FROM transitions UNION ALL SELECT max(ts) FROM operator_actions UNION ALL SELECT max(ts) FROM global_outages)")
+                sql:
+                    "SELECT max(m) FROM (SELECT max(ts) AS m FROM transitions UNION ALL SELECT max(ts) FROM operator_actions UNION ALL SELECT max(ts) FROM global_outages)"
+            )
             return [call, other].compactMap { $0 }.max().map { Timestamp(milliseconds: $0) }
         }
     }

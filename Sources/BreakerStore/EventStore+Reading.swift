@@ -118,7 +118,8 @@ extension EventStore {
             if let f = filter.from { startSeq = max(startSeq, try firstCallSeq(db, atOrAfter: f.milliseconds - d.tsBase) - 1) }
             let cursor = try Row.fetchCursor(
                 db,
-                sql: "SELECT seq, ts, packed, turn, latency_us, generation, error FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
+                sql:
+                    "SELECT seq, ts, packed, turn, latency_us, generation, error FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
                 arguments: [startSeq])
             sources.append(
                 AnyIterator {
@@ -185,7 +186,8 @@ extension EventStore {
         if filter.kinds.contains(.operatorActions) {
             let cursor = try Row.fetchCursor(
                 db,
-                sql: "SELECT seq, ts, tenant, tool, op, actor, reason FROM operator_actions WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                sql:
+                    "SELECT seq, ts, tenant, tool, op, actor, reason FROM operator_actions WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
                 arguments: [filter.afterSeq])
             sources.append(
                 AnyIterator {
@@ -307,7 +309,8 @@ extension EventStore {
             return try db.read { db in
                 var machine = BreakerMachine(configuration: configuration)
                 var after: Int64 = 0
-                if let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compaction_base_seq'").flatMap({ Int64($0) }) {
+                if let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compaction_base_seq'").flatMap({ Int64($0) }
+                ) {
                     guard let data = try Data.fetchOne(db, sql: "SELECT data FROM snapshots WHERE seq = ?", arguments: [base]) else {
                         throw BreakerError(.storeCorrupt, "the compaction base snapshot \(base) is missing")
                     }

@@ -69,7 +69,9 @@ extension EventStore {
             let d = try dictionaries(db, turnsOfTenant: nil, allTurns: false)
             let start = try firstCallSeq(db, atOrAfter: earliest - d.tsBase)
             let cursor = try Row.fetchCursor(
-                db, sql: "SELECT ts, packed, turn, latency_us, generation, error FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
+                db,
+                sql:
+                    "SELECT ts, packed, turn, latency_us, generation, error FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
                 arguments: [start])
             while let row = try cursor.next() {
                 let u = RowCodes.unpack(row[1])

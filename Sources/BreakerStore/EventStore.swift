@@ -78,9 +78,12 @@ public final class EventStore: Sendable {
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)
+            let maxPages = ProcessInfo.processInfo.environment["BREAKER_MAX_PAGE_COUNT"].flatMap { Int($0) }
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+                // An optional cap on the store's size, in pages (BREAKER_MAX_PAGE_COUNT): writes past it fail as "disk full".
+                if let maxPages { try db.execute(sql: "PRAGMA max_page_count = \(maxPages)") }
             }
             pool = try DatabasePool(path: path, configuration: config)
         } catch {
@@ -185,7 +188,8 @@ public final class EventStore: Sendable {
                     context: ["path": path])
             case .SQLITE_CORRUPT, .SQLITE_NOTADB:
                 return BreakerError(
-                    .storeCorrupt, "\(path) is corrupt or not a TenantBreaker store (\(e.message ?? "malformed")); restore it from a backup",
+                    .storeCorrupt,
+                    "\(path) is corrupt or not a TenantBreaker store (\(e.message ?? "malformed")); restore it from a backup",
                     context: ["path": path])
             case .SQLITE_READONLY:
                 return BreakerError(.storeUnavailable, "store \(path) is read-only; check its permissions", context: ["path": path])

@@ -4,126 +4,126 @@
 enum Migrations {
     /// (version, file name, SQL), in order.
     static let all: [(version: Int, file: String, sql: String)] = [
-        (1, "001_event_log.sql", migration001),
+        (1, "001_event_log.sql", migration001)
     ]
 
     static let migration001 = #"""
--- TenantBreaker event log, schema version 1.
--- Times are ms since the Unix epoch (UTC); calls.ts is relative to meta 'ts_base'.
--- seq is the position in the log, shared by calls, transitions, operator_actions and global_outages.
+        -- TenantBreaker event log, schema version 1.
+        -- Times are ms since the Unix epoch (UTC); calls.ts is relative to meta 'ts_base'.
+        -- seq is the position in the log, shared by calls, transitions, operator_actions and global_outages.
 
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
 
--- Dictionary of tenant, tool and error-type names.
-CREATE TABLE names (
-    id   INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE
-);
+        -- Dictionary of tenant, tool and error-type names.
+        CREATE TABLE names (
+            id   INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        );
 
--- One row per (tenant, tool) key.
-CREATE TABLE keys (
-    id        INTEGER PRIMARY KEY,
-    tenant_id INTEGER NOT NULL REFERENCES names(id),
-    tool_id   INTEGER NOT NULL REFERENCES names(id),
-    UNIQUE (tenant_id, tool_id)
-);
+        -- One row per (tenant, tool) key.
+        CREATE TABLE keys (
+            id        INTEGER PRIMARY KEY,
+            tenant_id INTEGER NOT NULL REFERENCES names(id),
+            tool_id   INTEGER NOT NULL REFERENCES names(id),
+            UNIQUE (tenant_id, tool_id)
+        );
 
--- One row per agent turn, keyed by (tenant, turn name).
--- first_hour: the hour of the turn's first call record (the turn belongs to it), counted in hours
--- since meta 'ts_base';
--- flags: 1 = has a rejected call, 2 = has a rejected, failed or timed-out call.
-CREATE TABLE turns (
-    tenant_id  INTEGER NOT NULL,
-    name       TEXT NOT NULL,
-    id         INTEGER NOT NULL,
-    first_hour INTEGER NOT NULL,
-    flags      INTEGER NOT NULL,
-    PRIMARY KEY (tenant_id, name)
-) WITHOUT ROWID;
+        -- One row per agent turn, keyed by (tenant, turn name).
+        -- first_hour: the hour of the turn's first call record (the turn belongs to it), counted in hours
+        -- since meta 'ts_base';
+        -- flags: 1 = has a rejected call, 2 = has a rejected, failed or timed-out call.
+        CREATE TABLE turns (
+            tenant_id  INTEGER NOT NULL,
+            name       TEXT NOT NULL,
+            id         INTEGER NOT NULL,
+            first_hour INTEGER NOT NULL,
+            flags      INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, name)
+        ) WITHOUT ROWID;
 
--- Call records, compact: packed = key_id << 6 | outcome << 2 | probe << 1 | stale, where outcome is
--- 0 success, 1 failure, 2 timeout, 3 cancelled, 4 rejected circuit_open, 5 rejected
--- half_open_probe_in_flight, 6 rejected forced_open, 7 rejected awaiting_health_probe.
--- turn is turns.id (NULL for a health-check probe); error is names.id of a failure's error type.
-CREATE TABLE calls (
-    seq        INTEGER PRIMARY KEY,
-    ts         INTEGER NOT NULL,
-    packed     INTEGER NOT NULL,
-    turn       INTEGER,
-    latency_us INTEGER,
-    generation INTEGER NOT NULL,
-    error      INTEGER
-);
+        -- Call records, compact: packed = key_id << 6 | outcome << 2 | probe << 1 | stale, where outcome is
+        -- 0 success, 1 failure, 2 timeout, 3 cancelled, 4 rejected circuit_open, 5 rejected
+        -- half_open_probe_in_flight, 6 rejected forced_open, 7 rejected awaiting_health_probe.
+        -- turn is turns.id (NULL for a health-check probe); error is names.id of a failure's error type.
+        CREATE TABLE calls (
+            seq        INTEGER PRIMARY KEY,
+            ts         INTEGER NOT NULL,
+            packed     INTEGER NOT NULL,
+            turn       INTEGER,
+            latency_us INTEGER,
+            generation INTEGER NOT NULL,
+            error      INTEGER
+        );
 
-CREATE TABLE transitions (
-    seq        INTEGER PRIMARY KEY,
-    ts         INTEGER NOT NULL,
-    key_id     INTEGER NOT NULL REFERENCES keys(id),
-    from_state INTEGER NOT NULL,
-    to_state   INTEGER NOT NULL,
-    cause      INTEGER NOT NULL,
-    generation INTEGER NOT NULL,
-    failures   INTEGER,
-    calls      INTEGER,
-    p95_us     INTEGER,
-    actor      TEXT,
-    reason     TEXT,
-    opened_at  INTEGER
-);
+        CREATE TABLE transitions (
+            seq        INTEGER PRIMARY KEY,
+            ts         INTEGER NOT NULL,
+            key_id     INTEGER NOT NULL REFERENCES keys(id),
+            from_state INTEGER NOT NULL,
+            to_state   INTEGER NOT NULL,
+            cause      INTEGER NOT NULL,
+            generation INTEGER NOT NULL,
+            failures   INTEGER,
+            calls      INTEGER,
+            p95_us     INTEGER,
+            actor      TEXT,
+            reason     TEXT,
+            opened_at  INTEGER
+        );
 
-CREATE TABLE operator_actions (
-    seq    INTEGER PRIMARY KEY,
-    ts     INTEGER NOT NULL,
-    tenant TEXT,
-    tool   TEXT NOT NULL,
-    op     TEXT NOT NULL,
-    actor  TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
+        CREATE TABLE operator_actions (
+            seq    INTEGER PRIMARY KEY,
+            ts     INTEGER NOT NULL,
+            tenant TEXT,
+            tool   TEXT NOT NULL,
+            op     TEXT NOT NULL,
+            actor  TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
 
-CREATE TABLE global_outages (
-    seq     INTEGER PRIMARY KEY,
-    ts      INTEGER NOT NULL,
-    tool    TEXT NOT NULL,
-    tenants INTEGER NOT NULL
-);
+        CREATE TABLE global_outages (
+            seq     INTEGER PRIMARY KEY,
+            ts      INTEGER NOT NULL,
+            tool    TEXT NOT NULL,
+            tenants INTEGER NOT NULL
+        );
 
--- Per-tenant hourly counts, maintained as calls are logged; the SLA report reads these.
--- hour is the hour's start in ms since the epoch. turns* count the turns that belong to the hour
--- (the hour of their first call record); calls* count call records whose own time is in the hour.
-CREATE TABLE hourly_rollups (
-    tenant_id       INTEGER NOT NULL,
-    hour            INTEGER NOT NULL,
-    turns           INTEGER NOT NULL,
-    turns_blocked   INTEGER NOT NULL,
-    turns_degraded  INTEGER NOT NULL,
-    calls           INTEGER NOT NULL,
-    calls_blocked   INTEGER NOT NULL,
-    calls_failed    INTEGER NOT NULL,
-    calls_timed_out INTEGER NOT NULL,
-    PRIMARY KEY (tenant_id, hour)
-) WITHOUT ROWID;
+        -- Per-tenant hourly counts, maintained as calls are logged; the SLA report reads these.
+        -- hour is the hour's start in ms since the epoch. turns* count the turns that belong to the hour
+        -- (the hour of their first call record); calls* count call records whose own time is in the hour.
+        CREATE TABLE hourly_rollups (
+            tenant_id       INTEGER NOT NULL,
+            hour            INTEGER NOT NULL,
+            turns           INTEGER NOT NULL,
+            turns_blocked   INTEGER NOT NULL,
+            turns_degraded  INTEGER NOT NULL,
+            calls           INTEGER NOT NULL,
+            calls_blocked   INTEGER NOT NULL,
+            calls_failed    INTEGER NOT NULL,
+            calls_timed_out INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, hour)
+        ) WITHOUT ROWID;
 
--- The durable machine state after the record at seq (rebuild = latest snapshot + tail).
-CREATE TABLE snapshots (
-    seq        INTEGER PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    data       BLOB NOT NULL
-);
+        -- The durable machine state after the record at seq (rebuild = latest snapshot + tail).
+        CREATE TABLE snapshots (
+            seq        INTEGER PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            data       BLOB NOT NULL
+        );
 
--- Operator actions submitted by the CLI for the running owner to apply.
-CREATE TABLE inbox (
-    id           INTEGER PRIMARY KEY,
-    submitted_at INTEGER NOT NULL,
-    op           TEXT NOT NULL,
-    tool         TEXT NOT NULL,
-    tenant       TEXT,
-    actor        TEXT NOT NULL,
-    reason       TEXT NOT NULL
-);
+        -- Operator actions submitted by the CLI for the running owner to apply.
+        CREATE TABLE inbox (
+            id           INTEGER PRIMARY KEY,
+            submitted_at INTEGER NOT NULL,
+            op           TEXT NOT NULL,
+            tool         TEXT NOT NULL,
+            tenant       TEXT,
+            actor        TEXT NOT NULL,
+            reason       TEXT NOT NULL
+        );
 
-"""#
+        """#
 }

@@ -1,7 +1,7 @@
 import BreakerCore
+import Foundation
 import GRDB
 import GRDBSQLite
-import Foundation
 
 /// The writer's side of the log: turns facts into rows, keeps the name dictionaries, the
 /// hourly rollups and a shadow machine folded from exactly what was written (for snapshots).

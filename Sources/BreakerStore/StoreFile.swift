@@ -74,7 +74,10 @@ enum StoreFile {
         guard pageSize >= 512, pageSize <= 65536, pageSize & (pageSize - 1) == 0 else {
             throw BreakerError(.storeCorrupt, "\(path) is corrupt: bad page size in its header", context: ["path": path])
         }
-        if headerCountValid && size < pageCount * pageSize {
+        // With a write-ahead log beside it, the file may lag the header until the next checkpoint.
+        var walInfo = stat()
+        let hasWAL = stat(path + "-wal", &walInfo) == 0 && walInfo.st_size > 0
+        if headerCountValid && !hasWAL && size < pageCount * pageSize {
             throw BreakerError(
                 .storeCorrupt,
                 "\(path) is truncated: its header says \(pageCount * pageSize) bytes but the file has \(size); restore it from a backup",

@@ -20,7 +20,8 @@ public enum RandomWorkload {
             let tool = toolIDs.randomElement(using: &rng)!
             if Double.random(in: 0..<1, using: &rng) < operatorRate {
                 let tenant = Bool.random(using: &rng) ? tenantIDs.randomElement(using: &rng)! : nil
-                let ops: [OperatorOp] = tenant == nil ? [.forceOpen, .forceOpenHold, .release] : [.forceOpen, .forceOpenHold, .release, .reset]
+                let ops: [OperatorOp] =
+                    tenant == nil ? [.forceOpen, .forceOpenHold, .release] : [.forceOpen, .forceOpenHold, .release, .reset]
                 let op = ops.randomElement(using: &rng)!
                 out.append(
                     .operatorAction(

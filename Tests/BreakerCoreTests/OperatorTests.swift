@@ -9,7 +9,8 @@ import Testing
         var h = Harness()
         h.call(acme, at: 0)
         h.call(globex, at: 0)
-        h.machine.forceOpen(tool: acme.tool, tenant: acme.tenant, hold: false, actor: "oncall", reason: "quota", at: Harness.t(10), events: &h.events)
+        h.machine.forceOpen(
+            tool: acme.tool, tenant: acme.tenant, hold: false, actor: "oncall", reason: "quota", at: Harness.t(10), events: &h.events)
         #expect(h.state(acme)?.state == .open && h.state(globex)?.state == .closed)
         guard case .operatorAction(let op) = h.events[h.events.count - 2] else {
             Issue.record("the operator record comes before the transition it causes")
@@ -22,7 +23,8 @@ import Testing
     @Test func forceOpenWithHoldRejectsUntilReleased() throws {
         var h = Harness(SettingsOverride(openTimeoutMs: 1000))
         h.call(acme, at: 0)
-        h.machine.forceOpen(tool: acme.tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(10), events: &h.events)
+        h.machine.forceOpen(
+            tool: acme.tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(10), events: &h.events)
         let r = try #require(h.admit(acme, at: 1_000_000).rejection)
         #expect(r.reason == .forcedOpen && r.retryAfterMs == 1000)
         h.machine.release(tool: acme.tool, tenant: nil, actor: "oncall", reason: "ok", at: Harness.t(1_000_001), events: &h.events)
@@ -31,7 +33,8 @@ import Testing
 
     @Test func aHoldForAllTenantsCoversKeysSeenLater() throws {
         var h = Harness()
-        h.machine.forceOpen(tool: acme.tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(0), events: &h.events)
+        h.machine.forceOpen(
+            tool: acme.tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(0), events: &h.events)
         #expect(h.admit(globex, at: 5000).rejection?.reason == .forcedOpen)
         let t = try #require(h.transitions.last)
         #expect(t.from == .closed && t.to == .forcedOpen && t.cause == .forcedHold && t.time == Harness.t(5000) && t.actor == "oncall")
@@ -39,7 +42,8 @@ import Testing
 
     @Test func withoutHoldALaterKeyStartsOpenOnlyWithinTheOpenTimeout() throws {
         var h = Harness(SettingsOverride(openTimeoutMs: 10_000))
-        h.machine.forceOpen(tool: acme.tool, tenant: nil, hold: false, actor: "oncall", reason: "vendor", at: Harness.t(0), events: &h.events)
+        h.machine.forceOpen(
+            tool: acme.tool, tenant: nil, hold: false, actor: "oncall", reason: "vendor", at: Harness.t(0), events: &h.events)
         let r = try #require(h.admit(globex, at: 4000).rejection)
         #expect(r.reason == .circuitOpen && r.retryAfterMs == 6000, "openedAt is the signal's time")
         #expect(h.state(globex)?.openedAt == Harness.t(0))

@@ -2,13 +2,14 @@ import BreakerCore
 import Testing
 
 @Suite struct ValueTests {
-    @Test(arguments: [
-        ("2026-11-28T10:00:00Z", 1_795_860_000_000),
-        ("2026-11-28T10:00:00.250Z", 1_795_860_000_250),
-        ("2026-11-28T10:00:00.5Z", 1_795_860_000_500),
-        ("2024-02-29T23:59:59.999Z", 1_709_251_199_999),
-        ("1970-01-01T00:00:00Z", 0),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("2026-11-28T10:00:00Z", 1_795_860_000_000),
+            ("2026-11-28T10:00:00.250Z", 1_795_860_000_250),
+            ("2026-11-28T10:00:00.5Z", 1_795_860_000_500),
+            ("2024-02-29T23:59:59.999Z", 1_709_251_199_999),
+            ("1970-01-01T00:00:00Z", 0),
+        ] as [(String, Int64)])
     func parsesISO8601UTC(text: String, ms: Int64) {
         #expect(Timestamp(iso8601: text)?.milliseconds == ms)
     }
@@ -31,7 +32,9 @@ import Testing
         _ = try TenantID(name)
     }
 
-    @Test(arguments: ["", String(repeating: "x", count: 129), "tab\there", "nl\n", "del\u{7F}", "nul\u{0}", String(repeating: "é", count: 65)])
+    @Test(arguments: [
+        "", String(repeating: "x", count: 129), "tab\there", "nl\n", "del\u{7F}", "nul\u{0}", String(repeating: "é", count: 65),
+    ])
     func rejectsInvalidNames(name: String) {
         #expect(throws: BreakerError.self) { try TenantID(name) }
     }
@@ -63,20 +66,21 @@ import Testing
         #expect(try BreakerConfiguration(json: c.jsonText) == c)
     }
 
-    @Test(arguments: [
-        (#"{"defaults": {"failureTreshold": 3}}"#, "defaults.failureTreshold"),
-        (#"{"defaults": {"failureThreshold": "3"}}"#, "defaults.failureThreshold"),
-        (#"{"defaults": {"failureThreshold": 0}}"#, "defaults.failureThreshold"),
-        (#"{"defaults": {"windowMs": 1.5}}"#, "defaults.windowMs"),
-        (#"{"tools": {"x": {"failureRateThreshold": 1.5}}}"#, "tools.x.failureRateThreshold"),
-        (#"{"tools": {"x": {"openTimeoutMultiplier": 0.5}}}"#, "tools.x.openTimeoutMultiplier"),
-        (#"{"tenants": {"acme": {"tools": {"x": {"globalOutageTenants": 2}}}}}"#, "globalOutageTenants"),
-        (#"{"tenants": {"acme": {"web": {}}}}"#, "tenants.acme.web"),
-        (#"{"defualts": {}}"#, "defualts"),
-        (#"{"runtime": {"probeIntervalMs": -1}}"#, "runtime.probeIntervalMs"),
-        (#"{"defaults": {"autoPropagateGlobalOutage": 1}}"#, "defaults.autoPropagateGlobalOutage"),
-        (#"{"defaults": {"failureThreshold": 3}"#, "JSON"),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            (#"{"defaults": {"failureTreshold": 3}}"#, "defaults.failureTreshold"),
+            (#"{"defaults": {"failureThreshold": "3"}}"#, "defaults.failureThreshold"),
+            (#"{"defaults": {"failureThreshold": 0}}"#, "defaults.failureThreshold"),
+            (#"{"defaults": {"windowMs": 1.5}}"#, "defaults.windowMs"),
+            (#"{"tools": {"x": {"failureRateThreshold": 1.5}}}"#, "tools.x.failureRateThreshold"),
+            (#"{"tools": {"x": {"openTimeoutMultiplier": 0.5}}}"#, "tools.x.openTimeoutMultiplier"),
+            (#"{"tenants": {"acme": {"tools": {"x": {"globalOutageTenants": 2}}}}}"#, "globalOutageTenants"),
+            (#"{"tenants": {"acme": {"web": {}}}}"#, "tenants.acme.web"),
+            (#"{"defualts": {}}"#, "defualts"),
+            (#"{"runtime": {"probeIntervalMs": -1}}"#, "runtime.probeIntervalMs"),
+            (#"{"defaults": {"autoPropagateGlobalOutage": 1}}"#, "defaults.autoPropagateGlobalOutage"),
+            (#"{"defaults": {"failureThreshold": 3}"#, "JSON"),
+        ] as [(String, String)])
     func aBadConfigurationNamesTheKey(json: String, key: String) {
         do {
             _ = try BreakerConfiguration(json: json)

@@ -123,7 +123,8 @@ struct ConnectionError: Error {}
 
     @Test(arguments: [(1, 1), (999, 1), (1000, 1), (1001, 2), (0, 1)] as [(Int64, Int64)])
     func retryAfterIsRoundedUpToWholeSecondsAndAtLeastOne(ms: Int64, seconds: Int64) {
-        #expect(DegradationSignal(tool: search, reason: "circuit_open", retryAfterMs: ms, minimumOneSecond: true).retryAfterSeconds == seconds)
+        #expect(
+            DegradationSignal(tool: search, reason: "circuit_open", retryAfterMs: ms, minimumOneSecond: true).retryAfterSeconds == seconds)
     }
 
     @Test func unavailableToolsAndTheSystemPromptNoteNameTheToolsThatAreDown() async throws {

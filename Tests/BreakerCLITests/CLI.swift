@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+/// Runs the real `breakerctl` binary as a child process.
+enum CLI {
+    struct Output {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+        var text: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// The binary SwiftPM built beside this test bundle.
+    static var binary: URL {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [bundleDir, bundleDir.deletingLastPathComponent(), buildDir] {
+            let candidate = dir.appendingPathComponent("breakerctl")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return buildDir.appendingPathComponent("breakerctl")
+    }
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static var buildDir: URL { packageRoot.appendingPathComponent(".build/debug") }
+
+    /// `shared/conformance/`, beside the checkout.
+    static var conformance: URL { packageRoot.deletingLastPathComponent().appendingPathComponent("shared/conformance") }
+
+    @discardableResult
+    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> Output {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "BREAKER_DB")
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+func temporaryDirectory() throws -> String {
+    let dir = NSTemporaryDirectory() + "breaker-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Writes `lines` as a JSON-lines trace file and returns its path.
+func writeTrace(_ dir: String, _ lines: [String], name: String = "trace.jsonl") throws -> String {
+    let path = dir + "/" + name
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// A call line for a trace.
+func callLine(_ at: String, _ tenant: String, _ tool: String, _ turn: String, latency: Int = 100, result: String = "ok") -> String {
+    let json = try! JSONSerialization.data(
+        withJSONObject: [
+            "at": at, "tenant": tenant, "tool": tool, "turn": turn, "latency_ms": latency, "result": result,
+        ], options: [.sortedKeys])
+    return String(decoding: json, as: UTF8.self)
+}

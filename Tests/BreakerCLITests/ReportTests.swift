@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+
+@Suite struct ReportTests {
+    /// Simulates `lines` into a new store and returns its path.
+    func store(_ lines: [String], config: String? = nil) throws -> (dir: String, db: String) {
+        let dir = try temporaryDirectory()
+        let trace = try writeTrace(dir, lines)
+        var args = ["simulate", trace, "--db", dir + "/s.sqlite"]
+        if let config {
+            try config.write(toFile: dir + "/c.json", atomically: true, encoding: .utf8)
+            args += ["--config", dir + "/c.json"]
+        }
+        let r = try CLI.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        return (dir, dir + "/s.sqlite")
+    }
+
+    static let awkward = ["acme", "Acme", "ACME", "say \"hi\"", "a,b", "=cmd|calc", "-minus", "+plus", "@at", "ünïcode", "Ünïcode"]
+
+    @Test func aReportOrAuditForOneTenantContainsNothingOfAnother() throws {
+        var lines: [String] = []
+        for (i, t) in Self.awkward.enumerated() {
+            for k in 0..<6 {
+                let at = "2026-11-28T10:\(String(format: "%02d", i)):\(String(format: "%02d", k * 5))Z"
+                lines.append(callLine(at, t, "web_search", "\(t)-turn-\(k / 2)", result: i % 2 == 0 ? "error" : "ok"))
+            }
+        }
+        let (dir, db) = try store(lines, config: #"{"defaults": {"failureThreshold": 2}}"#)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for t in Self.awkward {
+            let report = try CLI.run(["report", "--tenant=\(t)", "--db", db]).text
+            let audit = try CLI.run(["audit", "--tenant=\(t)", "--db", db]).text
+            let rows = report.split(separator: "\r\n").dropFirst()
+            #expect(rows.count == 1)
+            let expectedField = Self.csvField(t)
+            #expect(rows.allSatisfy { $0.hasPrefix(expectedField + ",") }, "\(t): \(rows)")
+            for line in audit.split(separator: "\r\n").dropFirst() {
+                let tenantField = Self.fields(String(line))[1]
+                #expect(tenantField == expectedField || tenantField == "", "\(t): \(line)")
+            }
+            #expect(audit.contains("transition") == (Self.awkward.firstIndex(of: t)! % 2 == 0))
+        }
+    }
+
+    static func csvField(_ s: String) -> String {
+        var v = s
+        if let f = v.first, "=+-@\t\r".contains(f) { v = "'" + v }
+        if v.contains(",") || v.contains("\"") { v = "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        return v
+    }
+
+    /// Splits one CSV line (RFC 4180) into raw fields, keeping their quoting.
+    static func fields(_ line: String) -> [String] {
+        var out: [String] = []
+        var cur = ""
+        var quoted = false
+        for c in line {
+            if c == "\"" { quoted.toggle() }
+            if c == "," && !quoted {
+                out.append(cur)
+                cur = ""
+            } else {
+                cur.append(c)
+            }
+        }
+        out.append(cur)
+        return out
+    }
+
+    @Test func everyHourOfTheRangeIsReportedIncludingEmptyOnes() throws {
+        let (dir, db) = try store([
+            callLine("2026-11-28T08:10:00Z", "acme", "web_search", "t1"),
+            callLine("2026-11-28T11:10:00Z", "acme", "web_search", "t2"),
+        ])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try CLI.run(["report", "--tenant", "acme", "--db", db]).text
+        let rows = text.split(separator: "\r\n")
+        #expect(rows.count == 5)
+        #expect(rows[2] == "acme,2026-11-28T09:00:00Z,0,0,0,0,0,0,0,0.000,")
+        #expect(text.hasSuffix("\r\n"))
+        let ranged = try CLI.run([
+            "report", "--tenant", "acme", "--from", "2026-11-28T07:00:00Z", "--to", "2026-11-28T09:00:00Z", "--db", db,
+        ]).text
+        #expect(
+            ranged.split(separator: "\r\n").map(String.init).dropFirst() == [
+                "acme,2026-11-28T07:00:00Z,0,0,0,0,0,0,0,0.000,", "acme,2026-11-28T08:00:00Z,1,0,0,1,0,0,0,0.000,100.00",
+            ])
+    }
+
+    @Test func aTurnSpanningAnHourBelongsToTheHourOfItsFirstCall() throws {
+        let (dir, db) = try store([
+            callLine("2026-11-28T09:59:59Z", "acme", "web_search", "straddle", latency: 500),
+            callLine("2026-11-28T10:00:01Z", "acme", "web_search", "straddle", latency: 100),
+        ])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let rows = try CLI.run(["report", "--tenant", "acme", "--db", db]).text.split(separator: "\r\n").map(String.init)
+        #expect(
+            rows.dropFirst() == [
+                "acme,2026-11-28T09:00:00Z,1,0,0,1,0,0,0,0.000,100.00", "acme,2026-11-28T10:00:00Z,0,0,0,1,0,0,0,0.000,",
+            ])
+    }
+
+    @Test func anIntervalStillOpenAtTheEndOfTheLogRunsToTheReportsEnd() throws {
+        let (dir, db) = try store(
+            [
+                callLine("2026-11-28T10:30:00Z", "acme", "web_search", "t1", latency: 0, result: "error"),
+                callLine("2026-11-28T10:40:00Z", "acme", "web_search", "t2"),
+            ], config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 36000000}}"#)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let rows = try CLI.run([
+            "report", "--tenant", "acme", "--from", "2026-11-28T10:00:00Z", "--to", "2026-11-28T12:00:00Z", "--db", db,
+        ]).text.split(separator: "\r\n").map(String.init)
+        #expect(rows[1] == "acme,2026-11-28T10:00:00Z,2,1,2,2,1,1,0,1800.000,50.00")
+        #expect(rows[2] == "acme,2026-11-28T11:00:00Z,0,0,0,0,0,0,0,3600.000,")
+    }
+
+    @Test(
+        arguments: [
+            (["--from", "2026-11-28T10:30:00Z"], "whole hour"),
+            (["--from", "2026-11-28T11:00:00Z", "--to", "2026-11-28T10:00:00Z"], "before"),
+            (["--from", "2026-11-28T10:00:00Z", "--to", "2026-11-28T10:00:00Z"], "before"),
+            (["--to", "yesterday"], "UTC time"),
+            ([] as [String], "--all"),
+        ] as [([String], String)])
+    func badReportRangesAreRejectedWithAClearMessage(args: [String], message: String) throws {
+        let tenant = args.isEmpty ? [] : ["--tenant", "acme"]
+        let r = try CLI.run(["report"] + tenant + args + ["--db", "/nonexistent/none.sqlite"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
+
+    @Test func jsonReportsAndAuditOfATurn() throws {
+        let (dir, db) = try store([
+            callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t1", result: "error"),
+            callLine("2026-11-28T10:00:01Z", "acme", "crm_api", "t1"),
+        ])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let json = try CLI.run(["report", "--tenant", "acme", "--format", "json", "--db", db])
+        let array = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [[String: Any]])
+        #expect(array.count == 1 && array[0]["turns_degraded"] as? Int == 1)
+        let turn = try CLI.run(["audit", "--tenant", "acme", "--turn", "t1", "--db", db]).text
+        #expect(turn.contains("tool_call_exception:ToolError") && turn.contains("crm_api"))
+        let output = dir + "/out.csv"
+        #expect(try CLI.run(["report", "--all", "--output", output, "--db", db]).status == 0)
+        #expect(try String(contentsOfFile: output, encoding: .utf8).hasPrefix("tenant,hour_start"))
+    }
+
+    @Test func exportWritesOneObjectPerRecordInLogOrder() throws {
+        let (dir, db) = try store(
+            [
+                callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t1", result: "error"),
+                callLine("2026-11-28T10:00:01Z", "globex", "web_search", "t2"),
+            ], config: #"{"defaults": {"failureThreshold": 1}}"#)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lines = try CLI.run(["export", "--db", db]).text.split(separator: "\n")
+        let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(objects.map { $0["seq"] as? Int } == Array(1...objects.count).map { Optional($0) })
+        #expect(objects.map { $0["kind"] as? String } == ["call", "transition", "call"])
+        #expect(objects[1]["failures"] as? Int == 1 && objects[1]["actor"] is NSNull)
+        let acme = try CLI.run(["export", "--tenant", "acme", "--db", db]).text
+        #expect(!acme.contains("globex"))
+    }
+
+    @Test func alertsExitWithStatusTwoWhenSomethingFires() throws {
+        var lines: [String] = []
+        for t in ["a", "b", "c"] {
+            lines.append(callLine("2026-11-28T10:00:00Z", t, "web_search", "t", latency: 0, result: "error"))
+        }
+        for i in 0..<30 { lines.append(callLine("2026-11-28T10:09:\(String(format: "%02d", i))Z", "a", "web_search", "t\(i)")) }
+        let (dir, db) = try store(lines, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000}}"#)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["alerts", "--db", db])
+        #expect(r.status == 2)
+        #expect(r.text.contains("global_outage") && r.text.contains("open_too_long") && r.text.contains("blocked_rate"))
+        let quiet = try CLI.run(["alerts", "--global-tenants", "4", "--open-minutes", "60", "--blocked-pct", "100", "--db", db])
+        #expect(quiet.status == 0 && quiet.text == "no alerts\n")
+    }
+
+    @Test func theDemoWritesItsReportsAuditsAndCharts() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["demo", "--output", dir + "/out"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.text.contains("web_search") && r.text.contains("forced_hold") && r.text.contains("globex"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/out")
+        #expect(files.contains("sla-report.csv") && files.contains("index.html") && files.contains("audit-acme.csv"))
+        #expect(files.filter { $0.hasPrefix("chart-") }.count == 24)
+        #expect(try CLI.run(["verify", "--db", dir + "/out/demo.sqlite"]).status == 0)
+    }
+}
