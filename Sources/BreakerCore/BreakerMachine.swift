@@ -500,6 +500,31 @@ public struct BreakerMachine: Sendable {
 
     // MARK: - Fold (rebuild)
 
+    /// The slot of `key` for a fold, created (CLOSED, generation 0) when first seen.
+    public mutating func foldSlot(for key: BreakerKey) -> Int { createSlot(key) }
+
+    /// Folds one call record of the key in `slot` (see ``apply(_:)``): the fast path of rebuild.
+    public mutating func applyOutcome(
+        slot i: Int, time: Timestamp, outcome: CallOutcomeKind, latencyUs: Int64?, probe: Bool, stale: Bool
+    ) {
+        guard !stale, outcome != .rejected, outcome != .cancelled else { return }
+        switch slots[i].state.state {
+        case .closed:
+            let settings = slots[i].settings
+            let latency = latencyUs ?? 0
+            let timedOut = outcome == .timeout
+            slots[i].state.window.append(
+                SlidingWindow.Entry(
+                    time: time.milliseconds, latencyUs: latency, failed: outcome != .success,
+                    slow: timedOut || latency > settings.latencyThresholdMs * 1000, timedOut: timedOut),
+                windowMs: settings.windowMs)
+        case .halfOpen:
+            if probe && outcome == .success { slots[i].state.probeSuccesses += 1 }
+        case .open, .forcedOpen:
+            break
+        }
+    }
+
     /// Folds one logged fact into the state, exactly as the live reducer changed it when the
     /// fact was produced. Replaying a log from the start through `apply` gives every key's
     /// durable state (probes in flight are 0).
@@ -507,22 +532,8 @@ public struct BreakerMachine: Sendable {
         switch event {
         case .call(let r):
             let i = createSlot(BreakerKey(tenant: r.tenant, tool: r.tool))
-            guard !r.stale, r.outcome != .rejected, r.outcome != .cancelled else { return }
-            let settings = slots[i].settings
-            switch slots[i].state.state {
-            case .closed:
-                let latency = r.latencyUs ?? 0
-                let timedOut = r.outcome == .timeout
-                slots[i].state.window.append(
-                    SlidingWindow.Entry(
-                        time: r.time.milliseconds, latencyUs: latency, failed: r.outcome != .success,
-                        slow: timedOut || latency > settings.latencyThresholdMs * 1000, timedOut: timedOut),
-                    windowMs: settings.windowMs)
-            case .halfOpen:
-                if r.probe && r.outcome == .success { slots[i].state.probeSuccesses += 1 }
-            case .open, .forcedOpen:
-                break
-            }
+            applyOutcome(
+                slot: i, time: r.time, outcome: r.outcome, latencyUs: r.latencyUs, probe: r.probe, stale: r.stale)
         case .transition(let r):
             let i = createSlot(BreakerKey(tenant: r.tenant, tool: r.tool))
             applyTransition(i, r)

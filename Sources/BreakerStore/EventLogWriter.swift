@@ -36,6 +36,10 @@ public final class EventLogWriter: EventSink {
     /// Facts waiting at most before producers are held back.
     public let capacity: Int
     private let flushInterval: Duration
+    /// WAL frames the background checkpointer last saw; the writer restarts the WAL past a limit.
+    private let walFrames = WALGauge()
+    /// WAL frames (4 KiB pages) beyond which the writer restarts the log: it stays about 64 MiB.
+    static let walRestartFrames = 16_384
 
     /// The machine rebuilt from the store when the writer opened (start the runtime from it).
     public let rebuilt: BreakerMachine
@@ -123,7 +127,10 @@ public final class EventLogWriter: EventSink {
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let checkpointer {
-                group.addTask { await Self.checkpointLoop(checkpointer, stop: { [weak self] in self?.isStopping ?? true }) }
+                let frames = walFrames
+                group.addTask {
+                    await Self.checkpointLoop(checkpointer, frames: frames, stop: { [weak self] in self?.isStopping ?? true })
+                }
             }
             defer { group.cancelAll() }
             try await writeLoop()
@@ -175,6 +182,12 @@ public final class EventLogWriter: EventSink {
             }
             for c in ready { c.resume() }
             for c in capacityReady { c.resume() }
+            // Under sustained writes the log never drains by itself: restart it once it is large.
+            // The background checkpointer has already copied most frames, so this is short.
+            if walFrames.frames.load(ordering: .relaxed) > Self.walRestartFrames {
+                walFrames.frames.store(0, ordering: .relaxed)
+                _ = try? await store.db.writeWithoutTransaction { try $0.checkpoint(.restart) }
+            }
         }
         do {
             if state.withLock({ $0.finalSnapshot }) {
@@ -239,10 +252,14 @@ public final class EventLogWriter: EventSink {
         timer.cancel()
     }
 
-    private static func checkpointLoop(_ queue: DatabaseQueue, stop: @escaping @Sendable () -> Bool) async {
+    /// Copies WAL frames into the database in the background (PASSIVE: never blocks the writer),
+    /// back to back while it lags, every 250 ms once caught up.
+    private static func checkpointLoop(_ queue: DatabaseQueue, frames: WALGauge, stop: @escaping @Sendable () -> Bool) async {
         while !Task.isCancelled && !stop() {
-            try? await Task.sleep(for: .milliseconds(500))
-            _ = try? await queue.writeWithoutTransaction { try $0.checkpoint(.passive) }
+            let result = try? await queue.writeWithoutTransaction { try $0.checkpoint(.passive) }
+            if let result { frames.frames.store(result.walFrameCount, ordering: .relaxed) }
+            let lagging = result.map { $0.checkpointedFrameCount < $0.walFrameCount } ?? false
+            try? await Task.sleep(for: .milliseconds(lagging ? 2 : 250))
         }
     }
 
@@ -261,4 +278,9 @@ public final class EventLogWriter: EventSink {
 
     /// The number of facts appended and the number durable so far.
     public var counts: (appended: UInt64, durable: UInt64) { state.withLock { ($0.appended, $0.durable) } }
+}
+
+/// The WAL size the background checkpointer last saw, in frames.
+final class WALGauge: Sendable {
+    let frames = Atomic<Int>(0)
 }

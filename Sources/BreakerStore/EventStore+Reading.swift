@@ -1,6 +1,7 @@
 public import BreakerCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// One fact of the log with its position.
 public struct LoggedEvent: Sendable, Hashable {
@@ -287,13 +288,7 @@ extension EventStore {
                     machine = BreakerMachine(configuration: configuration, snapshot: try .init(decoding: [UInt8](data)))
                     after = row[0]
                 }
-                var replayed = 0
-                var last = after
-                try readEvents(db, EventFilter(afterSeq: after, turnNames: false)) { e in
-                    machine.apply(e.event)
-                    replayed += 1
-                    last = e.seq
-                }
+                let (replayed, last) = try fold(db, into: &machine, after: after)
                 return (machine, max(last, try lastSeq(db)), replayed)
             }
         } catch let e as BreakerError {
@@ -317,11 +312,7 @@ extension EventStore {
                     machine = BreakerMachine(configuration: configuration, snapshot: try .init(decoding: [UInt8](data)))
                     after = base
                 }
-                var replayed = 0
-                try readEvents(db, EventFilter(afterSeq: after, turnNames: false)) { e in
-                    machine.apply(e.event)
-                    replayed += 1
-                }
+                let (replayed, _) = try fold(db, into: &machine, after: after)
                 return (machine, replayed)
             }
         } catch let e as BreakerError {
@@ -329,5 +320,58 @@ extension EventStore {
         } catch {
             throw Self.storeError(error, path: path)
         }
+    }
+}
+
+extension EventStore {
+    /// Folds every record after `after` into `machine`, in log order: the rare records through
+    /// ``BreakerMachine/apply(_:)``, call rows straight from SQLite into
+    /// ``BreakerMachine/applyOutcome(slot:time:outcome:latencyUs:probe:stale:)`` (no names
+    /// decoded, no string hashing per row). Returns the records folded and the last seq.
+    func fold(_ db: Database, into machine: inout BreakerMachine, after: Int64) throws -> (Int, Int64) {
+        var others: [LoggedEvent] = []
+        try readEvents(db, EventFilter(afterSeq: after, kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false)) {
+            others.append($0)
+        }
+        let d = try dictionaries(db, turnsOfTenant: nil, allTurns: false)
+        var slotOfKey = [Int](repeating: -1, count: Int(d.keys.keys.max() ?? 0) + 1)
+        var next = 0
+        var count = 0
+        var last = after
+        let statement = try db.makeStatement(sql: "SELECT seq, ts, packed, latency_us FROM calls WHERE seq > ? ORDER BY seq")
+        let s = statement.sqliteStatement
+        sqlite3_bind_int64(s, 1, after)
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            let seq = sqlite3_column_int64(s, 0)
+            while next < others.count, others[next].seq < seq {
+                machine.apply(others[next].event)
+                next += 1
+            }
+            let u = RowCodes.unpack(sqlite3_column_int64(s, 2))
+            let keyIndex = Int(u.keyID)
+            guard keyIndex > 0, keyIndex < slotOfKey.count else { throw BreakerError(.storeCorrupt, "call \(seq) names unknown key \(u.keyID)") }
+            var slot = slotOfKey[keyIndex]
+            if slot < 0 {
+                slot = machine.foldSlot(for: try d.key(u.keyID))
+                slotOfKey[keyIndex] = slot
+            }
+            let latency: Int64? = sqlite3_column_type(s, 3) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 3)
+            machine.applyOutcome(
+                slot: slot, time: Timestamp(milliseconds: sqlite3_column_int64(s, 1) + d.tsBase), outcome: u.outcome,
+                latencyUs: latency, probe: u.probe, stale: u.stale)
+            count += 1
+            last = seq
+        }
+        while next < others.count {
+            machine.apply(others[next].event)
+            last = max(last, others[next].seq)
+            next += 1
+        }
+        return (count + others.count, last)
     }
 }

@@ -256,11 +256,14 @@ struct RowEncoder {
 
     /// Writes the shadow machine's state as the snapshot after `lastSeq`; keeps the last two.
     mutating func writeSnapshot(_ db: Database) throws {
-        let data = shadow.snapshot.encoded()
+        let snapshot = shadow.snapshot
+        let data = snapshot.encoded()
         try db.execute(
             sql: "INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?, strftime('%s','now') * 1000, ?)",
             arguments: [lastSeq, Data(data)])
-        snapshotInterval = max(snapshotEvery, data.count / 2)
+        // Window entries grow with the call rate; keys do not. Pace by the entries only.
+        let entries = snapshot.keys.reduce(0) { $0 + $1.state.window.count }
+        snapshotInterval = max(snapshotEvery, entries * 2)
         try db.execute(
             sql: """
                 DELETE FROM snapshots WHERE seq < (SELECT min(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2))
