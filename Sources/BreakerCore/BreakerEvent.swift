@@ -4,7 +4,7 @@
 /// into the exact per-key state.
 public enum BreakerEvent: Sendable, Hashable {
     case call(CallRecord)
-    case transition(TransitionRecord)
+    indirect case transition(TransitionRecord)
     case operatorAction(OperatorRecord)
     case globalOutage(GlobalOutageRecord)
 

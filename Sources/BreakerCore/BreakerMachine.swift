@@ -226,7 +226,6 @@ public struct BreakerMachine: Sendable {
         _ permit: Permit, _ outcome: CallOutcome, at t: Timestamp, events: inout [BreakerEvent]
     ) -> Completion {
         let i = permit.slot
-        let settings = slots[i].settings
         let key = permit.key
         let stale = slots[i].state.generation != permit.generation
         let kind: CallOutcomeKind
@@ -244,7 +243,7 @@ public struct BreakerMachine: Sendable {
         case .timeout:
             kind = .timeout
             reason = "tool_call_timeout"
-            latencyUs = settings.callTimeoutMs * 1000
+            latencyUs = slots[i].settings.callTimeoutMs * 1000
         case .cancelled(let l):
             kind = .cancelled
             reason = "cancelled"
@@ -265,14 +264,14 @@ public struct BreakerMachine: Sendable {
                     slots[i].state.window.append(
                         SlidingWindow.Entry(
                             time: t.milliseconds, latencyUs: latencyUs, failed: kind != .success,
-                            slow: timedOut || latencyUs > settings.latencyThresholdMs * 1000, timedOut: timedOut),
-                        windowMs: settings.windowMs)
+                            slow: timedOut || latencyUs > slots[i].settings.latencyThresholdMs * 1000, timedOut: timedOut),
+                        windowMs: slots[i].settings.windowMs)
                     evaluateWindow(i, at: t, events: &events)
                 case .halfOpen:
                     slots[i].state.probesInFlight -= 1
                     if kind == .success {
                         slots[i].state.probeSuccesses += 1
-                        if slots[i].state.probeSuccesses >= settings.successThreshold {
+                        if slots[i].state.probeSuccesses >= slots[i].settings.successThreshold {
                             transition(i, to: .closed, cause: .probeSucceeded, at: t, events: &events)
                         }
                     } else {
@@ -285,7 +284,8 @@ public struct BreakerMachine: Sendable {
                 }
             }
         }
-        return Completion(state: slots[i].state.state, stale: stale, retryAfterMs: retryAfter(i, at: t))
+        let state = slots[i].state.state
+        return Completion(state: state, stale: stale, retryAfterMs: state == .closed ? 0 : retryAfter(i, at: t))
     }
 
     /// ms until a call to slot `i` could be admitted at `now` (0 while CLOSED).
@@ -301,21 +301,20 @@ public struct BreakerMachine: Sendable {
 
     /// The open rules of SPEC §5.2, in order.
     private mutating func evaluateWindow(_ i: Int, at t: Timestamp, events: inout [BreakerEvent]) {
-        let s = slots[i].settings
-        let w = slots[i].state.window
-        let n = w.count
+        let n = slots[i].state.window.count
+        let failures = slots[i].state.window.failures
         let cause: TransitionCause
-        if w.failures >= s.failureThreshold {
+        if failures >= slots[i].settings.failureThreshold {
             cause = .failureThreshold
-        } else if let r = s.failureRateThreshold, n >= s.minimumCalls, Double(w.failures) / Double(n) >= r {
+        } else if let r = slots[i].settings.failureRateThreshold, n >= slots[i].settings.minimumCalls, Double(failures) / Double(n) >= r {
             cause = .failureRate
-        } else if n >= s.minimumCalls, w.p95IsSlow {
+        } else if n >= slots[i].settings.minimumCalls, slots[i].state.window.p95IsSlow {
             cause = .slowCalls
         } else {
             return
         }
-        transition(
-            i, to: .open, cause: cause, at: t, failures: w.failures, calls: n, p95Us: w.p95LatencyUs, events: &events)
+        let p95 = slots[i].state.window.p95LatencyUs
+        transition(i, to: .open, cause: cause, at: t, failures: failures, calls: n, p95Us: p95, events: &events)
     }
 
     // MARK: - Operator actions (SPEC §7)

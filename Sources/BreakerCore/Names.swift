@@ -36,11 +36,19 @@ public struct TenantID: Hashable, Sendable, Comparable, CustomStringConvertible 
     /// The UTF-8 name.
     public let rawValue: String
     /// - Throws: ``BreakerError`` (`invalid_name`) when the name breaks SPEC §1.
+    /// The name's hash, computed once: keys are hashed on every call.
+    private let hash: Int
     public init(_ rawValue: String) throws(BreakerError) {
         try NameRules.validate(rawValue, field: "tenant")
         self.rawValue = rawValue
+        self.hash = rawValue.hashValue
     }
-    init(unchecked rawValue: String) { self.rawValue = rawValue }
+    init(unchecked rawValue: String) {
+        self.rawValue = rawValue
+        self.hash = rawValue.hashValue
+    }
+    public static func == (a: TenantID, b: TenantID) -> Bool { a.hash == b.hash && a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     /// Orders by the bytes of the UTF-8 name.
     public static func < (a: TenantID, b: TenantID) -> Bool { a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8) }
     public var description: String { rawValue }
@@ -51,11 +59,19 @@ public struct ToolID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The UTF-8 name.
     public let rawValue: String
     /// - Throws: ``BreakerError`` (`invalid_name`) when the name breaks SPEC §1.
+    /// The name's hash, computed once: keys are hashed on every call.
+    private let hash: Int
     public init(_ rawValue: String) throws(BreakerError) {
         try NameRules.validate(rawValue, field: "tool")
         self.rawValue = rawValue
+        self.hash = rawValue.hashValue
     }
-    init(unchecked rawValue: String) { self.rawValue = rawValue }
+    init(unchecked rawValue: String) {
+        self.rawValue = rawValue
+        self.hash = rawValue.hashValue
+    }
+    public static func == (a: ToolID, b: ToolID) -> Bool { a.hash == b.hash && a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     /// Orders by the bytes of the UTF-8 name.
     public static func < (a: ToolID, b: ToolID) -> Bool { a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8) }
     public var description: String { rawValue }

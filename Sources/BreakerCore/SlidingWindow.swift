@@ -5,25 +5,26 @@ internal import DequeModule
 /// Keeps running counts of failures and slow calls so that every open rule, including the
 /// p95 latency rule, is decided in O(1) per call without sorting.
 public struct SlidingWindow: Sendable, Hashable {
-    /// One completed call in the window.
+    /// One completed call in the window: 16 bytes, so that busy windows stay cache-friendly.
     public struct Entry: Sendable, Hashable {
         /// Completion time, ms since the epoch.
         public var time: Int64
+        /// latencyUs << 3 | timedOut << 2 | slow << 1 | failed.
+        private var bits: UInt64
+
         /// Latency in µs (callTimeoutMs × 1000 for a timeout).
-        public var latencyUs: Int64
+        public var latencyUs: Int64 { Int64(bitPattern: bits >> 3) }
         /// A failure or a timeout.
-        public var failed: Bool
+        public var failed: Bool { bits & 1 != 0 }
         /// Latency above the threshold, or a timeout.
-        public var slow: Bool
+        public var slow: Bool { bits & 2 != 0 }
         /// Timed out: ranks above every completed call in the p95 order.
-        public var timedOut: Bool
+        public var timedOut: Bool { bits & 4 != 0 }
 
         public init(time: Int64, latencyUs: Int64, failed: Bool, slow: Bool, timedOut: Bool) {
             self.time = time
-            self.latencyUs = latencyUs
-            self.failed = failed
-            self.slow = slow
-            self.timedOut = timedOut
+            self.bits =
+                UInt64(max(0, latencyUs)) << 3 | (timedOut ? 4 : 0) | (slow ? 2 : 0) | (failed ? 1 : 0)
         }
     }
 

@@ -354,7 +354,9 @@ extension EventStore {
             }
             let u = RowCodes.unpack(sqlite3_column_int64(s, 2))
             let keyIndex = Int(u.keyID)
-            guard keyIndex > 0, keyIndex < slotOfKey.count else { throw BreakerError(.storeCorrupt, "call \(seq) names unknown key \(u.keyID)") }
+            guard keyIndex > 0, keyIndex < slotOfKey.count else {
+                throw BreakerError(.storeCorrupt, "call \(seq) names unknown key \(u.keyID)")
+            }
             var slot = slotOfKey[keyIndex]
             if slot < 0 {
                 slot = machine.foldSlot(for: try d.key(u.keyID))
