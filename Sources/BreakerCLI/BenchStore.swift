@@ -38,7 +38,7 @@ enum BenchStore {
         let tenants = try (0..<shape.tenants).map { try TenantID("tenant-\($0)") }
         let tools = try (0..<shape.toolsPerTenant).map { try ToolID("tool-\($0)") }
         let step = max(1, shape.spanMs / Int64(shape.records))
-        var rng = SplitMix(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         var written = 0
         var i = 0
         var turns = [Int](repeating: 0, count: shape.tenants)

@@ -31,7 +31,7 @@ enum DemoScenario {
     }
 
     static func trace(seed: UInt64 = 7) -> Trace {
-        var rng = SplitMix(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         func uniform(_ r: ClosedRange<Int64>) -> Int64 { r.lowerBound + Int64(rng.next() % UInt64(r.count)) }
         func chance(_ p: Double) -> Bool { Double(rng.next() % 1_000_000) / 1_000_000 < p }
         var calls: [(at: Int64, order: Int, line: Trace.Line)] = []

@@ -61,7 +61,7 @@ struct LoadCommand: AsyncParsableCommand {
                     var lines = ""
                     for r in records {
                         lines +=
-                            "{\"tenant\":\(JSONText.quote(r.tenant.rawValue)),\"tool\":\(JSONText.quote(r.tool.rawValue)),\"generation\":\(r.generation),\"to\":\"\(r.to.rawValue)\"}\n"
+                            "{\"tenant\":\(JSONValue.quote(r.tenant.rawValue)),\"tool\":\(JSONValue.quote(r.tool.rawValue)),\"generation\":\(r.generation),\"to\":\"\(r.to.rawValue)\"}\n"
                     }
                     FileHandle.standardOutput.write(Data(lines.utf8))
                 }
@@ -122,7 +122,7 @@ struct LoadGenerator: Service {
         let clock = ContinuousClock()
         let start = clock.now
         let end = start.advanced(by: .milliseconds(Int64(duration * 1000)))
-        var rng = SplitMix(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var issued = 0
         var turnCounter = [Int](repeating: 0, count: tenants)
         var lastProgress = start
@@ -206,39 +206,5 @@ struct InboxService: Service {
             }
             try? await Task.sleep(for: .milliseconds(250))
         }
-    }
-}
-
-/// SplitMix64, for reproducible load.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// JSON string quoting for command output.
-enum JSONText {
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -177,23 +177,7 @@ extension BreakerConfiguration {
             add("autoPropagateGlobalOutage", o.autoPropagateGlobalOutage.map { String($0) })
             return "{" + parts.joined(separator: ", ") + "}"
         }
-        func quote(_ s: String) -> String {
-            var out = "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                default:
-                    if u.value < 0x20 {
-                        let h = String(u.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                    } else {
-                        out.unicodeScalars.append(u)
-                    }
-                }
-            }
-            return out + "\""
-        }
+        let quote = JSONValue.quote
         let tools = self.tools.keys.sorted().map { "\(quote($0)): \(override(self.tools[$0]!))" }.joined(separator: ", ")
         let tenants = self.tenants.keys.sorted().map { tenant in
             let byTool = self.tenants[tenant]!

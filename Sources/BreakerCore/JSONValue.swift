@@ -44,6 +44,28 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// `s` as a JSON string literal, quotes included (control characters escaped).
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 || u.value == 0x7F {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+
     /// Parses one JSON text (RFC 8259). Duplicate keys are an error.
     /// - Throws: ``BreakerError`` with code `malformed_json` naming the byte offset.
     public static func parse(_ text: some StringProtocol) throws(BreakerError) -> JSONValue {

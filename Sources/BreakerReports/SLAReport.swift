@@ -159,26 +159,7 @@ public struct SLAReport: Sendable {
 /// JSON text helpers for the exports.
 public enum JSON {
     /// A JSON string literal.
-    public static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7F {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    public static func string(_ s: String) -> String { JSONValue.quote(s) }
 
     /// A JSON string literal, or `null`.
     public static func string(_ s: String?) -> String { s.map { string($0) } ?? "null" }

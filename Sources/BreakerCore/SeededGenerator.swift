@@ -1,4 +1,5 @@
-/// A small deterministic random generator (SplitMix64) so property tests can be replayed by seed.
+/// A small deterministic random generator (SplitMix64): property tests, load and benchmarks are
+/// reproducible from their seed.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
