@@ -1,31 +1,30 @@
 public import BreakerCore
 public import CoreMetrics
 public import Logging
-import Synchronization
 
 /// The breaker at run time: one circuit per (tenant, tool), safe for many concurrent callers.
 ///
-/// All keys live in one ``BreakerMachine`` behind a `Mutex`. The lock is held only to read the
+/// All keys live in one ``BreakerMachine`` behind a lock (``Locked``). The lock is held only to read the
 /// wall clock, step the machine and hand its facts to the ``EventSink``; the tool call, waiting
 /// for durability, logging and metrics all happen outside it. One lock (rather than shards) is
 /// what gives the event log one total order with non-decreasing times (SPEC §8); the critical
 /// section is a few hundred nanoseconds.
 public final class CircuitBreaker: Sendable {
-    struct Inner: ~Copyable {
+    struct Inner {
         var machine: BreakerMachine
         var events: [BreakerEvent] = []
         var lastTime: Int64 = .min
         var metrics: [KeyMetrics?] = []
     }
 
-    private let inner: Mutex<Inner>
+    private let inner: Locked<Inner>
     private let wallClock: any WallClock
     private let monotonicClock: any Clock<Duration>
     private let ticks: @Sendable () -> Duration
     private let sink: any EventSink
     private let logger: Logger
     private let metricsFactory: any MetricsFactory
-    private let healthChecks = Mutex<[ToolID: @Sendable (TenantID) async throws -> Void]>([:])
+    private let healthChecks = Locked<[ToolID: @Sendable (TenantID) async throws -> Void]>([:])
     private let durableTransitions: (@Sendable ([TransitionRecord]) -> Void)?
 
     /// The configuration every key resolves its settings from.
@@ -52,7 +51,7 @@ public final class CircuitBreaker: Sendable {
     ) {
         self.durableTransitions = onDurableTransitions
         self.configuration = machine.configuration
-        self.inner = Mutex(Inner(machine: machine))
+        self.inner = Locked(Inner(machine: machine))
         self.wallClock = wallClock
         self.monotonicClock = monotonicClock
         self.ticks = Self.ticker(monotonicClock)

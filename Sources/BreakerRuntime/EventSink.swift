@@ -1,5 +1,4 @@
 public import BreakerCore
-import Synchronization
 
 /// A sink that keeps nothing: the breaker works purely in memory.
 public struct DiscardingEventSink: EventSink {
@@ -9,7 +8,7 @@ public struct DiscardingEventSink: EventSink {
 
 /// A sink that keeps every fact in memory, in order (tests, simulation, embedding).
 public final class InMemoryEventSink: EventSink {
-    private let storage = Mutex<[BreakerEvent]>([])
+    private let storage = Locked<[BreakerEvent]>([])
 
     public init() {}
 

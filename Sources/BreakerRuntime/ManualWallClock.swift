@@ -1,5 +1,4 @@
 public import BreakerCore
-import Synchronization
 
 /// A wall clock that moves only when told: the simulation's virtual time, and tests.
 ///
@@ -19,11 +18,11 @@ public final class ManualWallClock: WallClock {
         var nextID: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// A clock reading `start`.
     public init(start: Timestamp = Timestamp(milliseconds: 1_795_852_800_000)) {
-        state = Mutex(State(now: start))
+        state = Locked(State(now: start))
     }
 
     public var now: Timestamp { state.withLock { $0.now } }

@@ -1,4 +1,4 @@
-import Synchronization
+import BreakerCore
 
 /// Runs a tool under a deadline without waiting for a tool that ignores cancellation.
 ///
@@ -50,7 +50,7 @@ enum Race<Value: Sendable>: Sendable {
             var work: Task<Void, Never>?
             var timer: Task<Void, Never>?
         }
-        let state = Mutex(State())
+        let state = Locked(State())
 
         func install(_ c: CheckedContinuation<Race<Value>, Never>) {
             let ready = state.withLock { s -> Race<Value>? in

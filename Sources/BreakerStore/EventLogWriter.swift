@@ -27,8 +27,8 @@ public final class EventLogWriter: EventSink {
         var finalSnapshot = true
     }
 
-    private let state = Mutex(State())
-    private let encoder: Mutex<RowEncoder>
+    private let state = Locked(State())
+    private let encoder: Locked<RowEncoder>
     private let store: EventStore
     private let checkpointer: DatabaseQueue?
     /// Facts written per transaction at most.
@@ -64,7 +64,7 @@ public final class EventLogWriter: EventSink {
         } catch {
             throw EventStore.storeError(error, path: store.path)
         }
-        self.encoder = Mutex(encoder)
+        self.encoder = Locked(encoder)
         var config = Configuration()
         config.busyMode = .timeout(1)
         self.checkpointer = try? DatabaseQueue(path: store.path, configuration: config)

@@ -1,8 +1,8 @@
-import Synchronization
+import BreakerCore
 
 /// A thread-safe counter that escaping closures can share (a `Mutex` cannot be captured).
 public final class Tally: Sendable {
-    private let count = Mutex(0)
+    private let count = Locked(0)
 
     public init() {}
 
