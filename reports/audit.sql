@@ -7,4 +7,4 @@ SELECT seq, ts, tool, tenants FROM global_outages ORDER BY seq;  -- kept: the te
 
 -- audit --turn: the turn, then its calls from its first hour on.
 SELECT id, first_hour FROM turns WHERE tenant_id = (SELECT id FROM names WHERE name = :tenant) AND name = :turn;
-SELECT ts, packed, turn, latency_us, generation, error FROM calls WHERE seq >= :first_seq_of_hour AND turn = :id;
+SELECT ts, packed, turn, latency_us, generation FROM calls WHERE seq >= :first_seq_of_hour AND turn = :id;

@@ -41,6 +41,8 @@ public struct BreakerMachine: Sendable {
     var index: [BreakerKey: Int] = [:]
     var tools: [ToolID: ToolStatus] = [:]
     var tenantSlots: [TenantID: [Int]] = [:]
+    /// Resolved settings per tool, for tenants without overrides of their own.
+    var toolSettings: [ToolID: BreakerSettings] = [:]
 
     /// An empty machine: every key starts CLOSED when first seen.
     public init(configuration: BreakerConfiguration = .standard) {
@@ -407,7 +409,17 @@ public struct BreakerMachine: Sendable {
     /// The slot of `key`, creating it when first seen (without any tool-wide start).
     mutating func createSlot(_ key: BreakerKey) -> Int {
         if let i = index[key] { return i }
-        let settings = configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
+        let settings: BreakerSettings
+        if configuration.tenants.isEmpty || configuration.tenants[key.tenant.rawValue] == nil {
+            if let cached = toolSettings[key.tool] {
+                settings = cached
+            } else {
+                settings = configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
+                toolSettings[key.tool] = settings
+            }
+        } else {
+            settings = configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
+        }
         let i = slots.count
         slots.append(Slot(key: key, settings: settings, state: KeyState(openTimeoutMs: settings.openTimeoutMs)))
         index[key] = i

@@ -16,7 +16,7 @@ public struct VerifyReport: Sendable {
 
 extension EventStore {
     static let expectedTables: Set<String> = [
-        "meta", "names", "keys", "turns", "calls", "transitions", "operator_actions", "global_outages", "hourly_rollups",
+        "meta", "names", "keys", "turns", "calls", "call_errors", "transitions", "operator_actions", "global_outages", "hourly_rollups",
         "snapshots", "inbox",
     ]
 
@@ -96,7 +96,9 @@ extension EventStore {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('compaction_base_seq', ?)", arguments: [String(lastOld)])
                 try db.execute(sql: "DELETE FROM calls WHERE seq <= ?", arguments: [lastOld])
-                return db.changesCount
+                let removed = db.changesCount
+                try db.execute(sql: "DELETE FROM call_errors WHERE seq <= ?", arguments: [lastOld])
+                return removed
             }
         } catch {
             throw Self.storeError(error, path: path)

@@ -68,9 +68,17 @@ extension EventStore {
     func dictionaries(_ db: Database, turnsOfTenant: Int64?, allTurns: Bool) throws -> Dictionaries {
         var d = Dictionaries()
         for row in try Row.fetchAll(db, sql: "SELECT id, name FROM names") { d.names[row[0]] = row[1] }
-        for row in try Row.fetchAll(db, sql: "SELECT id, tenant_id, tool_id FROM keys") {
-            guard let t = d.names[row[1]], let o = d.names[row[2]] else { continue }
-            d.keys[row[0]] = BreakerKey(tenant: try TenantID(t), tool: try ToolID(o))
+        // Each name is validated once, however many keys share it.
+        var tenants: [Int64: TenantID] = [:]
+        var tools: [Int64: ToolID] = [:]
+        let keys = try Row.fetchCursor(db, sql: "SELECT id, tenant_id, tool_id FROM keys")
+        while let row = try keys.next() {
+            let tenantID: Int64 = row[1]
+            let toolID: Int64 = row[2]
+            guard let t = d.names[tenantID], let o = d.names[toolID] else { continue }
+            if tenants[tenantID] == nil { tenants[tenantID] = try TenantID(t) }
+            if tools[toolID] == nil { tools[toolID] = try ToolID(o) }
+            d.keys[row[0]] = BreakerKey(tenant: tenants[tenantID]!, tool: tools[toolID]!)
         }
         if allTurns || turnsOfTenant != nil {
             let rows =
@@ -94,12 +102,15 @@ extension EventStore {
         }
     }
 
-    func readEvents(_ db: Database, _ filter: EventFilter, _ body: (LoggedEvent) throws -> Void) throws {
+    func readEvents(
+        _ db: Database, _ filter: EventFilter, dictionaries prebuilt: Dictionaries? = nil, _ body: (LoggedEvent) throws -> Void
+    ) throws {
         let tenantNameID: Int64? = try filter.tenant.map {
             try Int64.fetchOne(db, sql: "SELECT id FROM names WHERE name = ?", arguments: [$0]) ?? -1
         }
-        let d = try dictionaries(
-            db, turnsOfTenant: filter.turnNames ? tenantNameID : nil, allTurns: filter.turnNames && filter.tenant == nil)
+        let d =
+            try prebuilt
+            ?? dictionaries(db, turnsOfTenant: filter.turnNames ? tenantNameID : nil, allTurns: filter.turnNames && filter.tenant == nil)
         let keyAllowed: (Int64) -> Bool = { id in
             guard let k = d.keys[id] else { return false }
             if let t = filter.tenant, k.tenant.rawValue != t { return false }
@@ -120,7 +131,7 @@ extension EventStore {
             let cursor = try Row.fetchCursor(
                 db,
                 sql:
-                    "SELECT seq, ts, packed, turn, latency_us, generation, error FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
+                    "SELECT seq, ts, packed, turn, latency_us, generation, CASE WHEN (packed >> 2) & 7 = 1 THEN (SELECT error FROM call_errors e WHERE e.seq = calls.seq) END FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
                 arguments: [startSeq])
             sources.append(
                 AnyIterator {
@@ -329,11 +340,12 @@ extension EventStore {
     /// ``BreakerMachine/applyOutcome(slot:time:outcome:latencyUs:probe:stale:)`` (no names
     /// decoded, no string hashing per row). Returns the records folded and the last seq.
     func fold(_ db: Database, into machine: inout BreakerMachine, after: Int64) throws -> (Int, Int64) {
-        var others: [LoggedEvent] = []
-        try readEvents(db, EventFilter(afterSeq: after, kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false)) {
-            others.append($0)
-        }
         let d = try dictionaries(db, turnsOfTenant: nil, allTurns: false)
+        var others: [LoggedEvent] = []
+        try readEvents(
+            db, EventFilter(afterSeq: after, kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false),
+            dictionaries: d
+        ) { others.append($0) }
         var slotOfKey = [Int](repeating: -1, count: Int(d.keys.keys.max() ?? 0) + 1)
         var next = 0
         var count = 0

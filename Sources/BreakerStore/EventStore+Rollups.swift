@@ -71,7 +71,7 @@ extension EventStore {
             let cursor = try Row.fetchCursor(
                 db,
                 sql:
-                    "SELECT ts, packed, turn, latency_us, generation, error FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
+                    "SELECT ts, packed, turn, latency_us, generation, CASE WHEN (packed >> 2) & 7 = 1 THEN (SELECT error FROM call_errors e WHERE e.seq = calls.seq) END FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
                 arguments: [start])
             while let row = try cursor.next() {
                 let u = RowCodes.unpack(row[1])

@@ -47,15 +47,21 @@ enum Migrations {
         -- Call records, compact: packed = key_id << 6 | outcome << 2 | probe << 1 | stale, where outcome is
         -- 0 success, 1 failure, 2 timeout, 3 cancelled, 4 rejected circuit_open, 5 rejected
         -- half_open_probe_in_flight, 6 rejected forced_open, 7 rejected awaiting_health_probe.
-        -- turn is turns.id (NULL for a health-check probe); error is names.id of a failure's error type.
+        -- turn is turns.id (NULL for a health-check probe).
         CREATE TABLE calls (
             seq        INTEGER PRIMARY KEY,
             ts         INTEGER NOT NULL,
             packed     INTEGER NOT NULL,
             turn       INTEGER,
             latency_us INTEGER,
-            generation INTEGER NOT NULL,
-            error      INTEGER
+            generation INTEGER NOT NULL
+        );
+
+        -- The error type (names.id) of each failed call, by the call's seq: kept apart so that the
+        -- common call row carries no column for it.
+        CREATE TABLE call_errors (
+            seq   INTEGER PRIMARY KEY,
+            error INTEGER NOT NULL
         );
 
         CREATE TABLE transitions (

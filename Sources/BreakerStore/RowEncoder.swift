@@ -99,7 +99,7 @@ struct RowEncoder {
     mutating func write(_ events: [BreakerEvent], _ db: Database) throws {
         let connection = db.sqliteConnection
         let insertCall = try db.cachedStatement(
-            sql: "INSERT INTO calls(seq, ts, packed, turn, latency_us, generation, error) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            sql: "INSERT INTO calls(seq, ts, packed, turn, latency_us, generation) VALUES (?, ?, ?, ?, ?, ?)")
         let insertTurn = try db.cachedStatement(
             sql: "INSERT INTO turns(tenant_id, name, id, first_hour, flags) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
         let call = insertCall.sqliteStatement
@@ -133,11 +133,13 @@ struct RowEncoder {
                 if let turnID { sqlite3_bind_int64(call, 4, turnID) } else { sqlite3_bind_null(call, 4) }
                 if let l = r.latencyUs { sqlite3_bind_int64(call, 5, l) } else { sqlite3_bind_null(call, 5) }
                 sqlite3_bind_int64(call, 6, Int64(bitPattern: r.generation))
-                if let errorID { sqlite3_bind_int64(call, 7, errorID) } else { sqlite3_bind_null(call, 7) }
                 let rc = sqlite3_step(call)
                 guard rc == SQLITE_DONE else {
                     throw DatabaseError(
                         resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
+                }
+                if let errorID {
+                    try db.execute(sql: "INSERT INTO call_errors(seq, error) VALUES (?, ?)", arguments: [seq, errorID])
                 }
                 var rollup = rollups[RollupKey(tenant: tenantID, hour: Self.hour(ts)), default: Rollup()]
                 rollup.calls += 1
