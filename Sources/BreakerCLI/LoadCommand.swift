@@ -52,6 +52,9 @@ struct LoadCommand: AsyncParsableCommand {
         try await reportingErrors {
             let configuration = try loadConfiguration(config)
             let s = try EventStore.openOwner(path: store.path, configuration: configuration)
+            if config != nil && s.configuration != configuration {
+                printError("note: \(store.path) keeps the configuration it was created with; --config applies to new stores only")
+            }
             let writer = try EventLogWriter(store: s)
             var logger = Logger(label: "breakerctl.load")
             logger.logLevel = .error
