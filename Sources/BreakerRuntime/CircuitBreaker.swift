@@ -81,7 +81,8 @@ public final class CircuitBreaker: Sendable {
         var transitions: [TransitionRecord] = []
         var globalOutages: [GlobalOutageRecord] = []
         var blocked: KeyMetrics?
-        var latency: (KeyMetrics, Int64)?
+        /// The metrics of the key whose call just completed (its latency is recorded outside the lock).
+        var measured: KeyMetrics?
         var needsDurability: Bool { !transitions.isEmpty || !globalOutages.isEmpty || operatorAction }
         var operatorAction = false
     }
@@ -89,6 +90,7 @@ public final class CircuitBreaker: Sendable {
     @inline(__always)
     private func step<R>(
         at explicitTime: Timestamp? = nil,
+        metricsOf measured: BreakerKey? = nil,
         _ body: (inout BreakerMachine, Timestamp, inout [BreakerEvent]) -> R
     ) -> (R, Aftermath) {
         inner.withLock { inner in
@@ -100,6 +102,7 @@ public final class CircuitBreaker: Sendable {
             let before = inner.machine.noteworthyCount
             let result = body(&inner.machine, Timestamp(milliseconds: t), &inner.events)
             var after = Aftermath()
+            if let measured { after.measured = metrics(&inner, measured) }
             if !inner.events.isEmpty {
                 sink.append(contentsOf: inner.events)
             }
@@ -133,9 +136,7 @@ public final class CircuitBreaker: Sendable {
     }
 
     private func finish(_ after: Aftermath) async throws {
-        after.blocked?.blocked.increment()
-        if let (m, ns) = after.latency { m.latency.recordNanoseconds(ns) }
-        for r in after.transitions { report(r) }
+        reportWithoutWaiting(after)
         for r in after.globalOutages {
             logger.warning(
                 "global outage suspected", metadata: ["tool_name": "\(r.tool.rawValue)", "tenants_open": "\(r.tenants)"])
@@ -189,11 +190,14 @@ public final class CircuitBreaker: Sendable {
         let (admission, after) = step(at: time) { m, now, events in
             m.admit(BreakerKey(tenant: tenant, tool: tool), turn: turn, at: now, events: &events)
         }
-        if !after.transitions.isEmpty || after.blocked != nil {
-            after.blocked?.blocked.increment()
-            for r in after.transitions { report(r) }
-        }
+        reportWithoutWaiting(after)
         return admission
+    }
+
+    /// The metrics and log lines of a step, for the synchronous entry points (no durability wait).
+    private func reportWithoutWaiting(_ after: Aftermath) {
+        after.blocked?.blocked.increment()
+        for r in after.transitions { report(r) }
     }
 
     /// Records how an admitted call ended, now (or at `time`). Non-blocking.
@@ -201,7 +205,7 @@ public final class CircuitBreaker: Sendable {
         let (completion, after) = step(at: time) { m, now, events in
             m.complete(permit, outcome, at: now, events: &events)
         }
-        for r in after.transitions { report(r) }
+        reportWithoutWaiting(after)
         return completion
     }
 
@@ -230,23 +234,11 @@ public final class CircuitBreaker: Sendable {
             permit = p
             if admitAfter.needsDurability { try? await finish(admitAfter) }
         }
-        let start = monotonicNow()
-        let outcome = await Race.run(timeoutMs: permit.callTimeoutMs, clock: monotonicClock, body)
-        let elapsedUs = microseconds(since: start)
-        let callOutcome: CallOutcome
-        var completeAt: Timestamp? = nil
-        switch outcome {
-        case .value: callOutcome = .success(latencyUs: elapsedUs)
-        case .error(let e): callOutcome = .failure(errorType: Self.typeName(of: e), latencyUs: elapsedUs)
-        case .timeout:
-            callOutcome = .timeout
-            completeAt = permit.admittedAt.adding(milliseconds: permit.callTimeoutMs)
-        case .cancelled: callOutcome = .cancelled(latencyUs: elapsedUs)
-        }
-        var (completion, after) = step(at: completeAt) { m, now, events in
+        let (outcome, callOutcome, completeAt, elapsedUs) = await runTimed(permit, body)
+        let (completion, after) = step(at: completeAt, metricsOf: permit.key) { m, now, events in
             m.complete(permit, callOutcome, at: now, events: &events)
         }
-        after.latency = (inner.withLock { metrics(&$0, permit.key) }, elapsedUs * 1000)
+        after.measured?.latency.recordNanoseconds(elapsedUs * 1000)
         try? await finish(after)
         let retry = completion.state == .closed ? 0 : completion.retryAfterMs
         switch outcome {
@@ -262,7 +254,6 @@ public final class CircuitBreaker: Sendable {
                     tool: tool, reason: "tool_call_timeout", retryAfterMs: retry,
                     minimumOneSecond: completion.state != .closed))
         case .cancelled:
-            _ = completion
             return .cancelled
         }
     }
@@ -276,6 +267,22 @@ public final class CircuitBreaker: Sendable {
         let o = try ToolID(tool)
         let u = try TurnID(turn)
         return await call(tenant: t, tool: o, turn: u, body)
+    }
+
+    /// Runs `body` for `permit` under its call timeout: how it ended, as the machine records it,
+    /// when to record it (`nil` = now; admission + callTimeoutMs for a timeout) and the latency, µs.
+    private func runTimed<Value: Sendable>(
+        _ permit: Permit, _ body: @escaping @Sendable () async throws -> Value
+    ) async -> (Race<Value>, CallOutcome, Timestamp?, Int64) {
+        let start = monotonicNow()
+        let outcome = await Race.run(timeoutMs: permit.callTimeoutMs, clock: monotonicClock, body)
+        let us = microseconds(since: start)
+        switch outcome {
+        case .value: return (outcome, .success(latencyUs: us), nil, us)
+        case .error(let e): return (outcome, .failure(errorType: Self.typeName(of: e), latencyUs: us), nil, us)
+        case .timeout: return (outcome, .timeout, permit.admittedAt.adding(milliseconds: permit.callTimeoutMs), us)
+        case .cancelled: return (outcome, .cancelled(latencyUs: us), nil, us)
+        }
     }
 
     /// The name recorded for a tool's error: its type's name, e.g. `ConnectionError`.
@@ -338,7 +345,7 @@ public final class CircuitBreaker: Sendable {
                 }
             }
         }
-        for r in after.transitions { report(r) }
+        reportWithoutWaiting(after)
     }
 
     /// Waits until every fact so far is durable in the sink.
@@ -386,21 +393,7 @@ public final class CircuitBreaker: Sendable {
             for permit in permits {
                 guard let check = checks[permit.key.tool] else { continue }
                 group.addTask {
-                    let start = self.monotonicNow()
-                    let outcome = await Race.run(timeoutMs: permit.callTimeoutMs, clock: self.monotonicClock) {
-                        try await check(permit.key.tenant)
-                    }
-                    let us = self.microseconds(since: start)
-                    let result: CallOutcome
-                    var at: Timestamp? = nil
-                    switch outcome {
-                    case .value: result = .success(latencyUs: us)
-                    case .error(let e): result = .failure(errorType: Self.typeName(of: e), latencyUs: us)
-                    case .timeout:
-                        result = .timeout
-                        at = permit.admittedAt.adding(milliseconds: permit.callTimeoutMs)
-                    case .cancelled: result = .cancelled(latencyUs: us)
-                    }
+                    let (_, result, at, _) = await self.runTimed(permit) { try await check(permit.key.tenant) }
                     let (_, after) = self.step(at: at) { m, now, events in m.complete(permit, result, at: now, events: &events) }
                     try? await self.finish(after)
                 }

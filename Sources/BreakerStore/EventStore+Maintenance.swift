@@ -78,7 +78,7 @@ extension EventStore {
         guard isOwner else { throw BreakerError(.storeUnavailable, "compaction needs ownership of \(path)") }
         let base = try replayBase()
         let lastOld: Int64 = try read { db in
-            let tsBase = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) } ?? 0
+            let tsBase = try EventStore.tsBase(db) ?? 0
             let first = try firstCallSeq(db, atOrAfter: cutoff.milliseconds - tsBase)
             return try Int64.fetchOne(db, sql: "SELECT max(seq) FROM calls WHERE seq < ?", arguments: [first]) ?? 0
         }
@@ -115,7 +115,7 @@ extension EventStore {
     /// The time of the newest record, if any.
     public func latestTime() throws(BreakerError) -> Timestamp? {
         try read { db in
-            let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) } ?? 0
+            let base = try EventStore.tsBase(db) ?? 0
             let call = try Int64.fetchOne(db, sql: "SELECT ts FROM calls ORDER BY seq DESC LIMIT 1").map { $0 + base }
             let other = try Int64.fetchOne(
                 db,

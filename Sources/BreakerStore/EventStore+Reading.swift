@@ -53,6 +53,11 @@ public struct EventFilter: Sendable {
 }
 
 extension EventStore {
+    /// The time (ms since the epoch) that `calls.ts` counts from; `nil` before the first call record.
+    static func tsBase(_ db: Database) throws -> Int64? {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) }
+    }
+
     struct Dictionaries {
         var names: [Int64: String] = [:]
         var keys: [Int64: BreakerKey] = [:]
@@ -87,7 +92,7 @@ extension EventStore {
                 : try Row.fetchCursor(db, sql: "SELECT id, name FROM turns WHERE tenant_id = ?", arguments: [turnsOfTenant])
             while let row = try rows.next() { d.turns[row[0]] = try TurnID(row[1]) }
         }
-        d.tsBase = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) } ?? 0
+        d.tsBase = try EventStore.tsBase(db) ?? 0
         return d
     }
 
@@ -143,14 +148,8 @@ extension EventStore {
                             let key = try d.key(u.keyID)
                             let turnID: Int64? = row[3]
                             let errorID: Int64? = row[6]
-                            var reason: String? = nil
-                            switch u.outcome {
-                            case .success: reason = nil
-                            case .failure: reason = "tool_call_exception:" + (errorID.flatMap { d.names[$0] } ?? "ToolError")
-                            case .timeout: reason = "tool_call_timeout"
-                            case .cancelled: reason = "cancelled"
-                            case .rejected: reason = u.rejection?.rawValue
-                            }
+                            let reason = RowCodes.reason(
+                                outcome: u.outcome, rejection: u.rejection, errorName: errorID.flatMap { d.names[$0] })
                             let ts: Int64 = row[1]
                             let gen: Int64 = row[5]
                             let record = CallRecord(

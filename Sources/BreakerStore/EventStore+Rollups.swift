@@ -54,7 +54,7 @@ extension EventStore {
     /// The call records of one turn of `tenant` (or of every tenant with a turn so named), in log order.
     public func turnCalls(turn: String, tenant: String?) throws(BreakerError) -> [CallRecord] {
         let targets: [(tenant: Int64, id: Int64, firstTs: Int64)] = try read { db in
-            let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) } ?? 0
+            let base = try EventStore.tsBase(db) ?? 0
             let sql = "SELECT tenant_id, id, \(base) + first_hour * 3600000 FROM turns WHERE name = ?"
             let rows =
                 tenant == nil
@@ -77,14 +77,7 @@ extension EventStore {
                 let u = RowCodes.unpack(row[1])
                 let key = try d.key(u.keyID)
                 let errorID: Int64? = row[5]
-                let reason: String?
-                switch u.outcome {
-                case .success: reason = nil
-                case .failure: reason = "tool_call_exception:" + (errorID.flatMap { d.names[$0] } ?? "ToolError")
-                case .timeout: reason = "tool_call_timeout"
-                case .cancelled: reason = "cancelled"
-                case .rejected: reason = u.rejection?.rawValue
-                }
+                let reason = RowCodes.reason(outcome: u.outcome, rejection: u.rejection, errorName: errorID.flatMap { d.names[$0] })
                 let ts: Int64 = row[0]
                 let gen: Int64 = row[4]
                 out.append(

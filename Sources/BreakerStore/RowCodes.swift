@@ -40,6 +40,17 @@ enum RowCodes {
         return (p >> 6, outcome, rejection, p & 2 != 0, p & 1 != 0)
     }
 
+    /// The call record's reason, as the machine wrote it, from its outcome code.
+    static func reason(outcome: CallOutcomeKind, rejection: RejectionReason?, errorName: String?) -> String? {
+        switch outcome {
+        case .success: return nil
+        case .failure: return "tool_call_exception:" + (errorName ?? "ToolError")
+        case .timeout: return "tool_call_timeout"
+        case .cancelled: return "cancelled"
+        case .rejected: return rejection?.rawValue
+        }
+    }
+
     static func stateCode(_ s: CircuitState) -> Int64 { Int64(CircuitState.allCases.firstIndex(of: s)!) }
     static func state(_ c: Int64) -> CircuitState? {
         c >= 0 && c < CircuitState.allCases.count ? CircuitState.allCases[Int(c)] : nil

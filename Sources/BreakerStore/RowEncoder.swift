@@ -70,7 +70,7 @@ struct RowEncoder {
         }
         nextKeyID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM keys") ?? 0) + 1
         nextTurnID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM turns") ?? 0) + 1
-        tsBase = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) }
+        tsBase = try EventStore.tsBase(db)
     }
 
     mutating func nameID(_ name: String, _ db: Database) throws -> Int64 {
