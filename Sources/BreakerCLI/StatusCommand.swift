@@ -35,19 +35,19 @@ struct StatusCommand: AsyncParsableCommand {
             switch format {
             case .json:
                 let items = keys.map { key -> String in
-                    let st = machine.state(of: key)!
+                    let st = machine.status(of: key)!
                     return
-                        "{\"tenant\":\(JSON.string(key.tenant.rawValue)),\"tool\":\(JSON.string(key.tool.rawValue)),\"state\":\"\(st.state.rawValue)\",\"generation\":\(st.generation),\"opened_at\":\(st.openedAt.map { JSON.string($0.iso8601) } ?? "null"),\"open_timeout_ms\":\(st.currentOpenTimeoutMs),\"probe_successes\":\(st.probeSuccesses),\"window_calls\":\(st.window.count),\"window_failures\":\(st.window.failures)}"
+                        "{\"tenant\":\(JSON.string(key.tenant.rawValue)),\"tool\":\(JSON.string(key.tool.rawValue)),\"state\":\"\(st.state.rawValue)\",\"generation\":\(st.generation),\"opened_at\":\(st.openedAt.map { JSON.string($0.iso8601) } ?? "null"),\"open_timeout_ms\":\(st.currentOpenTimeoutMs),\"probe_successes\":\(st.probeSuccesses),\"window_calls\":\(st.windowCalls),\"window_failures\":\(st.windowFailures)}"
                 }
                 writeOut("[" + items.joined(separator: ",\n") + "]\n")
             case .table:
                 var rows = [["TENANT", "TOOL", "STATE", "GEN", "OPENED AT", "OPEN TIMEOUT", "WINDOW CALLS", "FAILURES"]]
                 for key in keys {
-                    let st = machine.state(of: key)!
+                    let st = machine.status(of: key)!
                     rows.append([
                         key.tenant.rawValue, key.tool.rawValue, st.state.rawValue, String(st.generation),
-                        st.state == .closed ? "-" : st.openedAt?.iso8601 ?? "-", "\(st.currentOpenTimeoutMs) ms", String(st.window.count),
-                        String(st.window.failures),
+                        st.state == .closed ? "-" : st.openedAt?.iso8601 ?? "-", "\(st.currentOpenTimeoutMs) ms", String(st.windowCalls),
+                        String(st.windowFailures),
                     ])
                 }
                 writeOut(Table.render(rows))

@@ -7,10 +7,12 @@ public enum Admission: Sendable, Hashable {
 }
 
 /// An admitted call: what its completion needs to find and judge it.
+///
+/// It names its key by slot (``BreakerMachine/key(ofSlot:)``) rather than by name, so that
+/// admitting a call copies no names but the turn's.
 public struct Permit: Sendable, Hashable {
     /// The key's slot in the machine (stable for the machine's life).
     public let slot: Int
-    public let key: BreakerKey
     public let turn: TurnID?
     /// The key's generation at admission.
     public let generation: UInt64

@@ -26,7 +26,7 @@ extension BreakerMachine {
     /// The durable state of this machine.
     public var snapshot: Snapshot {
         Snapshot(
-            keys: slots.map { Snapshot.Key(key: $0.key, state: $0.state.durable) },
+            keys: slots.indices.map { Snapshot.Key(key: slotKeys[$0], state: keyState($0).durable) },
             tools: tools.compactMap { tool, status in
                 status.signal == nil && !status.outageEpisode
                     ? nil : Snapshot.Tool(tool: tool, signal: status.signal, outageEpisode: status.outageEpisode)
@@ -38,7 +38,7 @@ extension BreakerMachine {
         self.init(configuration: configuration)
         for k in snapshot.keys {
             let i = createSlot(k.key)
-            slots[i].state = k.state
+            setKeyState(i, k.state)
             if k.state.state.isOpen { tools[k.key.tool]!.openTenants += 1 }
         }
         for t in snapshot.tools {

@@ -8,10 +8,35 @@ public struct BreakerMachine: Sendable {
     /// The configuration every key resolves its settings from.
     public let configuration: BreakerConfiguration
 
-    struct Slot: Sendable {
-        let key: BreakerKey
-        let settings: BreakerSettings
-        var state: KeyState
+    /// What the hot path reads and writes for one key: its state, its window's bookkeeping and
+    /// copies of the settings the window rules use. Free of references, so a write touches this
+    /// slot and one window entry and nothing else; the key and full settings sit in parallel
+    /// arrays (``slotKeys``, ``slotSettings``).
+    struct Slot: @unchecked Sendable {
+        // Safety: `window.base` points into `windowBuffers`, which is never written while shared.
+        var state: CircuitState = .closed
+        var generation: UInt64 = 0
+        var window = WindowRing()
+        let windowMs: Int64
+        let latencyThresholdUs: Int64
+        let callTimeoutMs: Int64
+        let failureThreshold: Int
+        let minimumCalls: Int
+        let failureRateThreshold: Double?
+        var probesInFlight: Int = 0
+        var probeSuccesses: Int = 0
+        var openedAt: Timestamp? = nil
+        var currentOpenTimeoutMs: Int64
+
+        init(settings s: BreakerSettings) {
+            windowMs = s.windowMs
+            latencyThresholdUs = s.latencyThresholdMs * 1000
+            callTimeoutMs = s.callTimeoutMs
+            failureThreshold = s.failureThreshold
+            minimumCalls = s.minimumCalls
+            failureRateThreshold = s.failureRateThreshold
+            currentOpenTimeoutMs = s.openTimeoutMs
+        }
     }
 
     /// A tool-wide force-open for all tenants (SPEC §7).
@@ -35,10 +60,16 @@ public struct BreakerMachine: Sendable {
     }
 
     var slots: [Slot] = []
+    /// The key of each slot.
+    var slotKeys: [BreakerKey] = []
+    /// The settings in force for each slot.
+    var slotSettings: [BreakerSettings] = []
+    /// Owns the windows' entries (copy-on-write for the machine as a whole).
+    var windowBuffers = WindowBuffers()
     /// Counts facts other than admitted-call outcomes (transitions, rejections, operator and
     /// outage records): a caller compares it before and after a step to skip scanning events.
     public private(set) var noteworthyCount: UInt64 = 0
-    var index: [BreakerKey: Int] = [:]
+    var index = KeyIndex()
     var tools: [ToolID: ToolStatus] = [:]
     var tenantSlots: [TenantID: [Int]] = [:]
     /// Resolved settings per tool, for tenants without overrides of their own.
@@ -52,19 +83,60 @@ public struct BreakerMachine: Sendable {
     // MARK: - Reading
 
     /// Every key seen, in first-seen order.
-    public var keys: [BreakerKey] { slots.map(\.key) }
+    public var keys: [BreakerKey] { slotKeys }
 
     /// The state of `key`, or `nil` if it was never seen.
+    ///
+    /// Copies the key's window; ``status(of:)`` reads the rest without it.
     public func state(of key: BreakerKey) -> KeyState? {
-        index[key].map { slots[$0].state }
+        slotIndex(of: key).map { keyState($0) }
     }
 
+    /// The state of `key` without its window's entries, or `nil` if never seen. O(1).
+    public func status(of key: BreakerKey) -> KeyStatus? {
+        guard let i = slotIndex(of: key) else { return nil }
+        let s = slots[i]
+        return KeyStatus(
+            state: s.state, generation: s.generation, openedAt: s.openedAt, currentOpenTimeoutMs: s.currentOpenTimeoutMs,
+            probeSuccesses: s.probeSuccesses, probesInFlight: s.probesInFlight, windowCalls: Int(s.window.count),
+            windowFailures: Int(s.window.failures))
+    }
+
+    /// The full state of slot `i`.
+    func keyState(_ i: Int) -> KeyState {
+        let s = slots[i]
+        var st = KeyState(openTimeoutMs: s.currentOpenTimeoutMs)
+        st.state = s.state
+        st.generation = s.generation
+        st.openedAt = s.openedAt
+        st.probeSuccesses = s.probeSuccesses
+        st.probesInFlight = s.probesInFlight
+        st.window = SlidingWindow(entries: s.window.entries)
+        return st
+    }
+
+    /// Sets slot `i` to `st` (restoring a snapshot).
+    mutating func setKeyState(_ i: Int, _ st: KeyState) {
+        slots[i].state = st.state
+        slots[i].generation = st.generation
+        slots[i].openedAt = st.openedAt
+        slots[i].currentOpenTimeoutMs = st.currentOpenTimeoutMs
+        slots[i].probeSuccesses = st.probeSuccesses
+        slots[i].probesInFlight = st.probesInFlight
+        slots[i].window.removeAll(buffers: nil, slot: i)
+        for e in st.window.entries { appendToWindow(i, e) }
+    }
+
+    /// The key of slot `slot` (a ``Permit``'s key).
+    public func key(ofSlot slot: Int) -> BreakerKey { slotKeys[slot] }
+
     /// The slot of `key` (stable for the machine's life), or `nil` if never seen.
-    public func slotIndex(of key: BreakerKey) -> Int? { index[key] }
+    @inline(__always)
+    public func slotIndex(of key: BreakerKey) -> Int? { index.slot(of: key, keys: slotKeys) }
 
     /// The settings in force for `key`.
     public func settings(for key: BreakerKey) -> BreakerSettings {
-        if let i = index[key] { return slots[i].settings }
+        if let i = slotIndex(of: key) { return slotSettings[i] }
         return configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
     }
 
@@ -79,7 +151,7 @@ public struct BreakerMachine: Sendable {
 
     /// Keys of `tenant`, in first-seen order.
     public func keys(of tenant: TenantID) -> [BreakerKey] {
-        (tenantSlots[tenant] ?? []).map { slots[$0].key }
+        (tenantSlots[tenant] ?? []).map { slotKeys[$0] }
     }
 
     /// Every tool seen or registered.
@@ -89,7 +161,7 @@ public struct BreakerMachine: Sendable {
     public var durableStates: [BreakerKey: KeyState] {
         var out: [BreakerKey: KeyState] = [:]
         out.reserveCapacity(slots.count)
-        for s in slots { out[s.key] = s.state.durable }
+        for i in slots.indices { out[slotKeys[i]] = keyState(i).durable }
         return out
     }
 
@@ -114,12 +186,12 @@ public struct BreakerMachine: Sendable {
         _ key: BreakerKey, turn: TurnID?, at now: Timestamp, events: inout [BreakerEvent]
     ) -> Admission {
         let i = slot(for: key, at: now, events: &events)
-        let settings = slots[i].settings
-        switch slots[i].state.state {
+        let settings = slotSettings[i]
+        switch slots[i].state {
         case .closed:
             return .admitted(permit(i, turn: turn, probe: false, at: now))
         case .open:
-            let st = slots[i].state
+            let st = slots[i]
             let openedAt = st.openedAt ?? now
             let elapsed = now.milliseconds - openedAt.milliseconds
             if elapsed >= st.currentOpenTimeoutMs {
@@ -137,39 +209,39 @@ public struct BreakerMachine: Sendable {
     private mutating func admitHalfOpen(_ i: Int, turn: TurnID?, at now: Timestamp, events: inout [BreakerEvent])
         -> Admission
     {
-        let traits = tools[slots[i].key.tool]?.traits ?? ToolTraits()
+        let traits = tools[slotKeys[i].tool]?.traits ?? ToolTraits()
         if traits.sideEffects && traits.hasHealthCheck {
             return reject(
                 i, turn: turn, .awaitingHealthProbe, retryAfterMs: configuration.runtime.probeIntervalMs, at: now,
                 events: &events)
         }
-        let limit = traits.sideEffects ? 1 : slots[i].settings.halfOpenMaxInFlight
-        guard slots[i].state.probesInFlight < limit else {
+        let limit = traits.sideEffects ? 1 : slotSettings[i].halfOpenMaxInFlight
+        guard slots[i].probesInFlight < limit else {
             return reject(
-                i, turn: turn, .halfOpenProbeInFlight, retryAfterMs: slots[i].settings.callTimeoutMs, at: now,
+                i, turn: turn, .halfOpenProbeInFlight, retryAfterMs: slotSettings[i].callTimeoutMs, at: now,
                 events: &events)
         }
-        slots[i].state.probesInFlight += 1
+        slots[i].probesInFlight += 1
         return .admitted(permit(i, turn: turn, probe: true, at: now))
     }
 
     private func permit(_ i: Int, turn: TurnID?, probe: Bool, at now: Timestamp) -> Permit {
         Permit(
-            slot: i, key: slots[i].key, turn: turn, generation: slots[i].state.generation, probe: probe,
-            admittedAt: now, callTimeoutMs: slots[i].settings.callTimeoutMs)
+            slot: i, turn: turn, generation: slots[i].generation, probe: probe,
+            admittedAt: now, callTimeoutMs: slots[i].callTimeoutMs)
     }
 
     private mutating func reject(
         _ i: Int, turn: TurnID?, _ reason: RejectionReason, retryAfterMs: Int64, at now: Timestamp,
         events: inout [BreakerEvent]
     ) -> Admission {
-        let key = slots[i].key
+        let key = slotKeys[i]
         noteworthyCount &+= 1
         events.append(
             .call(
                 CallRecord(
                     time: now, tenant: key.tenant, tool: key.tool, turn: turn, outcome: .rejected,
-                    reason: reason.rawValue, latencyUs: nil, generation: slots[i].state.generation, probe: false,
+                    reason: reason.rawValue, latencyUs: nil, generation: slots[i].generation, probe: false,
                     stale: false)))
         return .rejected(Rejection(key: key, reason: reason, retryAfterMs: retryAfterMs))
     }
@@ -182,12 +254,12 @@ public struct BreakerMachine: Sendable {
         var due: [BreakerKey] = []
         for (_, status) in tools where status.traits.hasHealthCheck {
             for i in status.slots {
-                let st = slots[i].state
+                let st = slots[i]
                 switch st.state {
                 case .open:
-                    if now.milliseconds - (st.openedAt ?? now).milliseconds >= st.currentOpenTimeoutMs { due.append(slots[i].key) }
+                    if now.milliseconds - (st.openedAt ?? now).milliseconds >= st.currentOpenTimeoutMs { due.append(slotKeys[i]) }
                 case .halfOpen:
-                    if st.probesInFlight < probeLimit(i, status.traits) { due.append(slots[i].key) }
+                    if st.probesInFlight < probeLimit(i, status.traits) { due.append(slotKeys[i]) }
                 case .closed, .forcedOpen:
                     break
                 }
@@ -197,15 +269,15 @@ public struct BreakerMachine: Sendable {
     }
 
     private func probeLimit(_ i: Int, _ traits: ToolTraits) -> Int {
-        traits.sideEffects ? 1 : slots[i].settings.halfOpenMaxInFlight
+        traits.sideEffects ? 1 : slotSettings[i].halfOpenMaxInFlight
     }
 
     /// Starts a health-check probe for `key` at `now`: OPEN with its timeout elapsed moves to
     /// HALF_OPEN first. Returns `nil` when the key is not due.
     public mutating func beginHealthProbe(_ key: BreakerKey, at now: Timestamp, events: inout [BreakerEvent]) -> Permit? {
-        guard let i = index[key] else { return nil }
+        guard let i = slotIndex(of: key) else { return nil }
         let traits = tools[key.tool]?.traits ?? ToolTraits()
-        let st = slots[i].state
+        let st = slots[i]
         switch st.state {
         case .open:
             guard now.milliseconds - (st.openedAt ?? now).milliseconds >= st.currentOpenTimeoutMs else { return nil }
@@ -215,8 +287,8 @@ public struct BreakerMachine: Sendable {
         case .closed, .forcedOpen:
             return nil
         }
-        guard slots[i].state.probesInFlight < probeLimit(i, traits) else { return nil }
-        slots[i].state.probesInFlight += 1
+        guard slots[i].probesInFlight < probeLimit(i, traits) else { return nil }
+        slots[i].probesInFlight += 1
         return permit(i, turn: nil, probe: true, at: now)
     }
 
@@ -228,8 +300,8 @@ public struct BreakerMachine: Sendable {
         _ permit: Permit, _ outcome: CallOutcome, at t: Timestamp, events: inout [BreakerEvent]
     ) -> Completion {
         let i = permit.slot
-        let key = permit.key
-        let stale = slots[i].state.generation != permit.generation
+        let key = slotKeys[i]
+        let stale = slots[i].generation != permit.generation
         let kind: CallOutcomeKind
         let reason: String?
         let latencyUs: Int64
@@ -245,7 +317,7 @@ public struct BreakerMachine: Sendable {
         case .timeout:
             kind = .timeout
             reason = "tool_call_timeout"
-            latencyUs = slots[i].settings.callTimeoutMs * 1000
+            latencyUs = slotSettings[i].callTimeoutMs * 1000
         case .cancelled(let l):
             kind = .cancelled
             reason = "cancelled"
@@ -258,22 +330,22 @@ public struct BreakerMachine: Sendable {
                     latencyUs: latencyUs, generation: permit.generation, probe: permit.probe, stale: stale)))
         if !stale {
             if kind == .cancelled {
-                if permit.probe { slots[i].state.probesInFlight -= 1 }
+                if permit.probe { slots[i].probesInFlight -= 1 }
             } else {
-                switch slots[i].state.state {
+                switch slots[i].state {
                 case .closed:
                     let timedOut = kind == .timeout
-                    slots[i].state.window.append(
+                    appendToWindow(
+                        i,
                         SlidingWindow.Entry(
                             time: t.milliseconds, latencyUs: latencyUs, failed: kind != .success,
-                            slow: timedOut || latencyUs > slots[i].settings.latencyThresholdMs * 1000, timedOut: timedOut),
-                        windowMs: slots[i].settings.windowMs)
+                            slow: timedOut || latencyUs > slots[i].latencyThresholdUs, timedOut: timedOut))
                     evaluateWindow(i, at: t, events: &events)
                 case .halfOpen:
-                    slots[i].state.probesInFlight -= 1
+                    slots[i].probesInFlight -= 1
                     if kind == .success {
-                        slots[i].state.probeSuccesses += 1
-                        if slots[i].state.probeSuccesses >= slots[i].settings.successThreshold {
+                        slots[i].probeSuccesses += 1
+                        if slots[i].probeSuccesses >= slotSettings[i].successThreshold {
                             transition(i, to: .closed, cause: .probeSucceeded, at: t, events: &events)
                         }
                     } else {
@@ -286,36 +358,37 @@ public struct BreakerMachine: Sendable {
                 }
             }
         }
-        let state = slots[i].state.state
+        let state = slots[i].state
         return Completion(state: state, stale: stale, retryAfterMs: state == .closed ? 0 : retryAfter(i, at: t))
     }
 
     /// ms until a call to slot `i` could be admitted at `now` (0 while CLOSED).
     func retryAfter(_ i: Int, at now: Timestamp) -> Int64 {
-        let st = slots[i].state
+        let st = slots[i]
         switch st.state {
         case .closed: return 0
         case .open: return max(0, (st.openedAt ?? now).milliseconds + st.currentOpenTimeoutMs - now.milliseconds)
-        case .halfOpen: return st.probesInFlight < slots[i].settings.halfOpenMaxInFlight ? 0 : slots[i].settings.callTimeoutMs
-        case .forcedOpen: return slots[i].settings.openTimeoutMs
+        case .halfOpen: return st.probesInFlight < slotSettings[i].halfOpenMaxInFlight ? 0 : slotSettings[i].callTimeoutMs
+        case .forcedOpen: return slotSettings[i].openTimeoutMs
         }
     }
 
     /// The open rules of SPEC §5.2, in order.
+    @inline(__always)
     private mutating func evaluateWindow(_ i: Int, at t: Timestamp, events: inout [BreakerEvent]) {
-        let n = slots[i].state.window.count
-        let failures = slots[i].state.window.failures
+        let n = Int(slots[i].window.count)
+        let failures = Int(slots[i].window.failures)
         let cause: TransitionCause
-        if failures >= slots[i].settings.failureThreshold {
+        if failures >= slots[i].failureThreshold {
             cause = .failureThreshold
-        } else if let r = slots[i].settings.failureRateThreshold, n >= slots[i].settings.minimumCalls, Double(failures) / Double(n) >= r {
+        } else if let r = slots[i].failureRateThreshold, n >= slots[i].minimumCalls, Double(failures) / Double(n) >= r {
             cause = .failureRate
-        } else if n >= slots[i].settings.minimumCalls, slots[i].state.window.p95IsSlow {
+        } else if n >= slots[i].minimumCalls, slots[i].window.p95IsSlow {
             cause = .slowCalls
         } else {
             return
         }
-        let p95 = slots[i].state.window.p95LatencyUs
+        let p95 = slots[i].window.p95LatencyUs
         transition(i, to: .open, cause: cause, at: t, failures: failures, calls: n, p95Us: p95, events: &events)
     }
 
@@ -352,7 +425,7 @@ public struct BreakerMachine: Sendable {
             targets = tools[tool]?.slots ?? []
         }
         for i in targets {
-            let st = slots[i].state.state
+            let st = slots[i].state
             if hold {
                 if st != .forcedOpen {
                     transition(i, to: .forcedOpen, cause: .forcedHold, at: now, actor: actor, reason: reason, events: &events)
@@ -379,7 +452,7 @@ public struct BreakerMachine: Sendable {
             tools[tool]!.signal = nil
             targets = tools[tool]?.slots ?? []
         }
-        for i in targets where slots[i].state.state.isOpen {
+        for i in targets where slots[i].state.isOpen {
             transition(i, to: .halfOpen, cause: .released, at: now, actor: actor, reason: reason, events: &events)
         }
     }
@@ -392,7 +465,7 @@ public struct BreakerMachine: Sendable {
         events.append(
             .operatorAction(OperatorRecord(time: now, tenant: tenant, tool: tool, op: .reset, actor: actor, reason: reason)))
         let i = slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)
-        if slots[i].state.state != .closed {
+        if slots[i].state != .closed {
             transition(i, to: .closed, cause: .reset, at: now, actor: actor, reason: reason, events: &events)
         }
     }
@@ -408,7 +481,7 @@ public struct BreakerMachine: Sendable {
 
     /// The slot of `key`, creating it when first seen (without any tool-wide start).
     mutating func createSlot(_ key: BreakerKey) -> Int {
-        if let i = index[key] { return i }
+        if let i = slotIndex(of: key) { return i }
         let settings: BreakerSettings
         if configuration.tenants.isEmpty || configuration.tenants[key.tenant.rawValue] == nil {
             if let cached = toolSettings[key.tool] {
@@ -421,8 +494,10 @@ public struct BreakerMachine: Sendable {
             settings = configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
         }
         let i = slots.count
-        slots.append(Slot(key: key, settings: settings, state: KeyState(openTimeoutMs: settings.openTimeoutMs)))
-        index[key] = i
+        slots.append(Slot(settings: settings))
+        slotKeys.append(key)
+        slotSettings.append(settings)
+        index.insert(key, slot: i, keys: slotKeys)
         ensureTool(key.tool)
         tools[key.tool]!.slots.append(i)
         tenantSlots[key.tenant, default: []].append(i)
@@ -432,14 +507,14 @@ public struct BreakerMachine: Sendable {
     /// The slot of `key`; a key seen for the first time starts CLOSED, or as a tool-wide
     /// signal in force says (SPEC §7), recorded as a transition from `closed` at `now`.
     private mutating func slot(for key: BreakerKey, at now: Timestamp, events: inout [BreakerEvent]) -> Int {
-        if let i = index[key] { return i }
+        if let i = slotIndex(of: key) { return i }
         let i = createSlot(key)
         if let signal = tools[key.tool]?.signal {
             if signal.hold {
                 transition(
                     i, to: .forcedOpen, cause: .forcedHold, at: now, actor: signal.actor, reason: signal.reason,
                     events: &events)
-            } else if now.milliseconds - signal.at.milliseconds < slots[i].settings.openTimeoutMs {
+            } else if now.milliseconds - signal.at.milliseconds < slotSettings[i].openTimeoutMs {
                 transition(
                     i, to: .open, cause: .forced, at: now, actor: signal.actor, reason: signal.reason,
                     openedAt: signal.at, events: &events)
@@ -453,16 +528,16 @@ public struct BreakerMachine: Sendable {
         p95Us: Int64? = nil, actor: String? = nil, reason: String? = nil, openedAt: Timestamp? = nil,
         events: inout [BreakerEvent]
     ) {
-        let from = slots[i].state.state
+        let from = slots[i].state
         let record = TransitionRecord(
-            time: now, tenant: slots[i].key.tenant, tool: slots[i].key.tool, from: from, to: to, cause: cause,
-            generation: slots[i].state.generation + 1, failures: failures, calls: calls, p95Us: p95Us, actor: actor,
+            time: now, tenant: slotKeys[i].tenant, tool: slotKeys[i].tool, from: from, to: to, cause: cause,
+            generation: slots[i].generation + 1, failures: failures, calls: calls, p95Us: p95Us, actor: actor,
             reason: reason, openedAt: openedAt == now ? nil : openedAt)
         noteworthyCount &+= 1
         events.append(.transition(record))
         applyTransition(i, record)
         // SPEC §7: a key entering OPEN by any cause but an operator's may start a global-outage episode.
-        let tool = slots[i].key.tool
+        let tool = slotKeys[i].tool
         guard to == .open, !cause.isOperator, let status = tools[tool], !status.outageEpisode,
             status.openTenants >= status.globalOutageTenants
         else { return }
@@ -480,33 +555,60 @@ public struct BreakerMachine: Sendable {
 
     /// The state change of a transition record: shared by live transitions and the fold.
     private mutating func applyTransition(_ i: Int, _ r: TransitionRecord) {
-        let settings = slots[i].settings
-        let wasOpen = slots[i].state.state.isOpen
-        var st = slots[i].state
-        st.state = r.to
-        st.generation = r.generation
-        st.probesInFlight = 0
-        st.probeSuccesses = 0
+        let settings = slotSettings[i]
+        let wasOpen = slots[i].state.isOpen
+        slots[i].state = r.to
+        slots[i].generation = r.generation
+        slots[i].probesInFlight = 0
+        slots[i].probeSuccesses = 0
         switch r.to {
         case .closed:
-            st.window.removeAll()
-            st.currentOpenTimeoutMs = settings.openTimeoutMs
+            let owned = isKnownUniquelyReferenced(&windowBuffers)
+            slots[i].window.removeAll(buffers: owned ? windowBuffers : nil, slot: i)
+            slots[i].currentOpenTimeoutMs = settings.openTimeoutMs
         case .open:
-            st.openedAt = r.openedAt ?? r.time
-            if r.cause == .probeFailed { st.currentOpenTimeoutMs = settings.grownOpenTimeout(st.currentOpenTimeoutMs) }
+            slots[i].openedAt = r.openedAt ?? r.time
+            if r.cause == .probeFailed {
+                slots[i].currentOpenTimeoutMs = settings.grownOpenTimeout(slots[i].currentOpenTimeoutMs)
+            }
         case .forcedOpen:
-            st.openedAt = r.time
+            slots[i].openedAt = r.time
         case .halfOpen:
             break
         }
-        slots[i].state = st
-        let tool = slots[i].key.tool
+        let tool = slotKeys[i].tool
         if wasOpen != r.to.isOpen {
             tools[tool]!.openTenants += r.to.isOpen ? 1 : -1
         }
         if tools[tool]!.openTenants < tools[tool]!.globalOutageTenants {
             tools[tool]!.outageEpisode = false
         }
+    }
+
+    // MARK: - Windows
+
+    /// Appends `entry` to slot `i`'s window, copying every window first if this machine
+    /// shares its buffers with a copy of itself.
+    @inline(__always)
+    mutating func appendToWindow(_ i: Int, _ entry: SlidingWindow.Entry) {
+        if !isKnownUniquelyReferenced(&windowBuffers) { copyWindows() }
+        let windowMs = slots[i].windowMs
+        slots[i].window.append(entry, windowMs: windowMs, buffers: windowBuffers, slot: i)
+    }
+
+    /// Gives this machine its own copy of every window's entries.
+    private mutating func copyWindows() {
+        let fresh = WindowBuffers()
+        for i in slots.indices {
+            let ring = slots[i].window
+            guard ring.capacity > 0 else { continue }
+            let p = UnsafeMutablePointer<SlidingWindow.Entry>.allocate(capacity: Int(ring.capacity))
+            ring.copyEntries(to: p)
+            fresh.replace(slot: i, with: p)
+            slots[i].window.base = p
+            slots[i].window.head = 0
+        }
+        windowBuffers = fresh
     }
 
     // MARK: - Fold (rebuild)
@@ -519,18 +621,17 @@ public struct BreakerMachine: Sendable {
         slot i: Int, time: Timestamp, outcome: CallOutcomeKind, latencyUs: Int64?, probe: Bool, stale: Bool
     ) {
         guard !stale, outcome != .rejected, outcome != .cancelled else { return }
-        switch slots[i].state.state {
+        switch slots[i].state {
         case .closed:
-            let settings = slots[i].settings
             let latency = latencyUs ?? 0
             let timedOut = outcome == .timeout
-            slots[i].state.window.append(
+            appendToWindow(
+                i,
                 SlidingWindow.Entry(
                     time: time.milliseconds, latencyUs: latency, failed: outcome != .success,
-                    slow: timedOut || latency > settings.latencyThresholdMs * 1000, timedOut: timedOut),
-                windowMs: settings.windowMs)
+                    slow: timedOut || latency > slots[i].latencyThresholdUs, timedOut: timedOut))
         case .halfOpen:
-            if probe && outcome == .success { slots[i].state.probeSuccesses += 1 }
+            if probe && outcome == .success { slots[i].probeSuccesses += 1 }
         case .open, .forcedOpen:
             break
         }

@@ -26,3 +26,21 @@ public struct KeyState: Sendable, Hashable {
         return copy
     }
 }
+
+/// A key's state without its window's entries: what status pages and the agent surface read.
+public struct KeyStatus: Sendable, Hashable {
+    public var state: CircuitState
+    public var generation: UInt64
+    /// When the key last entered OPEN (or FORCED_OPEN); `nil` before the first open.
+    public var openedAt: Timestamp?
+    /// The open timeout now in force, ms.
+    public var currentOpenTimeoutMs: Int64
+    /// Probe successes in this HALF_OPEN episode.
+    public var probeSuccesses: Int
+    /// Probes admitted and not yet completed.
+    public var probesInFlight: Int
+    /// Calls in the window.
+    public var windowCalls: Int
+    /// Failures (failures and timeouts) in the window.
+    public var windowFailures: Int
+}

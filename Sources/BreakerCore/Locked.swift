@@ -13,17 +13,22 @@
 public final class Locked<Value>: @unchecked Sendable {
     // Safety: `value` is only read or written inside `withLock`, between
     // pthread_mutex_lock and pthread_mutex_unlock on `mutex`, so accesses never overlap.
-    private var value: Value
+    // It lives in its own allocation rather than a stored property so that an access costs no
+    // dynamic exclusivity check: the mutex already guarantees exclusivity.
+    @usableFromInline let value: UnsafeMutablePointer<Value>
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     public init(_ value: Value) {
-        self.value = value
+        self.value = UnsafeMutablePointer<Value>.allocate(capacity: 1)
+        self.value.initialize(to: value)
         mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
     }
 
     deinit {
+        value.deinitialize(count: 1)
+        value.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -33,13 +38,7 @@ public final class Locked<Value>: @unchecked Sendable {
     public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock()
         defer { unlock() }
-        return try body(&valueStorage)
-    }
-
-    @usableFromInline
-    var valueStorage: Value {
-        _read { yield value }
-        _modify { yield &value }
+        return try body(&value.pointee)
     }
 
     @usableFromInline

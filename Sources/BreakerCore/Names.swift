@@ -36,8 +36,8 @@ public struct TenantID: Hashable, Sendable, Comparable, CustomStringConvertible 
     /// The UTF-8 name.
     public let rawValue: String
     /// - Throws: ``BreakerError`` (`invalid_name`) when the name breaks SPEC §1.
-    /// The name's hash, computed once: keys are hashed on every call.
-    private let hash: Int
+    /// The name's hash, computed once: keys are looked up on every call.
+    let hash: Int
     public init(_ rawValue: String) throws(BreakerError) {
         try NameRules.validate(rawValue, field: "tenant")
         self.rawValue = rawValue
@@ -59,8 +59,8 @@ public struct ToolID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The UTF-8 name.
     public let rawValue: String
     /// - Throws: ``BreakerError`` (`invalid_name`) when the name breaks SPEC §1.
-    /// The name's hash, computed once: keys are hashed on every call.
-    private let hash: Int
+    /// The name's hash, computed once: keys are looked up on every call.
+    let hash: Int
     public init(_ rawValue: String) throws(BreakerError) {
         try NameRules.validate(rawValue, field: "tool")
         self.rawValue = rawValue

@@ -63,22 +63,31 @@ public struct SlidingWindow: Sendable, Hashable {
         slowCalls = 0
     }
 
-    /// Whether the nearest-rank p95 element (index ⌊n × 0.95⌋) is slow: equivalently the slow
-    /// entries number at least `n − ⌊n × 0.95⌋`. O(1).
-    public var p95IsSlow: Bool {
-        let n = storage.count
-        return n > 0 && slowCalls >= n - Self.p95Index(n)
-    }
+    /// Whether the nearest-rank p95 element is slow. O(1): see ``p95IsSlow(count:slowCalls:)``.
+    public var p95IsSlow: Bool { Self.p95IsSlow(count: storage.count, slowCalls: slowCalls) }
 
     /// The latency, in µs, of the nearest-rank p95 element, timeouts ranking above every
     /// completed call. Sorts: call it only when recording a transition. `nil` when empty.
-    public var p95LatencyUs: Int64? {
-        let n = storage.count
+    public var p95LatencyUs: Int64? { Self.p95LatencyUs(of: storage) }
+
+    /// Whether the nearest-rank p95 element (index ⌊n × 0.95⌋ of the window sorted by
+    /// latency) of a window of `count` entries, `slowCalls` of them slow, is slow. Sorting puts
+    /// the slow entries last, so the element is slow exactly when the slow entries number at
+    /// least `n − ⌊n × 0.95⌋`. O(1); the machine decides the latency rule with this.
+    @inlinable
+    public static func p95IsSlow(count n: Int, slowCalls: Int) -> Bool {
+        n > 0 && slowCalls >= n - p95Index(n)
+    }
+
+    /// The latency, in µs, of the nearest-rank p95 element of `entries`, timeouts ranking
+    /// above every completed call. Sorts. `nil` when empty.
+    public static func p95LatencyUs(of entries: some Collection<Entry>) -> Int64? {
+        let n = entries.count
         guard n > 0 else { return nil }
-        let sorted = storage.sorted { a, b in
+        let sorted = entries.sorted { a, b in
             a.timedOut == b.timedOut ? a.latencyUs < b.latencyUs : !a.timedOut
         }
-        return sorted[Self.p95Index(n)].latencyUs
+        return sorted[p95Index(n)].latencyUs
     }
 
     /// ⌊n × 0.95⌋, at most n − 1 (0-based).

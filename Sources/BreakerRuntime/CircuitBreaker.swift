@@ -93,19 +93,30 @@ public final class CircuitBreaker: Sendable {
         metricsOf measured: BreakerKey? = nil,
         _ body: (inout BreakerMachine, Timestamp, inout [BreakerEvent]) -> R
     ) -> (R, Aftermath) {
+        let (result, after) = quickStep(at: explicitTime, metricsOf: measured, body)
+        return (result, after ?? Aftermath())
+    }
+
+    /// ``step(at:metricsOf:_:)`` for the hot path: `nil` instead of an empty ``Aftermath``
+    /// when the step produced nothing to act on outside the lock.
+    @inline(__always)
+    private func quickStep<R>(
+        at explicitTime: Timestamp?,
+        metricsOf measured: BreakerKey? = nil,
+        _ body: (inout BreakerMachine, Timestamp, inout [BreakerEvent]) -> R
+    ) -> (R, Aftermath?) {
         inner.withLock { inner in
             // Recorded times never decrease (SPEC §8): a clock that steps back is held at the last time.
             let raw = (explicitTime ?? wallClock.now).milliseconds
             let t = max(raw, inner.lastTime)
             inner.lastTime = t
-            inner.events.removeAll(keepingCapacity: true)
             let before = inner.machine.noteworthyCount
             let result = body(&inner.machine, Timestamp(milliseconds: t), &inner.events)
+            if !inner.events.isEmpty { sink.append(contentsOf: inner.events) }
+            defer { if !inner.events.isEmpty { inner.events.removeAll(keepingCapacity: true) } }
+            if inner.machine.noteworthyCount == before && measured == nil { return (result, nil) }
             var after = Aftermath()
             if let measured { after.measured = metrics(&inner, measured) }
-            if !inner.events.isEmpty {
-                sink.append(contentsOf: inner.events)
-            }
             if inner.machine.noteworthyCount != before {
                 for event in inner.events {
                     switch event {
@@ -187,10 +198,10 @@ public final class CircuitBreaker: Sendable {
     /// ``complete(_:_:at:)``. Durability of any transition this caused is not awaited here;
     /// ``call(tenant:tool:turn:_:)`` does await it.
     public func admit(tenant: TenantID, tool: ToolID, turn: TurnID?, at time: Timestamp? = nil) -> Admission {
-        let (admission, after) = step(at: time) { m, now, events in
+        let (admission, after) = quickStep(at: time) { m, now, events in
             m.admit(BreakerKey(tenant: tenant, tool: tool), turn: turn, at: now, events: &events)
         }
-        reportWithoutWaiting(after)
+        if let after { reportWithoutWaiting(after) }
         return admission
     }
 
@@ -202,10 +213,10 @@ public final class CircuitBreaker: Sendable {
 
     /// Records how an admitted call ended, now (or at `time`). Non-blocking.
     public func complete(_ permit: Permit, _ outcome: CallOutcome, at time: Timestamp? = nil) -> Completion {
-        let (completion, after) = step(at: time) { m, now, events in
+        let (completion, after) = quickStep(at: time) { m, now, events in
             m.complete(permit, outcome, at: now, events: &events)
         }
-        reportWithoutWaiting(after)
+        if let after { reportWithoutWaiting(after) }
         return completion
     }
 
@@ -235,7 +246,7 @@ public final class CircuitBreaker: Sendable {
             if admitAfter.needsDurability { try? await finish(admitAfter) }
         }
         let (outcome, callOutcome, completeAt, elapsedUs) = await runTimed(permit, body)
-        let (completion, after) = step(at: completeAt, metricsOf: permit.key) { m, now, events in
+        let (completion, after) = step(at: completeAt, metricsOf: BreakerKey(tenant: tenant, tool: tool)) { m, now, events in
             m.complete(permit, callOutcome, at: now, events: &events)
         }
         after.measured?.latency.recordNanoseconds(elapsedUs * 1000)
@@ -353,11 +364,18 @@ public final class CircuitBreaker: Sendable {
 
     // MARK: - Reading
 
-    /// A copy of the whole state machine (for status, tests and snapshots).
+    /// A copy of the whole state machine (for tests, benchmarks and snapshots).
+    ///
+    /// The copy shares the windows' entries with the live machine until either writes; the
+    /// breaker's next recorded outcome then copies every window, O(entries in all windows).
+    /// To look at one key, ``status(of:)`` or ``state(of:)`` copy nothing of the kind.
     public var machine: BreakerMachine { inner.withLock { $0.machine } }
 
-    /// The state of `key`, or `nil` if never seen.
+    /// The state of `key` with a copy of its window's entries, or `nil` if never seen.
     public func state(of key: BreakerKey) -> KeyState? { inner.withLock { $0.machine.state(of: key) } }
+
+    /// The state of `key` without its window's entries, or `nil` if never seen. O(1).
+    public func status(of key: BreakerKey) -> KeyStatus? { inner.withLock { $0.machine.status(of: key) } }
 
     /// The last time recorded, ms since the epoch (`nil` before the first fact).
     public var lastRecordedTime: Timestamp? {
@@ -384,16 +402,16 @@ public final class CircuitBreaker: Sendable {
     /// Returns the number of probes run.
     @discardableResult
     public func runHealthProbes() async -> Int {
-        let (permits, after) = step { m, now, events -> [Permit] in
-            m.keysDueForHealthProbe(at: now).compactMap { m.beginHealthProbe($0, at: now, events: &events) }
+        let (permits, after) = step { m, now, events -> [(BreakerKey, Permit)] in
+            m.keysDueForHealthProbe(at: now).compactMap { key in m.beginHealthProbe(key, at: now, events: &events).map { (key, $0) } }
         }
         try? await finish(after)
         let checks = healthChecks.withLock { $0 }
         await withTaskGroup(of: Void.self) { group in
-            for permit in permits {
-                guard let check = checks[permit.key.tool] else { continue }
+            for (key, permit) in permits {
+                guard let check = checks[key.tool] else { continue }
                 group.addTask {
-                    let (_, result, at, _) = await self.runTimed(permit) { try await check(permit.key.tenant) }
+                    let (_, result, at, _) = await self.runTimed(permit) { try await check(key.tenant) }
                     let (_, after) = self.step(at: at) { m, now, events in m.complete(permit, result, at: now, events: &events) }
                     try? await self.finish(after)
                 }

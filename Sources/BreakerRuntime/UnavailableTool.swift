@@ -19,7 +19,7 @@ public struct UnavailableTool: Sendable, Hashable, Encodable {
     static func list(in machine: BreakerMachine, tenant: TenantID, at now: Timestamp) -> [UnavailableTool] {
         var out: [String: UnavailableTool] = [:]
         for key in machine.keys(of: tenant) {
-            guard let st = machine.state(of: key) else { continue }
+            guard let st = machine.status(of: key) else { continue }
             let settings = machine.settings(for: key)
             func add(_ state: CircuitState, _ reason: RejectionReason, _ ms: Int64) {
                 out[key.tool.rawValue] = UnavailableTool(
@@ -43,7 +43,7 @@ public struct UnavailableTool: Sendable, Hashable, Encodable {
         }
         // Tools under a tool-wide force-open that this tenant has not called yet.
         for tool in machine.knownTools where out[tool.rawValue] == nil {
-            guard let signal = machine.signal(for: tool), machine.state(of: BreakerKey(tenant: tenant, tool: tool)) == nil
+            guard let signal = machine.signal(for: tool), machine.slotIndex(of: BreakerKey(tenant: tenant, tool: tool)) == nil
             else { continue }
             let settings = machine.settings(for: BreakerKey(tenant: tenant, tool: tool))
             if signal.hold {

@@ -9,6 +9,12 @@ struct Harness {
         machine = BreakerMachine(configuration: try! BreakerConfiguration(defaults: overrides, tools: tools))
     }
 
+    static func machine(_ configuration: BreakerConfiguration) -> Harness {
+        var h = Harness()
+        h.machine = BreakerMachine(configuration: configuration)
+        return h
+    }
+
     static func key(_ tenant: String = "acme", _ tool: String = "web_search") -> BreakerKey {
         BreakerKey(tenant: try! TenantID(tenant), tool: try! ToolID(tool))
     }

@@ -1,0 +1,130 @@
+import BreakerCore
+import BreakerTestSupport
+import Testing
+
+/// The machine keeps windows in rings of its own (growing, wrapping, shared between copies
+/// until one writes); these tests hold them to the plain ``SlidingWindow`` and to value semantics.
+@Suite struct WindowStorageTests {
+    /// A machine whose windows never open: only the window's contents are under test.
+    static func neverOpening(windowMs: Int64) -> BreakerConfiguration {
+        try! BreakerConfiguration(
+            defaults: SettingsOverride(failureThreshold: 1_000_000, minimumCalls: 1_000_000, windowMs: windowMs))
+    }
+
+    /// Random outcomes at random, sometimes bursty, sometimes sparse times: the ring grows,
+    /// wraps and evicts, and must hold exactly what a plain window holds after the same appends.
+    @Test(arguments: [11, 12, 13, 14])
+    func theMachinesWindowMatchesAPlainWindow(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let windowMs = Int64.random(in: 300...1500, using: &rng)
+        var h = Harness.machine(Self.neverOpening(windowMs: windowMs))
+        let keys = (0..<3).map { Harness.key("tenant-\($0)", "search") }
+        var references = Array(repeating: SlidingWindow(), count: keys.count)
+        var now: Int64 = 0
+        var maxCount = 0
+        for step in 0..<6000 {
+            now +=
+                Int.random(in: 0..<500, using: &rng) == 0
+                ? Int64.random(in: 0...(windowMs * 2), using: &rng) : Int64.random(in: 0...1, using: &rng)
+            let k = Int.random(in: 0..<keys.count, using: &rng)
+            guard let p = h.permit(keys[k], at: now) else {
+                Issue.record("a never-opening key rejected a call")
+                return
+            }
+            let latencyMs = Int64.random(in: 0...6000, using: &rng)
+            let failed = Bool.random(using: &rng)
+            let outcome: CallOutcome =
+                failed ? .failure(errorType: "E", latencyUs: latencyMs * 1000) : .success(latencyUs: latencyMs * 1000)
+            h.complete(p, outcome, at: now)
+            references[k].append(
+                SlidingWindow.Entry(
+                    time: Harness.t(now).milliseconds, latencyUs: latencyMs * 1000, failed: failed, slow: latencyMs > 3000, timedOut: false),
+                windowMs: windowMs)
+            maxCount = max(maxCount, references[k].count)
+            if step % 97 == 0 || step == 5999 {
+                for (i, key) in keys.enumerated() {
+                    // A key not called yet has no state; its reference window is empty.
+                    #expect((h.state(key)?.window ?? SlidingWindow()) == references[i], "seed \(seed) step \(step) key \(i)")
+                    #expect((h.machine.status(of: key)?.windowCalls ?? 0) == references[i].count)
+                    #expect((h.machine.status(of: key)?.windowFailures ?? 0) == references[i].failures)
+                }
+            }
+        }
+        #expect(maxCount > 100, "the workload must grow a window past several ring sizes")
+    }
+
+    /// The slow-call rule as the machine applies it agrees with sorting the window, on
+    /// thousands of random windows (the machine's own decision, not only ``SlidingWindow``'s).
+    @Test(arguments: [21, 22])
+    func theMachineOpensOnSlowCallsExactlyWhenTheSortedP95IsSlow(seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        for round in 0..<1500 {
+            let thresholdMs = Int64.random(in: 1...50, using: &rng)
+            let n = Int.random(in: 1...60, using: &rng)
+            let config = try BreakerConfiguration(
+                defaults: SettingsOverride(
+                    failureThreshold: 1_000_000, minimumCalls: n, windowMs: 1_000_000, latencyThresholdMs: thresholdMs,
+                    callTimeoutMs: thresholdMs * 4))
+            var h = Harness.machine(config)
+            let key = Harness.key()
+            var latencies: [Int64] = []
+            for i in 0..<n {
+                let us = Int64.random(in: 0...(thresholdMs * 2000), using: &rng)
+                latencies.append(us)
+                guard let p = h.permit(key, at: Int64(i)) else {
+                    Issue.record("round \(round): a closed key rejected a call")
+                    return
+                }
+                h.complete(p, .success(latencyUs: us), at: Int64(i))
+                if i < n - 1 { #expect(h.transitions.isEmpty, "opened before minimumCalls") }
+            }
+            let element = latencies.sorted()[SlidingWindow.p95Index(n)]
+            let shouldOpen = element > thresholdMs * 1000
+            #expect(h.transitions.count == (shouldOpen ? 1 : 0), "round \(round) n=\(n)")
+            if shouldOpen {
+                #expect(h.transitions.first?.cause == .slowCalls)
+                #expect(h.transitions.first?.p95Us == element)
+            }
+        }
+    }
+
+    /// A copy of a machine keeps its windows when the original writes, and the reverse.
+    @Test func aCopiedMachineKeepsItsOwnWindows() throws {
+        var h = Harness.machine(Self.neverOpening(windowMs: 60_000))
+        let key = Harness.key()
+        for i in 0..<20 { h.call(key, at: Int64(i) * 10) }
+        let copy = h.machine
+        let before = try #require(copy.state(of: key)?.window)
+        for i in 20..<40 { h.call(key, at: Int64(i) * 10) }
+        #expect(copy.state(of: key)?.window == before)
+        #expect(h.state(key)?.window.count == 40)
+
+        var second = h.machine
+        var events: [BreakerEvent] = []
+        for i in 40..<45 {
+            if case .admitted(let p) = second.admit(key, turn: nil, at: Harness.t(Int64(i) * 10), events: &events) {
+                _ = second.complete(p, .success(latencyUs: 5), at: Harness.t(Int64(i) * 10), events: &events)
+            }
+        }
+        #expect(second.state(of: key)?.window.count == 45)
+        #expect(h.state(key)?.window.count == 40)
+        #expect(copy.state(of: key)?.window == before)
+    }
+
+    /// Thousands of keys, including names that swap tenant and tool, each find their own slot.
+    @Test func everyKeyFindsItsOwnSlot() {
+        var h = Harness.machine(.standard)
+        var keys: [BreakerKey] = []
+        for i in 0..<3000 {
+            keys.append(Harness.key("name-\(i % 60)", "name-\(i / 60)"))
+        }
+        for (i, key) in keys.enumerated() { h.call(key, at: Int64(i)) }
+        #expect(Set(keys.map { h.machine.slotIndex(of: $0) }).count == keys.count)
+        for key in keys {
+            let slot = h.machine.slotIndex(of: key)
+            #expect(slot.map { h.machine.key(ofSlot: $0) } == key)
+        }
+        #expect(h.machine.slotIndex(of: Harness.key("name-0", "name-999")) == nil)
+        #expect(h.machine.keys == keys)
+    }
+}
