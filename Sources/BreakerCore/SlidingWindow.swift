@@ -40,7 +40,11 @@ public struct SlidingWindow: Sendable, Hashable {
     public var count: Int { storage.count }
 
     /// The entries, oldest first.
-    public var entries: [Entry] { Array(storage) }
+    public var entries: [Entry] {
+        // Copying an empty Deque writes into the runtime's shared empty array (a benign write
+        // ThreadSanitizer reports when two threads do it at once): return the literal instead.
+        storage.isEmpty ? [] : Array(storage)
+    }
 
     /// Appends `entry`, then drops entries older than `entry.time − windowMs`
     /// (an entry at exactly `t − windowMs` stays).

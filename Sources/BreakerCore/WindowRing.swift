@@ -73,7 +73,10 @@ struct WindowRing {
 
     /// The entries, oldest first.
     var entries: [SlidingWindow.Entry] {
-        [SlidingWindow.Entry](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
+        // Building an empty array this way writes its count into the runtime's shared empty
+        // array, which ThreadSanitizer rightly reports when two threads do it at once.
+        guard count > 0 else { return [] }
+        return [SlidingWindow.Entry](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
             if let start = buffer.baseAddress { copyEntries(to: start) }
             initialized = Int(count)
         }
