@@ -28,61 +28,70 @@ struct HotPathBench: AsyncParsableCommand {
             In-process, single task, no tool work: each call is CircuitBreaker.admit then
             CircuitBreaker.complete (lock, wall-clock read, state machine, event handed to a
             discarding sink). Prints {"scenario":"hot-path","calls":N,"keys":K,"ns_per_call":X}.
+
+            --machine-only times the bare state machine instead. --breakdown times, in one run,
+            the full path, the bare machine, a read of the system wall clock and a round trip of
+            the breaker's lock, so that what each part costs is compared on equal terms.
             """)
 
     @Option(help: "Distinct (tenant, tool) keys.") var keys = 1000
     @Option(help: "Calls to time (after a warm-up of one call per key).") var calls = 10_000_000
     @Flag(help: "Time the bare state machine (no lock, clock or sink) instead, to see what the runtime adds.")
     var machineOnly = false
+    @Flag(help: "Time the full path, the bare machine, a wall-clock read and a lock round trip in one run.")
+    var breakdown = false
 
     func validate() throws {
         guard keys >= 1 else { throw ValidationError("--keys must be at least 1") }
         guard calls >= 1 else { throw ValidationError("--calls must be at least 1") }
+        guard !(machineOnly && breakdown) else { throw ValidationError("--machine-only and --breakdown exclude each other") }
     }
 
     func run() async throws {
         // Plain locals: reading an @Option inside the timed loop would be measured too.
         let keys = self.keys
         let calls = self.calls
-        let breaker = CircuitBreaker(configuration: .standard)
         let tools = 10
         var names: [(TenantID, ToolID, TurnID)] = []
         for i in 0..<keys {
             names.append((try TenantID("tenant-\(i / tools)"), try ToolID("tool-\(i % tools)"), try TurnID("turn-\(i)")))
         }
+        if machineOnly {
+            let ns = Self.timeMachine(names, calls: calls)
+            writeOut("{\"scenario\":\"hot-path-machine-only\",\"calls\":\(calls),\"keys\":\(keys),\"ns_per_call\":\(Self.format(ns))}\n")
+            return
+        }
+        let full = try Self.timeBreaker(names, calls: calls)
+        guard breakdown else {
+            writeOut("{\"scenario\":\"hot-path\",\"calls\":\(calls),\"keys\":\(keys),\"ns_per_call\":\(Self.format(full))}\n")
+            return
+        }
+        let machine = Self.timeMachine(names, calls: calls)
+        let clockRead = Self.timeClockReads(calls)
+        let lockRoundTrip = Self.timeLockRoundTrips(calls)
+        writeOut(
+            "{\"scenario\":\"hot-path-breakdown\",\"calls\":\(calls),\"keys\":\(keys),\"ns_per_call\":\(Self.format(full)),"
+                + "\"machine_only_ns_per_call\":\(Self.format(machine)),\"wall_clock_read_ns\":\(Self.format(clockRead)),"
+                + "\"lock_round_trip_ns\":\(Self.format(lockRoundTrip))}\n")
+    }
+
+    static func format(_ ns: Double) -> String { String(format: "%.1f", ns) }
+
+    static func nanoseconds(_ d: Duration, per n: Int) -> Double {
+        let (s, a) = d.components
+        return (Double(s) * 1e9 + Double(a) / 1e9) / Double(n)
+    }
+
+    /// ns per admit + complete through a ``CircuitBreaker`` with the system wall clock.
+    static func timeBreaker(_ names: [(TenantID, ToolID, TurnID)], calls: Int) throws -> Double {
+        let breaker = CircuitBreaker(configuration: .standard)
         for (t, o, u) in names {
             if case .admitted(let p) = breaker.admit(tenant: t, tool: o, turn: u) {
                 _ = breaker.complete(p, .success(latencyUs: 1000))
             }
         }
         var admittedCount = 0
-        let clock = ContinuousClock()
-        if machineOnly {
-            var machine = breaker.machine
-            var events: [BreakerEvent] = []
-            let t0 = Timestamp(milliseconds: 1_795_824_000_000)
-            let e = clock.measure {
-                var k = 0
-                for i in 0..<calls {
-                    let (t, o, u) = names[k]
-                    events.removeAll(keepingCapacity: true)
-                    let now = t0.adding(milliseconds: Int64(i / 1000))
-                    if case .admitted(let p) = machine.admit(BreakerKey(tenant: t, tool: o), turn: u, at: now, events: &events) {
-                        _ = machine.complete(p, .success(latencyUs: 1000), at: now, events: &events)
-                        admittedCount += 1
-                    }
-                    k += 1
-                    if k == keys { k = 0 }
-                }
-            }
-            let (s, a) = e.components
-            let ns = Double(s) * 1e9 + Double(a) / 1e9
-            writeOut(
-                "{\"scenario\":\"hot-path-machine-only\",\"calls\":\(calls),\"keys\":\(keys),\"ns_per_call\":\(String(format: "%.1f", ns / Double(calls)))}\n"
-            )
-            return
-        }
-        let elapsed = clock.measure {
+        let elapsed = ContinuousClock().measure {
             var k = 0
             for _ in 0..<calls {
                 let (t, o, u) = names[k]
@@ -91,16 +100,59 @@ struct HotPathBench: AsyncParsableCommand {
                     admittedCount += 1
                 }
                 k += 1
-                if k == keys { k = 0 }
+                if k == names.count { k = 0 }
             }
         }
         guard admittedCount == calls else {
             throw BreakerError(.invalidArgument, "only \(admittedCount) of \(calls) calls were admitted; the benchmark is invalid")
         }
-        let (s, a) = elapsed.components
-        let ns = Double(s) * 1e9 + Double(a) / 1e9
-        writeOut(
-            "{\"scenario\":\"hot-path\",\"calls\":\(calls),\"keys\":\(keys),\"ns_per_call\":\(String(format: "%.1f", ns / Double(calls)))}\n"
-        )
+        return nanoseconds(elapsed, per: calls)
     }
+
+    /// ns per admit + complete on a bare ``BreakerMachine``, with a virtual clock that
+    /// advances 1 ms every 1000 calls.
+    static func timeMachine(_ names: [(TenantID, ToolID, TurnID)], calls: Int) -> Double {
+        var machine = BreakerMachine(configuration: .standard)
+        var events: [BreakerEvent] = []
+        let t0 = Timestamp(milliseconds: 1_795_824_000_000)
+        let elapsed = ContinuousClock().measure {
+            var k = 0
+            for i in 0..<calls {
+                let (t, o, u) = names[k]
+                events.removeAll(keepingCapacity: true)
+                let now = t0.adding(milliseconds: Int64(i / 1000))
+                if case .admitted(let p) = machine.admit(BreakerKey(tenant: t, tool: o), turn: u, at: now, events: &events) {
+                    _ = machine.complete(p, .success(latencyUs: 1000), at: now, events: &events)
+                }
+                k += 1
+                if k == names.count { k = 0 }
+            }
+        }
+        return nanoseconds(elapsed, per: calls)
+    }
+
+    /// ns per read of the system wall clock, as the breaker reads it.
+    static func timeClockReads(_ n: Int) -> Double {
+        let wall: any WallClock = SystemWallClock()
+        var sum: Int64 = 0
+        let elapsed = ContinuousClock().measure {
+            for _ in 0..<n { sum &+= wall.now.milliseconds }
+        }
+        blackHole(sum)
+        return nanoseconds(elapsed, per: n)
+    }
+
+    /// ns per uncontended lock + unlock of the breaker's lock type.
+    static func timeLockRoundTrips(_ n: Int) -> Double {
+        let lock = Locked(0)
+        let elapsed = ContinuousClock().measure {
+            for i in 0..<n { lock.withLock { $0 &+= i } }
+        }
+        blackHole(lock.withLock { $0 })
+        return nanoseconds(elapsed, per: n)
+    }
+
+    /// Keeps `value` alive so the loop that computed it is not optimised away.
+    @inline(never)
+    static func blackHole<T>(_ value: T) {}
 }

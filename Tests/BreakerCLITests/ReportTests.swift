@@ -177,6 +177,27 @@ import Testing
         #expect(quiet.status == 0 && quiet.text == "no alerts\n")
     }
 
+    /// The hot-path benchmark prints exactly the object the contract names; --breakdown adds
+    /// the parts it compares, all positive.
+    @Test func theHotPathBenchmarkPrintsItsJSONObject() throws {
+        let r = try CLI.run(["bench", "hot-path", "--keys", "7", "--calls", "2000"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        #expect(Set(object.keys) == ["scenario", "calls", "keys", "ns_per_call"])
+        #expect(object["scenario"] as? String == "hot-path")
+        #expect(object["calls"] as? Int == 2000 && object["keys"] as? Int == 7)
+        #expect((object["ns_per_call"] as? Double ?? 0) > 0)
+
+        let b = try CLI.run(["bench", "hot-path", "--keys", "7", "--calls", "2000", "--breakdown"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let parts = try #require(try JSONSerialization.jsonObject(with: b.stdout) as? [String: Any])
+        for field in ["ns_per_call", "machine_only_ns_per_call", "wall_clock_read_ns", "lock_round_trip_ns"] {
+            #expect((parts[field] as? Double ?? 0) > 0, "\(field)")
+        }
+        let both = try CLI.run(["bench", "hot-path", "--machine-only", "--breakdown"])
+        #expect(both.status == 64 && both.stderr.contains("exclude each other"))
+    }
+
     @Test func theDemoWritesItsReportsAuditsAndCharts() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
