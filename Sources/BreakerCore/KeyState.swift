@@ -29,7 +29,9 @@ public struct KeyState: Sendable, Hashable {
 
 /// A key's state without its window's entries: what status pages and the agent surface read.
 public struct KeyStatus: Sendable, Hashable {
+    /// The circuit's state.
     public var state: CircuitState
+    /// Starts at 0, +1 on every transition.
     public var generation: UInt64
     /// When the key last entered OPEN (or FORCED_OPEN); `nil` before the first open.
     public var openedAt: Timestamp?
