@@ -1,9 +1,9 @@
-internal import DequeModule
-
-/// The outcomes a CLOSED key has recorded within `windowMs` (SPEC §3, §5.2).
+/// The outcomes a CLOSED key has recorded within `windowMs` (SPEC §3, §5.2), oldest first,
+/// with the counts the open rules read.
 ///
-/// Keeps running counts of failures and slow calls so that every open rule, including the
-/// p95 latency rule, is decided in O(1) per call without sorting.
+/// A value for reading a key's window (``BreakerMachine/state(of:)``, snapshots): the machine
+/// itself keeps each window in a ring of these entries, evicts by the rule of SPEC §3 and decides
+/// the open rules in O(1) per call with ``p95IsSlow(count:slowCalls:)``.
 public struct SlidingWindow: Sendable, Hashable {
     /// One completed call in the window: 16 bytes, so that busy windows stay cache-friendly.
     public struct Entry: Sendable, Hashable {
@@ -28,51 +28,34 @@ public struct SlidingWindow: Sendable, Hashable {
         }
     }
 
-    private var storage: Deque<Entry> = []
+    /// The entries, oldest first.
+    public let entries: [Entry]
     /// Failures (failure or timeout) in the window.
-    public private(set) var failures: Int = 0
+    public let failures: Int
     /// Slow calls in the window.
-    public private(set) var slowCalls: Int = 0
+    public let slowCalls: Int
 
-    public init() {}
+    /// An empty window.
+    public init() {
+        self.init(entries: [])
+    }
+
+    /// The window holding `entries`, oldest first.
+    public init(entries: [Entry]) {
+        self.entries = entries
+        failures = entries.count(where: \.failed)
+        slowCalls = entries.count(where: \.slow)
+    }
 
     /// Calls in the window.
-    public var count: Int { storage.count }
-
-    /// The entries, oldest first.
-    public var entries: [Entry] {
-        // Copying an empty Deque writes into the runtime's shared empty array (a benign write
-        // ThreadSanitizer reports when two threads do it at once): return the literal instead.
-        storage.isEmpty ? [] : Array(storage)
-    }
-
-    /// Appends `entry`, then drops entries older than `entry.time − windowMs`
-    /// (an entry at exactly `t − windowMs` stays).
-    public mutating func append(_ entry: Entry, windowMs: Int64) {
-        storage.append(entry)
-        if entry.failed { failures += 1 }
-        if entry.slow { slowCalls += 1 }
-        let cutoff = entry.time - windowMs
-        while let first = storage.first, first.time < cutoff {
-            storage.removeFirst()
-            if first.failed { failures -= 1 }
-            if first.slow { slowCalls -= 1 }
-        }
-    }
-
-    /// Empties the window (entering CLOSED).
-    public mutating func removeAll() {
-        storage.removeAll()
-        failures = 0
-        slowCalls = 0
-    }
+    public var count: Int { entries.count }
 
     /// Whether the nearest-rank p95 element is slow. O(1): see ``p95IsSlow(count:slowCalls:)``.
-    public var p95IsSlow: Bool { Self.p95IsSlow(count: storage.count, slowCalls: slowCalls) }
+    public var p95IsSlow: Bool { Self.p95IsSlow(count: entries.count, slowCalls: slowCalls) }
 
     /// The latency, in µs, of the nearest-rank p95 element, timeouts ranking above every
     /// completed call. Sorts: call it only when recording a transition. `nil` when empty.
-    public var p95LatencyUs: Int64? { Self.p95LatencyUs(of: storage) }
+    public var p95LatencyUs: Int64? { Self.p95LatencyUs(of: entries) }
 
     /// Whether the nearest-rank p95 element (index ⌊n × 0.95⌋ of the window sorted by
     /// latency) of a window of `count` entries, `slowCalls` of them slow, is slow. Sorting puts
@@ -97,25 +80,4 @@ public struct SlidingWindow: Sendable, Hashable {
     /// ⌊n × 0.95⌋, at most n − 1 (0-based).
     @inlinable
     public static func p95Index(_ n: Int) -> Int { min(n * 95 / 100, n - 1) }
-
-    public static func == (a: SlidingWindow, b: SlidingWindow) -> Bool {
-        a.failures == b.failures && a.slowCalls == b.slowCalls && a.storage.elementsEqual(b.storage)
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(storage.count)
-        for e in storage { hasher.combine(e) }
-    }
-}
-
-extension SlidingWindow {
-    /// Rebuilds a window from entries, oldest first (for snapshots).
-    public init(entries: [Entry]) {
-        self.init()
-        for e in entries {
-            storage.append(e)
-            if e.failed { failures += 1 }
-            if e.slow { slowCalls += 1 }
-        }
-    }
 }

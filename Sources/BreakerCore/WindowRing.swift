@@ -4,7 +4,7 @@
 /// The ring's bookkeeping lives inline in the key's slot, so recording an outcome touches the
 /// slot and one entry, nothing else. It holds no references: copying a machine copies the
 /// bookkeeping, and the machine copies the entries themselves before it next writes to any
-/// window it shares (see ``BreakerMachine``'s `uniqueWindows()`).
+/// window it shares (see `BreakerMachine.appendToWindow(_:_:)`).
 struct WindowRing {
     /// The entries; `nil` until the first append. Capacity is a power of two.
     var base: UnsafeMutablePointer<SlidingWindow.Entry>? = nil

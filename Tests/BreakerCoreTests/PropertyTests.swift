@@ -10,7 +10,6 @@ import Testing
         var rng = SeededGenerator(seed: seed)
         for _ in 0..<2000 {
             let threshold = Int64.random(in: 100...3000, using: &rng) * 1000
-            var window = SlidingWindow()
             let n = Int.random(in: 1...120, using: &rng)
             var entries: [SlidingWindow.Entry] = []
             for i in 0..<n {
@@ -19,8 +18,8 @@ import Testing
                 let e = SlidingWindow.Entry(
                     time: Int64(i), latencyUs: latency, failed: timedOut, slow: timedOut || latency > threshold, timedOut: timedOut)
                 entries.append(e)
-                window.append(e, windowMs: 1_000_000)
             }
+            let window = SlidingWindow(entries: entries)
             let sorted = entries.sorted { a, b in a.timedOut == b.timedOut ? a.latencyUs < b.latencyUs : !a.timedOut }
             let element = sorted[min(n * 95 / 100, n - 1)]
             let reference = element.timedOut || element.latencyUs > threshold

@@ -3,7 +3,7 @@ import BreakerTestSupport
 import Testing
 
 /// The machine keeps windows in rings of its own (growing, wrapping, shared between copies
-/// until one writes); these tests hold them to the plain ``SlidingWindow`` and to value semantics.
+/// until one writes); these tests hold them to a plain list of entries and to value semantics.
 @Suite struct WindowStorageTests {
     /// A machine whose windows never open: only the window's contents are under test.
     static func neverOpening(windowMs: Int64) -> BreakerConfiguration {
@@ -19,6 +19,7 @@ import Testing
         let windowMs = Int64.random(in: 300...1500, using: &rng)
         var h = Harness.machine(Self.neverOpening(windowMs: windowMs))
         let keys = (0..<3).map { Harness.key("tenant-\($0)", "search") }
+        // Per key, the entries SPEC §3 keeps: every outcome, minus those older than the newest − windowMs.
         var references = Array(repeating: SlidingWindow(), count: keys.count)
         var now: Int64 = 0
         var maxCount = 0
@@ -36,10 +37,10 @@ import Testing
             let outcome: CallOutcome =
                 failed ? .failure(errorType: "E", latencyUs: latencyMs * 1000) : .success(latencyUs: latencyMs * 1000)
             h.complete(p, outcome, at: now)
-            references[k].append(
-                SlidingWindow.Entry(
-                    time: Harness.t(now).milliseconds, latencyUs: latencyMs * 1000, failed: failed, slow: latencyMs > 3000, timedOut: false),
-                windowMs: windowMs)
+            let entry = SlidingWindow.Entry(
+                time: Harness.t(now).milliseconds, latencyUs: latencyMs * 1000, failed: failed, slow: latencyMs > 3000, timedOut: false)
+            references[k] = SlidingWindow(
+                entries: (references[k].entries + [entry]).filter { $0.time >= entry.time - windowMs })
             maxCount = max(maxCount, references[k].count)
             if step % 97 == 0 || step == 5999 {
                 for (i, key) in keys.enumerated() {
