@@ -77,10 +77,7 @@ struct HotPathBench: AsyncParsableCommand {
 
     static func format(_ ns: Double) -> String { String(format: "%.1f", ns) }
 
-    static func nanoseconds(_ d: Duration, per n: Int) -> Double {
-        let (s, a) = d.components
-        return (Double(s) * 1e9 + Double(a) / 1e9) / Double(n)
-    }
+    static func nanoseconds(_ d: Duration, per n: Int) -> Double { LogBench.seconds(d) * 1e9 / Double(n) }
 
     /// ns per admit + complete through a ``CircuitBreaker`` with the system wall clock.
     static func timeBreaker(_ names: [(TenantID, ToolID, TurnID)], calls: Int) throws -> Double {
