@@ -21,10 +21,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "BreakerCore"),
+        .target(name: "CTimestampCounter"),
         .target(
             name: "BreakerRuntime",
             dependencies: [
-                "BreakerCore",
+                "BreakerCore", "CTimestampCounter",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,7 +91,7 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-for target in package.targets where target.type != .plugin {
+for target in package.targets where target.type != .plugin && target.name != "CTimestampCounter" {
     var settings = target.swiftSettings ?? []
     settings.append(contentsOf: [
         .enableUpcomingFeature("ExistentialAny"),

@@ -15,6 +15,8 @@ public final class CircuitBreaker: Sendable {
         var events: [BreakerEvent] = []
         var lastTime: Int64 = .min
         var metrics: [KeyMetrics?] = []
+        /// Reads the system clock when the breaker was given ``SystemWallClock``.
+        var systemClock: SystemWallClock.MillisecondReader?
     }
 
     private let inner: Locked<Inner>
@@ -51,7 +53,8 @@ public final class CircuitBreaker: Sendable {
     ) {
         self.durableTransitions = onDurableTransitions
         self.configuration = machine.configuration
-        self.inner = Locked(Inner(machine: machine))
+        self.inner = Locked(
+            Inner(machine: machine, systemClock: wallClock is SystemWallClock ? SystemWallClock.MillisecondReader() : nil))
         self.wallClock = wallClock
         self.monotonicClock = monotonicClock
         self.ticks = Self.ticker(monotonicClock)
@@ -107,7 +110,7 @@ public final class CircuitBreaker: Sendable {
     ) -> (R, Aftermath?) {
         inner.withLock { inner in
             // Recorded times never decrease (SPEC §8): a clock that steps back is held at the last time.
-            let raw = (explicitTime ?? wallClock.now).milliseconds
+            let raw = explicitTime?.milliseconds ?? now(&inner)
             let t = max(raw, inner.lastTime)
             inner.lastTime = t
             let before = inner.machine.noteworthyCount
@@ -133,6 +136,13 @@ public final class CircuitBreaker: Sendable {
             }
             return (result, after)
         }
+    }
+
+    /// The wall clock's reading, ms since the epoch (not yet held at the last recorded time).
+    @inline(__always)
+    private func now(_ inner: inout Inner) -> Int64 {
+        if inner.systemClock != nil { return inner.systemClock!.read() }
+        return wallClock.now.milliseconds
     }
 
     private func metrics(_ inner: inout Inner, _ key: BreakerKey) -> KeyMetrics {
@@ -427,7 +437,7 @@ public final class CircuitBreaker: Sendable {
     /// not called yet. Sorted by tool name.
     public func unavailableTools(tenant: TenantID) -> [UnavailableTool] {
         inner.withLock { inner in
-            let now = Timestamp(milliseconds: max(wallClock.now.milliseconds, inner.lastTime))
+            let now = Timestamp(milliseconds: max(now(&inner), inner.lastTime))
             return UnavailableTool.list(in: inner.machine, tenant: tenant, at: now)
         }
     }

@@ -191,7 +191,7 @@ import Testing
         let b = try CLI.run(["bench", "hot-path", "--keys", "7", "--calls", "2000", "--breakdown"])
         #expect(b.status == 0, "\(b.stderr)")
         let parts = try #require(try JSONSerialization.jsonObject(with: b.stdout) as? [String: Any])
-        for field in ["ns_per_call", "machine_only_ns_per_call", "wall_clock_read_ns", "lock_round_trip_ns"] {
+        for field in ["ns_per_call", "machine_only_ns_per_call", "wall_clock_read_ns", "clock_gettime_ns", "lock_round_trip_ns"] {
             #expect((parts[field] as? Double ?? 0) > 0, "\(field)")
         }
         let both = try CLI.run(["bench", "hot-path", "--machine-only", "--breakdown"])
