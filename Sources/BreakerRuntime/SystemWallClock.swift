@@ -60,13 +60,16 @@ extension SystemWallClock {
     ///   step while measuring lowers the rate (more kernel reads, never a wrong answer) for
     ///   about two thousand real reads, after which the lowest rate is measured afresh.
     ///
-    /// Used only where the counter ticks at a constant rate through sleep states and is read
-    /// by one instruction (x86-64 with `constant_tsc` and `nonstop_tsc`); elsewhere every read
-    /// asks the kernel. A value type: keep it where one thread at a time reads it (the
+    /// Used only where the counter ticks at a constant rate through sleep states, is read by
+    /// one instruction and the kernel itself keeps time by it (x86-64 with `constant_tsc` and
+    /// `nonstop_tsc`, clock source `tsc`); elsewhere every read asks the kernel. A value type: keep it where one thread at a time reads it (the
     /// breaker keeps it under its lock).
     public struct MillisecondReader: Sendable {
-        /// The counter is usable here: x86-64 and Linux reports it invariant.
-        public static let counterIsUsable: Bool = tb_timestamp_counter_exists() != 0 && cpuFlagsInclude(["constant_tsc", "nonstop_tsc"])
+        /// The counter is usable here: x86-64, Linux reports it invariant, and the kernel keeps
+        /// time by it itself (it stops doing so when it finds the cores' counters out of step).
+        public static let counterIsUsable: Bool =
+            tb_timestamp_counter_exists() != 0 && cpuFlagsInclude(["constant_tsc", "nonstop_tsc"])
+            && firstLine(of: "/sys/devices/system/clocksource/clocksource0/current_clocksource") == "tsc"
 
         private let usesCounter: Bool
         /// The millisecond of the last real read.
@@ -149,6 +152,17 @@ extension SystemWallClock {
             anchorNanoseconds = ns
             anchorCounter = after
             anchorWidth = width
+        }
+
+        /// The first line of the file at `path` without its newline, or `nil`.
+        private static func firstLine(of path: String) -> String? {
+            guard let file = fopen(path, "r") else { return nil }
+            defer { fclose(file) }
+            var line: UnsafeMutablePointer<CChar>? = nil
+            var capacity = 0
+            defer { free(line) }
+            guard getline(&line, &capacity, file) > 0, let line else { return nil }
+            return String(cString: line).split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
         }
 
         /// Whether `/proc/cpuinfo` lists every one of `flags` for the first CPU.
