@@ -154,36 +154,27 @@ extension SystemWallClock {
             anchorWidth = width
         }
 
-        /// The first line of the file at `path` without its newline, or `nil`.
-        private static func firstLine(of path: String) -> String? {
+        /// The first line of the file at `path` that `matches` accepts, without its newline;
+        /// `nil` when there is none or the file cannot be read.
+        private static func firstLine(of path: String, where matches: (String) -> Bool = { _ in true }) -> String? {
             guard let file = fopen(path, "r") else { return nil }
             defer { fclose(file) }
-            var line: UnsafeMutablePointer<CChar>? = nil
+            var buffer: UnsafeMutablePointer<CChar>? = nil
             var capacity = 0
-            defer { free(line) }
-            guard getline(&line, &capacity, file) > 0, let line else { return nil }
-            return String(cString: line).split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
+            defer { free(buffer) }
+            while getline(&buffer, &capacity, file) > 0, let buffer {
+                var text = String(cString: buffer)
+                if text.hasSuffix("\n") { text.removeLast() }
+                if matches(text) { return text }
+            }
+            return nil
         }
 
         /// Whether `/proc/cpuinfo` lists every one of `flags` for the first CPU.
         private static func cpuFlagsInclude(_ flags: [String]) -> Bool {
-            #if os(Linux)
-                guard let file = fopen("/proc/cpuinfo", "r") else { return false }
-                defer { fclose(file) }
-                var line: UnsafeMutablePointer<CChar>? = nil
-                var capacity = 0
-                defer { free(line) }
-                while getline(&line, &capacity, file) > 0 {
-                    guard let line else { break }
-                    let text = String(cString: line)
-                    guard text.hasPrefix("flags") else { continue }
-                    let present = Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }))
-                    return flags.allSatisfy { present.contains(Substring($0)) }
-                }
-                return false
-            #else
-                return false
-            #endif
+            guard let line = firstLine(of: "/proc/cpuinfo", where: { $0.hasPrefix("flags") }) else { return false }
+            let present = Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" }))
+            return flags.allSatisfy { present.contains(Substring($0)) }
         }
     }
 }
