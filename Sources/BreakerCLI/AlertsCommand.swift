@@ -108,24 +108,24 @@ struct AlertCheck {
                     kind: "open_too_long", tenant: key.tenant.rawValue, tool: key.tool.rawValue,
                     detail: "\(state) since \(since.iso8601) (\((now.milliseconds - since.milliseconds) / 60_000) min)"))
         }
-        var calls: [String: (all: Int, blocked: Int)] = [:]
+        var calls: [TenantID: (all: Int, blocked: Int)] = [:]
         try store.forEachEvent(
             EventFilter(
                 from: Timestamp(milliseconds: now.milliseconds - windowMs), to: now.adding(milliseconds: 1), kinds: .calls, turnNames: false
             )
         ) { e in
             guard case .call(let c) = e.event else { return }
-            var v = calls[c.tenant.rawValue] ?? (0, 0)
+            var v = calls[c.tenant] ?? (0, 0)
             v.all += 1
             if c.outcome == .rejected { v.blocked += 1 }
-            calls[c.tenant.rawValue] = v
+            calls[c.tenant] = v
         }
-        for (tenant, v) in calls.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) where v.all >= minCalls {
+        for (tenant, v) in calls.sorted(by: { $0.key < $1.key }) where v.all >= minCalls {
             let pct = Double(v.blocked) * 100 / Double(v.all)
             if pct > blockedPct {
                 alerts.append(
                     Alert(
-                        kind: "blocked_rate", tenant: tenant, tool: nil,
+                        kind: "blocked_rate", tenant: tenant.rawValue, tool: nil,
                         detail:
                             "\(v.blocked) of \(v.all) calls blocked (\(String(format: "%.1f", pct)) %) in the last \(windowMs / 60_000) min"
                     ))

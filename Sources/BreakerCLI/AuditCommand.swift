@@ -48,11 +48,12 @@ struct AuditCommand: AsyncParsableCommand {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
             if let turn {
-                writeOut(try TurnAudit(store: s, turn: turn, tenant: tenant).csv)
+                writeOut(try TurnAudit(store: s, turn: turn, tenant: try tenant.map { try parseName($0, option: "--tenant") }).csv)
                 return
             }
             let timeline = try AuditTimeline(
-                store: s, tenant: tenant!, tool: tool, from: try from.map { try parseTime($0, option: "--from") },
+                store: s, tenant: try parseName(tenant!, option: "--tenant"), tool: try tool.map { try parseName($0, option: "--tool") },
+                from: try from.map { try parseTime($0, option: "--from") },
                 to: try to.map { try parseTime($0, option: "--to") })
             writeOut(timeline.csv)
         }

@@ -58,8 +58,9 @@ struct DemoCommand: AsyncParsableCommand {
             try writeText(report.csv, to: output + "/sla-report.csv")
             var files = ["sla-report.csv"]
             for tenant in DemoScenario.tenants {
-                try writeText(try AuditTimeline(store: store, tenant: tenant).csv, to: output + "/audit-\(tenant).csv")
-                let rows = report.rows.filter { $0.tenant == tenant }
+                let id = try TenantID(tenant)
+                try writeText(try AuditTimeline(store: store, tenant: id).csv, to: output + "/audit-\(tenant).csv")
+                let rows = report.rows.filter { $0.tenant == id }
                 try writeText(Chart.svg(tenant: tenant, rows: rows), to: output + "/chart-\(tenant).svg")
             }
             try writeText(Chart.index(tenants: DemoScenario.tenants, report: report), to: output + "/index.html")
@@ -127,7 +128,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         out += "\nAffected agent turns per tenant (blocked = a call was rejected by an open circuit):\n"
         var rows = [["TENANT", "TURNS", "BLOCKED", "DEGRADED", "AVAILABILITY"]]
-        var byTenant: [String: SLAReport.Row] = [:]
+        var byTenant: [TenantID: SLAReport.Row] = [:]
         for r in report.rows {
             var a = byTenant[r.tenant] ?? SLAReport.Row(tenant: r.tenant, hourStart: r.hourStart)
             a.turns += r.turns
@@ -136,7 +137,7 @@ struct DemoCommand: AsyncParsableCommand {
             byTenant[r.tenant] = a
         }
         for tenant in DemoScenario.tenants {
-            guard let a = byTenant[tenant] else { continue }
+            guard let a = byTenant[try TenantID(tenant)] else { continue }
             rows.append([tenant, String(a.turns), String(a.turnsBlocked), String(a.turnsDegraded), a.availabilityText + " %"])
         }
         out += Table.render(rows).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
@@ -207,7 +208,7 @@ enum Chart {
     static func index(tenants: [String], report: SLAReport) -> String {
         var body = ""
         for t in tenants {
-            let rows = report.rows.filter { $0.tenant == t }
+            let rows = report.rows.filter { $0.tenant.rawValue.hasSameBytes(as: t) }
             body += "<section>\(svg(tenant: t, rows: rows))<p><a href=\"audit-\(escape(t)).csv\">audit</a></p></section>\n"
         }
         return """

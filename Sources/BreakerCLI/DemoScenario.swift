@@ -24,9 +24,9 @@ enum DemoScenario {
         try! BreakerConfiguration(
             defaults: SettingsOverride(openTimeoutMs: 30_000, openTimeoutMultiplier: 2.0, maxOpenTimeoutMs: 240_000),
             tools: [
-                "code_exec": SettingsOverride(latencyThresholdMs: 5_000),
-                "vector_db": SettingsOverride(minimumCalls: 5, latencyThresholdMs: 2_000),
-                "crm_api": SettingsOverride(failureRateThreshold: 0.5, minimumCalls: 6),
+                try! ToolID("code_exec"): SettingsOverride(latencyThresholdMs: 5_000),
+                try! ToolID("vector_db"): SettingsOverride(minimumCalls: 5, latencyThresholdMs: 2_000),
+                try! ToolID("crm_api"): SettingsOverride(failureRateThreshold: 0.5, minimumCalls: 6),
             ])
     }
 

@@ -37,7 +37,8 @@ struct ExportCommand: AsyncParsableCommand {
             var buffer = ""
             try s.forEachEvent(
                 EventFilter(
-                    tenant: tenant, from: try from.map { try parseTime($0, option: "--from") },
+                    tenant: try tenant.map { try parseName($0, option: "--tenant") },
+                    from: try from.map { try parseTime($0, option: "--from") },
                     to: try to.map { try parseTime($0, option: "--to") }, kinds: kinds)
             ) { e in
                 buffer += ExportLine.json(e)

@@ -30,7 +30,7 @@ struct ReportBench: AsyncParsableCommand {
             var oneRows = 0
             let one = try clock.measure {
                 let store = try EventStore.openReader(path: path)
-                oneRows = try SLAReport(store: store, tenant: "tenant-7", from: from, to: to).rows.count
+                oneRows = try SLAReport(store: store, tenant: try TenantID("tenant-7"), from: from, to: to).rows.count
             }
             var allRows = 0
             let all = try clock.measure {

@@ -57,7 +57,8 @@ struct ReportCommand: AsyncParsableCommand {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
             let report = try SLAReport(
-                store: s, tenant: tenant, from: try from.map { try parseHour($0, option: "--from") },
+                store: s, tenant: try tenant.map { try parseName($0, option: "--tenant") },
+                from: try from.map { try parseHour($0, option: "--from") },
                 to: try to.map { try parseHour($0, option: "--to") })
             let text = format == .csv ? report.csv : report.json
             try writeText(text, to: output)

@@ -31,7 +31,8 @@ struct StatusCommand: AsyncParsableCommand {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
             let machine = try s.rebuild().machine
-            let keys = machine.keys.filter { tenant == nil || $0.tenant.rawValue == tenant }.sorted()
+            let only: TenantID? = try tenant.map { try parseName($0, option: "--tenant") }
+            let keys = machine.keys.filter { only == nil || $0.tenant == only }.sorted()
             switch format {
             case .json:
                 let items = keys.map { key -> String in

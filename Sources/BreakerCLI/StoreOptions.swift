@@ -55,6 +55,15 @@ func parseTime(_ text: String, option: String) throws -> Timestamp {
     return t
 }
 
+/// Parses the value of a name option (`--tenant`, `--tool`) as a name of SPEC §1.
+func parseName<Kind>(_ text: String, option: String) throws -> Name<Kind> {
+    do {
+        return try Name<Kind>(text)
+    } catch {
+        throw ValidationError("\(option): \(error.message)")
+    }
+}
+
 /// Loads a configuration file (SPEC §2), or the defaults when `path` is nil.
 func loadConfiguration(_ path: String?) throws(BreakerError) -> BreakerConfiguration {
     guard let path else { return .standard }

@@ -15,8 +15,8 @@ extension BreakerConfiguration {
             throw BreakerError(.invalidConfiguration, "configuration must be a JSON object, not \(root.typeName)")
         }
         var defaults = SettingsOverride()
-        var tools: [String: SettingsOverride] = [:]
-        var tenants: [String: [String: SettingsOverride]] = [:]
+        var tools: [ToolID: SettingsOverride] = [:]
+        var tenants: [TenantID: [ToolID: SettingsOverride]] = [:]
         var runtime = RuntimeSettings()
         for (key, value) in members {
             switch key {
@@ -24,11 +24,11 @@ extension BreakerConfiguration {
                 defaults = try Self.parseOverride(value, at: "defaults")
             case "tools":
                 for (tool, v) in try Self.object(value, at: "tools") {
-                    tools[tool] = try Self.parseOverride(v, at: "tools.\(tool)")
+                    tools[try Self.name(tool, at: "tools")] = try Self.parseOverride(v, at: "tools.\(tool)")
                 }
             case "tenants":
                 for (tenant, v) in try Self.object(value, at: "tenants") {
-                    var byTool: [String: SettingsOverride] = [:]
+                    var byTool: [ToolID: SettingsOverride] = [:]
                     for (k, inner) in try Self.object(v, at: "tenants.\(tenant)") {
                         guard k == "tools" else {
                             throw BreakerError(
@@ -37,10 +37,11 @@ extension BreakerConfiguration {
                                 context: ["key": "tenants.\(tenant).\(k)"])
                         }
                         for (tool, o) in try Self.object(inner, at: "tenants.\(tenant).tools") {
-                            byTool[tool] = try Self.parseOverride(o, at: "tenants.\(tenant).tools.\(tool)")
+                            byTool[try Self.name(tool, at: "tenants.\(tenant).tools")] = try Self.parseOverride(
+                                o, at: "tenants.\(tenant).tools.\(tool)")
                         }
                     }
-                    tenants[tenant] = byTool
+                    tenants[try Self.name(tenant, at: "tenants")] = byTool
                 }
             case "runtime":
                 for (k, v) in try Self.object(value, at: "runtime") {
@@ -70,6 +71,15 @@ extension BreakerConfiguration {
         "latencyThresholdMs", "callTimeoutMs", "halfOpenMaxInFlight", "openTimeoutMultiplier", "maxOpenTimeoutMs",
         "globalOutageTenants", "autoPropagateGlobalOutage",
     ]
+
+    /// A tenant or tool name used as an object key, validated (SPEC §1).
+    private static func name<Kind>(_ text: String, at path: String) throws(BreakerError) -> Name<Kind> {
+        do {
+            return try Name<Kind>(text)
+        } catch {
+            throw BreakerError(.invalidConfiguration, "\(path): \(error.message)", context: ["key": path])
+        }
+    }
 
     private static func object(_ v: JSONValue, at path: String) throws(BreakerError) -> [(key: String, value: JSONValue)] {
         guard case .object(let m) = v else {
@@ -178,11 +188,11 @@ extension BreakerConfiguration {
             return "{" + parts.joined(separator: ", ") + "}"
         }
         let quote = JSONValue.quote
-        let tools = self.tools.keys.sorted().map { "\(quote($0)): \(override(self.tools[$0]!))" }.joined(separator: ", ")
+        let tools = self.tools.keys.sorted().map { "\(quote($0.rawValue)): \(override(self.tools[$0]!))" }.joined(separator: ", ")
         let tenants = self.tenants.keys.sorted().map { tenant in
             let byTool = self.tenants[tenant]!
-            let inner = byTool.keys.sorted().map { "\(quote($0)): \(override(byTool[$0]!))" }.joined(separator: ", ")
-            return "\(quote(tenant)): {\"tools\": {\(inner)}}"
+            let inner = byTool.keys.sorted().map { "\(quote($0.rawValue)): \(override(byTool[$0]!))" }.joined(separator: ", ")
+            return "\(quote(tenant.rawValue)): {\"tools\": {\(inner)}}"
         }.joined(separator: ", ")
         return
             "{\"defaults\": \(override(defaults)), \"tools\": {\(tools)}, \"tenants\": {\(tenants)}, \"runtime\": {\"probeIntervalMs\": \(runtime.probeIntervalMs), \"flushIntervalMs\": \(runtime.flushIntervalMs)}}"

@@ -5,10 +5,10 @@
 public struct BreakerConfiguration: Sendable, Hashable {
     /// Overrides of SPEC §2's defaults for every key.
     public var defaults: SettingsOverride
-    /// Overrides per tool name.
-    public var tools: [String: SettingsOverride]
-    /// Overrides per tenant name, then tool name.
-    public var tenants: [String: [String: SettingsOverride]]
+    /// Overrides per tool (matched by the name's bytes, SPEC §1).
+    public var tools: [ToolID: SettingsOverride]
+    /// Overrides per tenant, then tool (matched by the names' bytes).
+    public var tenants: [TenantID: [ToolID: SettingsOverride]]
     /// Settings of the runtime as a whole.
     public var runtime: RuntimeSettings
 
@@ -16,8 +16,8 @@ public struct BreakerConfiguration: Sendable, Hashable {
     /// - Throws: ``BreakerError`` (`invalid_configuration`) when a value is out of range or a
     ///   tenant override holds a tool-wide setting.
     public init(
-        defaults: SettingsOverride = SettingsOverride(), tools: [String: SettingsOverride] = [:],
-        tenants: [String: [String: SettingsOverride]] = [:], runtime: RuntimeSettings = RuntimeSettings()
+        defaults: SettingsOverride = SettingsOverride(), tools: [ToolID: SettingsOverride] = [:],
+        tenants: [TenantID: [ToolID: SettingsOverride]] = [:], runtime: RuntimeSettings = RuntimeSettings()
     ) throws(BreakerError) {
         self.defaults = defaults
         self.tools = tools
@@ -32,7 +32,15 @@ public struct BreakerConfiguration: Sendable, Hashable {
     }()
 
     /// The settings in force for `key`.
+    public func settings(for key: BreakerKey) -> BreakerSettings { settings(tenant: key.tenant, tool: key.tool) }
+
+    /// The settings in force for (`tenant`, `tool`), names matched by their bytes.
     public func settings(tenant: String, tool: String) -> BreakerSettings {
+        settings(tenant: TenantID(unchecked: tenant), tool: ToolID(unchecked: tool))
+    }
+
+    /// The settings in force for (`tenant`, `tool`).
+    public func settings(tenant: TenantID, tool: ToolID) -> BreakerSettings {
         var s = BreakerSettings()
         var callTimeout: Int64? = defaults.callTimeoutMs
         defaults.apply(to: &s)
@@ -49,7 +57,7 @@ public struct BreakerConfiguration: Sendable, Hashable {
     }
 
     /// The tool-wide settings for `tool`: defaults › tool override.
-    public func toolWideSettings(tool: String) -> (globalOutageTenants: Int, autoPropagate: Bool) {
+    public func toolWideSettings(tool: ToolID) -> (globalOutageTenants: Int, autoPropagate: Bool) {
         var s = BreakerSettings()
         defaults.apply(to: &s)
         tools[tool]?.apply(to: &s)
@@ -59,13 +67,10 @@ public struct BreakerConfiguration: Sendable, Hashable {
     private func validate() throws(BreakerError) {
         try Self.check(defaults, at: "defaults")
         for (tool, o) in tools {
-            try NameRules.validate(tool, field: "tool")
             try Self.check(o, at: "tools.\(tool)")
         }
         for (tenant, byTool) in tenants {
-            try NameRules.validate(tenant, field: "tenant")
             for (tool, o) in byTool {
-                try NameRules.validate(tool, field: "tool")
                 let path = "tenants.\(tenant).tools.\(tool)"
                 if o.globalOutageTenants != nil || o.autoPropagateGlobalOutage != nil {
                     let key = o.globalOutageTenants != nil ? "globalOutageTenants" : "autoPropagateGlobalOutage"

@@ -137,7 +137,7 @@ public struct BreakerMachine: Sendable {
     /// The settings in force for `key`.
     public func settings(for key: BreakerKey) -> BreakerSettings {
         if let i = slotIndex(of: key) { return slotSettings[i] }
-        return configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
+        return configuration.settings(for: key)
     }
 
     /// The tool-wide force-open in force for `tool`, if any.
@@ -475,7 +475,7 @@ public struct BreakerMachine: Sendable {
     /// Creates the status of `tool` when first seen.
     mutating func ensureTool(_ tool: ToolID) {
         guard tools[tool] == nil else { return }
-        let wide = configuration.toolWideSettings(tool: tool.rawValue)
+        let wide = configuration.toolWideSettings(tool: tool)
         tools[tool] = ToolStatus(globalOutageTenants: wide.globalOutageTenants, autoPropagate: wide.autoPropagate)
     }
 
@@ -483,15 +483,15 @@ public struct BreakerMachine: Sendable {
     mutating func createSlot(_ key: BreakerKey) -> Int {
         if let i = slotIndex(of: key) { return i }
         let settings: BreakerSettings
-        if configuration.tenants.isEmpty || configuration.tenants[key.tenant.rawValue] == nil {
+        if configuration.tenants.isEmpty || configuration.tenants[key.tenant] == nil {
             if let cached = toolSettings[key.tool] {
                 settings = cached
             } else {
-                settings = configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
+                settings = configuration.settings(for: key)
                 toolSettings[key.tool] = settings
             }
         } else {
-            settings = configuration.settings(tenant: key.tenant.rawValue, tool: key.tool.rawValue)
+            settings = configuration.settings(for: key)
         }
         let i = slots.count
         slots.append(Slot(settings: settings))

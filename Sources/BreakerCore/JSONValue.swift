@@ -20,7 +20,7 @@ public enum JSONValue: Sendable, Equatable {
         case (.string(let x), .string(let y)): return x == y
         case (.array(let x), .array(let y)): return x == y
         case (.object(let x), .object(let y)):
-            return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            return x.count == y.count && zip(x, y).allSatisfy { $0.key.hasSameBytes(as: $1.key) && $0.value == $1.value }
         default: return false
         }
     }
@@ -28,7 +28,7 @@ public enum JSONValue: Sendable, Equatable {
     /// The value for `key` when this is an object.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
+        return members.first { $0.key.hasSameBytes(as: key) }?.value
     }
 
     /// A short name of the value's type for error messages (`string`, `integer`, …).
@@ -144,7 +144,8 @@ public enum JSONValue: Sendable, Equatable {
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
                 let key = try parseString()
-                if members.contains(where: { $0.key == key }) { throw fail("duplicate key \"\(key)\"") }
+                // Keys are compared by their bytes: two spellings of one name are two keys (SPEC §1).
+                if members.contains(where: { $0.key.hasSameBytes(as: key) }) { throw fail("duplicate key \"\(key)\"") }
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after key \"\(key)\"") }
                 i += 1

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Validation of the names of SPEC §1: 1–128 bytes of UTF-8, no control characters.
 public enum NameRules {
     /// The longest name allowed, in UTF-8 bytes.
@@ -31,63 +37,119 @@ public enum NameRules {
     }
 }
 
-/// A tenant's name (SPEC §1), validated on creation.
-public struct TenantID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    /// The UTF-8 name.
-    public let rawValue: String
-    /// - Throws: ``BreakerError`` (`invalid_name`) when the name breaks SPEC §1.
-    /// The name's hash, computed once: keys are looked up on every call.
-    let hash: Int
-    public init(_ rawValue: String) throws(BreakerError) {
-        try NameRules.validate(rawValue, field: "tenant")
-        self.rawValue = rawValue
-        self.hash = rawValue.hashValue
+/// Text that is equal, hashed and ordered by its UTF-8 bytes alone (SPEC §1).
+///
+/// Swift's `String` compares by Unicode canonical equivalence: `"café"` written with U+00E9 and
+/// with `e` + U+0301 are `==` and hash alike. For names that is a tenant-isolation bug, so every
+/// name — and every dictionary keyed by one — goes through this type instead. The hash is
+/// computed once (keys are looked up on every call) with the process-seeded `Hasher`.
+public struct ByteString: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The text; its UTF-8 bytes are what counts.
+    public let string: String
+    /// The hash of the bytes, computed once.
+    package let hash: Int
+
+    /// Wraps `string`, keeping its bytes exactly as they are (no normalization).
+    public init(_ string: String) {
+        var s = string
+        s.makeContiguousUTF8()
+        self.string = s
+        self.hash = Self.hashBytes(of: s)
     }
-    init(unchecked rawValue: String) {
-        self.rawValue = rawValue
-        self.hash = rawValue.hashValue
+
+    private static func hashBytes(of s: String) -> Int {
+        var hasher = Hasher()
+        var copy = s
+        copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        hasher.combine(s.utf8.count)
+        return hasher.finalize()
     }
-    public static func == (a: TenantID, b: TenantID) -> Bool { a.hash == b.hash && a.rawValue == b.rawValue }
+
+    public static func == (a: ByteString, b: ByteString) -> Bool {
+        a.hash == b.hash && compareBytes(a.string, b.string) == 0
+    }
+
     public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+    /// Orders by the bytes of the UTF-8 text (a shorter prefix first).
+    public static func < (a: ByteString, b: ByteString) -> Bool { compareBytes(a.string, b.string) < 0 }
+
+    public var description: String { string }
+
+    /// memcmp-style comparison of two strings' UTF-8 bytes.
+    static func compareBytes(_ a: String, _ b: String) -> Int {
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = Swift.min(x.count, y.count)
+                if n > 0, let px = x.baseAddress, let py = y.baseAddress {
+                    let c = Int(memcmp(px, py, n))
+                    if c != 0 { return c }
+                }
+                return x.count - y.count
+            }
+        }
+    }
+}
+
+extension String {
+    /// Whether the two strings have the same UTF-8 bytes (not canonical equivalence, SPEC §1).
+    public func hasSameBytes(as other: String) -> Bool { ByteString.compareBytes(self, other) == 0 }
+
+    /// Orders strings by their UTF-8 bytes.
+    public func precedesInBytes(_ other: String) -> Bool { ByteString.compareBytes(self, other) < 0 }
+}
+
+/// What a ``Name`` names: the field it is reported as in errors.
+public protocol NameKind: Sendable {
+    /// `tenant`, `tool`, `turn`…
+    static var field: String { get }
+}
+
+/// Names a tenant.
+public enum TenantName: NameKind { public static let field = "tenant" }
+/// Names a tool.
+public enum ToolName: NameKind { public static let field = "tool" }
+/// Names an agent turn.
+public enum TurnName: NameKind { public static let field = "turn" }
+
+/// A validated name (SPEC §1): 1–128 bytes of UTF-8 without control characters, equal to another
+/// name only when their bytes are.
+public struct Name<Kind: NameKind>: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The name, with its bytes.
+    public let bytes: ByteString
+
+    /// The UTF-8 name.
+    @inlinable public var rawValue: String { bytes.string }
+
+    /// - Throws: ``BreakerError`` (`invalid_name`) when the name breaks SPEC §1.
+    public init(_ rawValue: String) throws(BreakerError) {
+        try NameRules.validate(rawValue, field: Kind.field)
+        self.bytes = ByteString(rawValue)
+    }
+
+    /// A name already known to be valid (read back from the store).
+    package init(unchecked rawValue: String) {
+        self.bytes = ByteString(rawValue)
+    }
+
+    /// The hash of the name's bytes, computed once.
+    package var hash: Int { bytes.hash }
+
+    public static func == (a: Name, b: Name) -> Bool { a.bytes == b.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes.hash) }
     /// Orders by the bytes of the UTF-8 name.
-    public static func < (a: TenantID, b: TenantID) -> Bool { a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8) }
+    public static func < (a: Name, b: Name) -> Bool { a.bytes < b.bytes }
     public var description: String { rawValue }
 }
 
-/// A tool's name (SPEC §1), validated on creation.
-public struct ToolID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    /// The UTF-8 name.
-    public let rawValue: String
-    /// - Throws: ``BreakerError`` (`invalid_name`) when the name breaks SPEC §1.
-    /// The name's hash, computed once: keys are looked up on every call.
-    let hash: Int
-    public init(_ rawValue: String) throws(BreakerError) {
-        try NameRules.validate(rawValue, field: "tool")
-        self.rawValue = rawValue
-        self.hash = rawValue.hashValue
-    }
-    init(unchecked rawValue: String) {
-        self.rawValue = rawValue
-        self.hash = rawValue.hashValue
-    }
-    public static func == (a: ToolID, b: ToolID) -> Bool { a.hash == b.hash && a.rawValue == b.rawValue }
-    public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-    /// Orders by the bytes of the UTF-8 name.
-    public static func < (a: ToolID, b: ToolID) -> Bool { a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8) }
-    public var description: String { rawValue }
-}
-
-/// An agent turn's id (SPEC §1), validated on creation.
-public struct TurnID: Hashable, Sendable, CustomStringConvertible {
-    /// The UTF-8 name.
-    public let rawValue: String
-    /// - Throws: ``BreakerError`` (`invalid_name`) when the name breaks SPEC §1.
-    public init(_ rawValue: String) throws(BreakerError) {
-        try NameRules.validate(rawValue, field: "turn")
-        self.rawValue = rawValue
-    }
-    public var description: String { rawValue }
-}
+/// A tenant's name (SPEC §1).
+public typealias TenantID = Name<TenantName>
+/// A tool's name (SPEC §1).
+public typealias ToolID = Name<ToolName>
+/// An agent turn's id (SPEC §1).
+public typealias TurnID = Name<TurnName>
 
 /// The pair (tenant, tool): every key has its own circuit.
 public struct BreakerKey: Hashable, Sendable, Comparable, CustomStringConvertible {

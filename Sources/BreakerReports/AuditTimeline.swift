@@ -15,11 +15,11 @@ public struct AuditTimeline: Sendable {
     /// - Parameters:
     ///   - tool: only this tool's records.
     ///   - from, to: only records with from ≤ ts < to (state is still tracked from the start).
-    public init(store: EventStore, tenant: String, tool: String? = nil, from: Timestamp? = nil, to: Timestamp? = nil)
+    public init(store: EventStore, tenant: TenantID, tool: ToolID? = nil, from: Timestamp? = nil, to: Timestamp? = nil)
         throws(BreakerError)
     {
         var rows: [[String]] = []
-        var states: [String: CircuitState] = [:]
+        var states: [ToolID: CircuitState] = [:]
         try store.forEachEvent(
             EventFilter(tenant: tenant, tool: tool, kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false)
         ) { e in
@@ -27,7 +27,7 @@ public struct AuditTimeline: Sendable {
             let ts = e.event.time.iso8601
             switch e.event {
             case .transition(let r):
-                states[r.tool.rawValue] = r.to
+                states[r.tool] = r.to
                 guard inRange else { return }
                 let window = r.cause.isWindowRule
                 rows.append([
@@ -42,7 +42,7 @@ public struct AuditTimeline: Sendable {
                     ts, r.tenant?.rawValue ?? "", r.tool.rawValue, "operator", "", "", r.op.rawValue, "", "", "", r.actor, r.reason,
                 ])
             case .globalOutage(let r):
-                guard inRange, states[r.tool.rawValue]?.isOpen == true else { return }
+                guard inRange, states[r.tool]?.isOpen == true else { return }
                 rows.append([
                     ts, "", r.tool.rawValue, "global_outage", "", "", "global_outage_suspected", "", "", "", "",
                     "\(r.tenants) tenants open",
@@ -65,7 +65,7 @@ public struct TurnAudit: Sendable {
     public static let columns = ["ts", "tenant", "tool", "turn", "outcome", "reason", "latency_ms", "probe", "stale"]
     public var calls: [CallRecord]
 
-    public init(store: EventStore, turn: String, tenant: String?) throws(BreakerError) {
+    public init(store: EventStore, turn: String, tenant: TenantID?) throws(BreakerError) {
         calls = try store.turnCalls(turn: turn, tenant: tenant)
     }
 

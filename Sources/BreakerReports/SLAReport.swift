@@ -8,7 +8,7 @@ public import BreakerStore
 public struct SLAReport: Sendable {
     /// One tenant-hour.
     public struct Row: Sendable, Hashable {
-        public var tenant: String
+        public var tenant: TenantID
         public var hourStart: Timestamp
         public var turns: Int64 = 0
         public var turnsBlocked: Int64 = 0
@@ -21,7 +21,7 @@ public struct SLAReport: Sendable {
         public var openMs: Int64 = 0
 
         /// An empty row for `tenant` and the hour starting at `hourStart`.
-        public init(tenant: String, hourStart: Timestamp) {
+        public init(tenant: TenantID, hourStart: Timestamp) {
             self.tenant = tenant
             self.hourStart = hourStart
         }
@@ -53,21 +53,19 @@ public struct SLAReport: Sendable {
     ///   - tenant: one tenant, or `nil` for every tenant.
     ///   - from: first hour (inclusive); default: the hour of the tenant's first call or transition record.
     ///   - to: end hour (exclusive); default: the end of the hour of the tenant's last record.
-    public init(store: EventStore, tenant: String?, from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError) {
+    public init(store: EventStore, tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError) {
         let counts = try store.hourlyCounts(tenant: tenant)
         let transitions = try store.transitions(tenant: tenant)
-        let tenants: [String]
+        let tenants: [TenantID]
         if let tenant {
             tenants = [tenant]
         } else {
-            tenants = Set(counts.map(\.tenant)).union(transitions.map(\.tenant.rawValue)).sorted {
-                $0.utf8.lexicographicallyPrecedes($1.utf8)
-            }
+            tenants = Set(counts.map(\.tenant)).union(transitions.map(\.tenant)).sorted()
         }
-        var countsByTenant: [String: [Int64: HourlyCounts]] = [:]
+        var countsByTenant: [TenantID: [Int64: HourlyCounts]] = [:]
         for c in counts { countsByTenant[c.tenant, default: [:]][c.hour.milliseconds] = c }
-        var transitionsByTenant: [String: [TransitionRecord]] = [:]
-        for t in transitions { transitionsByTenant[t.tenant.rawValue, default: []].append(t) }
+        var transitionsByTenant: [TenantID: [TransitionRecord]] = [:]
+        for t in transitions { transitionsByTenant[t.tenant, default: []].append(t) }
 
         var rows: [Row] = []
         for name in tenants {
@@ -136,7 +134,7 @@ public struct SLAReport: Sendable {
         var out = CSV.line(Self.columns)
         for r in rows {
             out += CSV.line([
-                r.tenant, r.hourStart.iso8601Seconds, String(r.turns), String(r.turnsBlocked), String(r.turnsDegraded),
+                r.tenant.rawValue, r.hourStart.iso8601Seconds, String(r.turns), String(r.turnsBlocked), String(r.turnsDegraded),
                 String(r.calls), String(r.callsBlocked), String(r.callsFailed), String(r.callsTimedOut),
                 CSV.seconds(milliseconds: r.openMs), r.availabilityText,
             ])
@@ -149,7 +147,7 @@ public struct SLAReport: Sendable {
         var parts: [String] = []
         for r in rows {
             parts.append(
-                "{\"tenant\":\(JSON.string(r.tenant)),\"hour_start\":\"\(r.hourStart.iso8601Seconds)\",\"turns\":\(r.turns),\"turns_blocked\":\(r.turnsBlocked),\"turns_degraded\":\(r.turnsDegraded),\"calls\":\(r.calls),\"calls_blocked\":\(r.callsBlocked),\"calls_failed\":\(r.callsFailed),\"calls_timed_out\":\(r.callsTimedOut),\"open_seconds\":\(CSV.seconds(milliseconds: r.openMs)),\"availability_pct\":\(r.availabilityHundredths == nil ? "null" : r.availabilityText)}"
+                "{\"tenant\":\(JSON.string(r.tenant.rawValue)),\"hour_start\":\"\(r.hourStart.iso8601Seconds)\",\"turns\":\(r.turns),\"turns_blocked\":\(r.turnsBlocked),\"turns_degraded\":\(r.turnsDegraded),\"calls\":\(r.calls),\"calls_blocked\":\(r.callsBlocked),\"calls_failed\":\(r.callsFailed),\"calls_timed_out\":\(r.callsTimedOut),\"open_seconds\":\(CSV.seconds(milliseconds: r.openMs)),\"availability_pct\":\(r.availabilityHundredths == nil ? "null" : r.availabilityText)}"
             )
         }
         return "[" + parts.joined(separator: ",\n") + "]\n"

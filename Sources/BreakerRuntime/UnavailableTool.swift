@@ -17,12 +17,12 @@ public struct UnavailableTool: Sendable, Hashable, Encodable {
     }
 
     static func list(in machine: BreakerMachine, tenant: TenantID, at now: Timestamp) -> [UnavailableTool] {
-        var out: [String: UnavailableTool] = [:]
+        var out: [ToolID: UnavailableTool] = [:]
         for key in machine.keys(of: tenant) {
             guard let st = machine.status(of: key) else { continue }
             let settings = machine.settings(for: key)
             func add(_ state: CircuitState, _ reason: RejectionReason, _ ms: Int64) {
-                out[key.tool.rawValue] = UnavailableTool(
+                out[key.tool] = UnavailableTool(
                     tool: key.tool.rawValue, state: state.rawValue, reason: reason.rawValue,
                     retryAfterSeconds: max(1, (ms + 999) / 1000))
             }
@@ -42,24 +42,24 @@ public struct UnavailableTool: Sendable, Hashable, Encodable {
             }
         }
         // Tools under a tool-wide force-open that this tenant has not called yet.
-        for tool in machine.knownTools where out[tool.rawValue] == nil {
+        for tool in machine.knownTools where out[tool] == nil {
             guard let signal = machine.signal(for: tool), machine.slotIndex(of: BreakerKey(tenant: tenant, tool: tool)) == nil
             else { continue }
             let settings = machine.settings(for: BreakerKey(tenant: tenant, tool: tool))
             if signal.hold {
-                out[tool.rawValue] = UnavailableTool(
+                out[tool] = UnavailableTool(
                     tool: tool.rawValue, state: CircuitState.forcedOpen.rawValue, reason: RejectionReason.forcedOpen.rawValue,
                     retryAfterSeconds: max(1, (settings.openTimeoutMs + 999) / 1000))
             } else {
                 let remaining = signal.at.milliseconds + settings.openTimeoutMs - now.milliseconds
                 if remaining > 0 {
-                    out[tool.rawValue] = UnavailableTool(
+                    out[tool] = UnavailableTool(
                         tool: tool.rawValue, state: CircuitState.open.rawValue, reason: RejectionReason.circuitOpen.rawValue,
                         retryAfterSeconds: max(1, (remaining + 999) / 1000))
                 }
             }
         }
-        return out.values.sorted { $0.tool.utf8.lexicographicallyPrecedes($1.tool.utf8) }
+        return out.values.sorted { $0.tool.precedesInBytes($1.tool) }
     }
 
     /// The note for the system prompt naming `tools`, or `nil` when the list is empty.

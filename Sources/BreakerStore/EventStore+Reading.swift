@@ -25,9 +25,9 @@ public struct EventKinds: OptionSet, Sendable {
 public struct EventFilter: Sendable {
     /// Only records of this tenant (and operator actions naming it or all tenants, and every
     /// global-outage event).
-    public var tenant: String?
+    public var tenant: TenantID?
     /// Only records of this tool.
-    public var tool: String?
+    public var tool: ToolID?
     /// Only records with ts ≥ this.
     public var from: Timestamp?
     /// Only records with ts < this.
@@ -39,7 +39,7 @@ public struct EventFilter: Sendable {
     public var turnNames: Bool
 
     public init(
-        tenant: String? = nil, tool: String? = nil, from: Timestamp? = nil, to: Timestamp? = nil, afterSeq: Int64 = 0,
+        tenant: TenantID? = nil, tool: ToolID? = nil, from: Timestamp? = nil, to: Timestamp? = nil, afterSeq: Int64 = 0,
         kinds: EventKinds = .all, turnNames: Bool = true
     ) {
         self.tenant = tenant
@@ -111,15 +111,15 @@ extension EventStore {
         _ db: Database, _ filter: EventFilter, dictionaries prebuilt: Dictionaries? = nil, _ body: (LoggedEvent) throws -> Void
     ) throws {
         let tenantNameID: Int64? = try filter.tenant.map {
-            try Int64.fetchOne(db, sql: "SELECT id FROM names WHERE name = ?", arguments: [$0]) ?? -1
+            try Int64.fetchOne(db, sql: "SELECT id FROM names WHERE name = ?", arguments: [$0.rawValue]) ?? -1
         }
         let d =
             try prebuilt
             ?? dictionaries(db, turnsOfTenant: filter.turnNames ? tenantNameID : nil, allTurns: filter.turnNames && filter.tenant == nil)
         let keyAllowed: (Int64) -> Bool = { id in
             guard let k = d.keys[id] else { return false }
-            if let t = filter.tenant, k.tenant.rawValue != t { return false }
-            if let o = filter.tool, k.tool.rawValue != o { return false }
+            if let t = filter.tenant, k.tenant != t { return false }
+            if let o = filter.tool, k.tool != o { return false }
             return true
         }
         var sources: [AnyIterator<LoggedEvent>] = []
@@ -204,16 +204,17 @@ extension EventStore {
                 AnyIterator {
                     do {
                         while let row = try cursor.next() {
-                            let tenant: String? = row[2]
-                            let tool: String = row[3]
+                            let tenantName: String? = row[2]
+                            let tenant = tenantName.map { TenantID(unchecked: $0) }
+                            let tool = ToolID(unchecked: row[3])
                             if let t = filter.tenant, let tenant, tenant != t { continue }
                             if let o = filter.tool, tool != o { continue }
                             guard let op = OperatorOp(rawValue: row[4]) else {
                                 throw BreakerError(.storeCorrupt, "operator action \(row[0] as Int64) has an unknown op")
                             }
                             let r = OperatorRecord(
-                                time: Timestamp(milliseconds: row[1]), tenant: try tenant.map { try TenantID($0) },
-                                tool: try ToolID(tool), op: op, actor: row[5], reason: row[6])
+                                time: Timestamp(milliseconds: row[1]), tenant: tenant, tool: tool, op: op, actor: row[5],
+                                reason: row[6])
                             return LoggedEvent(seq: row[0], event: .operatorAction(r))
                         }
                     } catch {
@@ -230,9 +231,9 @@ extension EventStore {
                 AnyIterator {
                     do {
                         while let row = try cursor.next() {
-                            let tool: String = row[2]
+                            let tool = ToolID(unchecked: row[2])
                             if let o = filter.tool, tool != o { continue }
-                            let r = GlobalOutageRecord(time: Timestamp(milliseconds: row[1]), tool: try ToolID(tool), tenants: row[3])
+                            let r = GlobalOutageRecord(time: Timestamp(milliseconds: row[1]), tool: tool, tenants: row[3])
                             return LoggedEvent(seq: row[0], event: .globalOutage(r))
                         }
                     } catch {

@@ -3,7 +3,7 @@ import GRDB
 
 /// The hourly counts of one tenant, as maintained by the writer (see `hourly_rollups`).
 public struct HourlyCounts: Sendable, Hashable {
-    public var tenant: String
+    public var tenant: TenantID
     /// Start of the UTC hour.
     public var hour: Timestamp
     public var turns: Int64
@@ -17,7 +17,7 @@ public struct HourlyCounts: Sendable, Hashable {
 
 extension EventStore {
     /// Hourly counts for `tenant` (or every tenant), sorted by tenant id then hour.
-    public func hourlyCounts(tenant: String?) throws(BreakerError) -> [HourlyCounts] {
+    public func hourlyCounts(tenant: TenantID?) throws(BreakerError) -> [HourlyCounts] {
         try read { db in
             let sql = """
                 SELECT n.name, r.hour, r.turns, r.turns_blocked, r.turns_degraded, r.calls, r.calls_blocked, r.calls_failed, r.calls_timed_out
@@ -26,24 +26,28 @@ extension EventStore {
             let rows =
                 tenant == nil
                 ? try Row.fetchAll(db, sql: sql)
-                : try Row.fetchAll(db, sql: sql + " WHERE r.tenant_id = (SELECT id FROM names WHERE name = ?)", arguments: [tenant])
+                : try Row.fetchAll(
+                    db, sql: sql + " WHERE r.tenant_id = (SELECT id FROM names WHERE name = ?)", arguments: [tenant?.rawValue])
             return rows.map { r in
                 HourlyCounts(
-                    tenant: r[0], hour: Timestamp(milliseconds: r[1]), turns: r[2], turnsBlocked: r[3], turnsDegraded: r[4],
+                    tenant: TenantID(unchecked: r[0]), hour: Timestamp(milliseconds: r[1]), turns: r[2], turnsBlocked: r[3],
+                    turnsDegraded: r[4],
                     calls: r[5], callsBlocked: r[6], callsFailed: r[7], callsTimedOut: r[8])
             }
         }
     }
 
     /// Every tenant that has a key (a call or transition record names it), by name.
-    public func tenantNames() throws(BreakerError) -> [String] {
+    public func tenantNames() throws(BreakerError) -> [TenantID] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT n.name FROM keys k JOIN names n ON n.id = k.tenant_id")
+            try String.fetchAll(db, sql: "SELECT DISTINCT n.name FROM keys k JOIN names n ON n.id = k.tenant_id").map {
+                TenantID(unchecked: $0)
+            }
         }
     }
 
     /// The transitions of `tenant` (or all), in log order.
-    public func transitions(tenant: String?) throws(BreakerError) -> [TransitionRecord] {
+    public func transitions(tenant: TenantID?) throws(BreakerError) -> [TransitionRecord] {
         var out: [TransitionRecord] = []
         try forEachEvent(EventFilter(tenant: tenant, kinds: .transitions, turnNames: false)) { e in
             if case .transition(let r) = e.event { out.append(r) }
@@ -52,14 +56,15 @@ extension EventStore {
     }
 
     /// The call records of one turn of `tenant` (or of every tenant with a turn so named), in log order.
-    public func turnCalls(turn: String, tenant: String?) throws(BreakerError) -> [CallRecord] {
+    public func turnCalls(turn: String, tenant: TenantID?) throws(BreakerError) -> [CallRecord] {
         let targets: [(tenant: Int64, id: Int64, firstTs: Int64)] = try read { db in
             let base = try EventStore.tsBase(db) ?? 0
             let sql = "SELECT tenant_id, id, \(base) + first_hour * 3600000 FROM turns WHERE name = ?"
             let rows =
                 tenant == nil
                 ? try Row.fetchAll(db, sql: sql, arguments: [turn])
-                : try Row.fetchAll(db, sql: sql + " AND tenant_id = (SELECT id FROM names WHERE name = ?)", arguments: [turn, tenant])
+                : try Row.fetchAll(
+                    db, sql: sql + " AND tenant_id = (SELECT id FROM names WHERE name = ?)", arguments: [turn, tenant?.rawValue])
             return rows.map { ($0[0], $0[1], $0[2]) }
         }
         guard let earliest = targets.map(\.firstTs).min() else { return [] }

@@ -8,9 +8,10 @@ import GRDBSQLite
 ///
 /// Used only inside the writer's serialized database access.
 struct RowEncoder {
+    /// A turn by tenant id and the bytes of its name (SPEC §1).
     struct TurnKey: Hashable {
         let tenant: Int64
-        let name: String
+        let name: ByteString
     }
     struct TurnInfo {
         let id: Int64
@@ -31,7 +32,8 @@ struct RowEncoder {
         var callsTimedOut: Int64 = 0
     }
 
-    var names: [String: Int64] = [:]
+    /// Name → id, by the names' bytes (SPEC §1).
+    var names: [ByteString: Int64] = [:]
     var keys: [BreakerKey: Int64] = [:]
     var turns: [TurnKey: TurnInfo] = [:]
     var nextTurnID: Int64 = 1
@@ -58,10 +60,10 @@ struct RowEncoder {
     /// Loads the dictionaries and counters from the store.
     mutating func load(_ db: Database) throws {
         for row in try Row.fetchAll(db, sql: "SELECT id, name FROM names") {
-            names[row[1]] = row[0]
+            names[ByteString(row[1])] = row[0]
         }
         nextNameID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM names") ?? 0) + 1
-        let nameByID = Dictionary(uniqueKeysWithValues: names.map { ($1, $0) })
+        let nameByID = Dictionary(uniqueKeysWithValues: names.map { ($1, $0.string) })
         for row in try Row.fetchAll(db, sql: "SELECT id, tenant_id, tool_id FROM keys") {
             let id: Int64 = row[0]
             if let t = nameByID[row[1]], let o = nameByID[row[2]] {
@@ -73,11 +75,12 @@ struct RowEncoder {
         tsBase = try EventStore.tsBase(db)
     }
 
-    mutating func nameID(_ name: String, _ db: Database) throws -> Int64 {
+    mutating func nameID(_ text: String, _ db: Database) throws -> Int64 {
+        let name = ByteString(text)
         if let id = names[name] { return id }
         let id = nextNameID
         nextNameID += 1
-        try db.execute(sql: "INSERT INTO names(id, name) VALUES (?, ?)", arguments: [id, name])
+        try db.execute(sql: "INSERT INTO names(id, name) VALUES (?, ?)", arguments: [id, text])
         names[name] = id
         return id
     }
@@ -119,7 +122,7 @@ struct RowEncoder {
                 var turnID: Int64? = nil
                 if let turn = r.turn {
                     turnID = try self.turn(
-                        TurnKey(tenant: tenantID, name: turn.rawValue), ts: ts, flags: RowCodes.turnFlags(r.outcome),
+                        TurnKey(tenant: tenantID, name: turn.bytes), ts: ts, flags: RowCodes.turnFlags(r.outcome),
                         insert: insertTurn, db)
                 }
                 var errorID: Int64? = nil
@@ -187,7 +190,7 @@ struct RowEncoder {
             let grown = info.flags | flags
             if grown != info.flags {
                 try db.execute(
-                    sql: "UPDATE turns SET flags = ? WHERE tenant_id = ? AND name = ?", arguments: [grown, key.tenant, key.name])
+                    sql: "UPDATE turns SET flags = ? WHERE tenant_id = ? AND name = ?", arguments: [grown, key.tenant, key.name.string])
                 countFlags(old: info.flags, new: grown, tenant: key.tenant, hour: info.hour)
                 info.flags = grown
                 turns[key] = info
@@ -199,7 +202,7 @@ struct RowEncoder {
         let s = insert.sqliteStatement
         sqlite3_reset(s)
         sqlite3_bind_int64(s, 1, key.tenant)
-        _ = key.name.withCString { sqlite3_bind_text(s, 2, $0, -1, SQLITE_TRANSIENT) }
+        _ = key.name.string.withCString { sqlite3_bind_text(s, 2, $0, -1, SQLITE_TRANSIENT) }
         sqlite3_bind_int64(s, 3, id)
         sqlite3_bind_int64(s, 4, (Self.hour(ts) - tsBase!) / 3_600_000)
         sqlite3_bind_int64(s, 5, flags)
@@ -221,7 +224,7 @@ struct RowEncoder {
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT id, first_hour, flags FROM turns WHERE tenant_id = ? AND name = ?",
-                arguments: [key.tenant, key.name])
+                arguments: [key.tenant, key.name.string])
         else { throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "turn row vanished") }
         let firstHour: Int64 = row[1]
         turns[key] = TurnInfo(id: row[0], hour: tsBase! + firstHour * 3_600_000, flags: row[2])

@@ -5,7 +5,7 @@ struct Harness {
     var machine: BreakerMachine
     var events: [BreakerEvent] = []
 
-    init(_ overrides: SettingsOverride = SettingsOverride(), tools: [String: SettingsOverride] = [:]) {
+    init(_ overrides: SettingsOverride = SettingsOverride(), tools: [ToolID: SettingsOverride] = [:]) {
         machine = BreakerMachine(configuration: try! BreakerConfiguration(defaults: overrides, tools: tools))
     }
 
