@@ -544,7 +544,8 @@ public struct BreakerMachine: Sendable {
         tools[tool]!.outageEpisode = true
         noteworthyCount &+= 1
         events.append(.globalOutage(GlobalOutageRecord(time: now, tool: tool, tenants: status.openTenants)))
-        if status.autoPropagate {
+        // SPEC §7: `auto` never replaces an operator's hold; then nothing more is recorded.
+        if status.autoPropagate, status.signal?.hold != true {
             let reason = "\(status.openTenants) tenants open"
             events.append(
                 .operatorAction(

@@ -125,6 +125,36 @@ import Testing
         #expect(ops.count == 1 && ops[0].actor == "auto" && ops[0].tenant == nil)
     }
 
+    @Test func autoPropagationsReasonNamesTheTenantsOpen() throws {
+        var h = Harness(SettingsOverride(failureThreshold: 1, globalOutageTenants: 2, autoPropagateGlobalOutage: true))
+        h.call(Harness.key("a", "web_search"), at: 10, .fail, latency: 0)
+        h.call(Harness.key("b", "web_search"), at: 20, .fail, latency: 0)
+        let ops = h.events.compactMap { if case .operatorAction(let o) = $0 { return o } else { return nil } }
+        #expect(ops.map(\.reason) == ["2 tenants open"])
+        #expect(h.transitions.filter { $0.actor == "auto" }.allSatisfy { $0.reason == "2 tenants open" })
+    }
+
+    @Test func autoPropagationNeverReplacesAnOperatorsHold() throws {
+        var h = Harness(
+            SettingsOverride(failureThreshold: 1, openTimeoutMs: 1000, globalOutageTenants: 3, autoPropagateGlobalOutage: true))
+        let keys = ["a", "b", "c", "d"].map { Harness.key($0, "web_search") }
+        for (i, k) in keys.enumerated() { h.call(k, at: Int64(i)) }
+        let tool = keys[0].tool
+        h.machine.forceOpen(tool: tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(100), events: &h.events)
+        h.machine.release(tool: tool, tenant: keys[0].tenant, actor: "oncall", reason: "try a", at: Harness.t(200), events: &h.events)
+        #expect(h.state(keys[0])?.state == .halfOpen)
+        let before = h.events.count
+        h.call(keys[0], at: 300, .fail, latency: 0)  // the probe fails: a reopens, 4 tenants open
+        let after = Array(h.events[before...])
+        #expect(after.contains { if case .globalOutage(let g) = $0 { return g.tenants == 4 } else { return false } })
+        #expect(!after.contains { if case .operatorAction = $0 { return true } else { return false } }, "\(after)")
+        #expect(h.machine.signal(for: tool)?.hold == true, "the hold stays in force")
+        for k in keys.dropFirst() { #expect(h.state(k)?.state == .forcedOpen) }
+        let late = Harness.key("z", "web_search")
+        #expect(h.admit(late, at: 5000).rejection?.reason == .forcedOpen, "a tenant first seen under the hold starts held")
+        #expect(h.state(late)?.state == .forcedOpen)
+    }
+
     @Test func aSideEffectToolWithAHealthCheckNeverUsesARealCallAsAProbe() throws {
         var h = Harness(SettingsOverride(failureThreshold: 1, openTimeoutMs: 1000))
         h.machine.register(tool: acme.tool, traits: ToolTraits(sideEffects: true, hasHealthCheck: true))
