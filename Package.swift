@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "BreakerRuntime", targets: ["BreakerRuntime"]),
         .library(name: "BreakerStore", targets: ["BreakerStore"]),
         .library(name: "BreakerReports", targets: ["BreakerReports"]),
+        .library(name: "BreakerOwner", targets: ["BreakerOwner"]),
         .library(name: "BreakerCLI", targets: ["BreakerCLI"]),
         .executable(name: "breakerctl", targets: ["breakerctl"]),
     ],
@@ -44,13 +45,23 @@ let package = Package(
             dependencies: ["BreakerCore", "BreakerStore"]
         ),
         .target(
+            name: "BreakerOwner",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "BreakerTestSupport",
             dependencies: ["BreakerCore", "BreakerRuntime", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "BreakerCLI",
             dependencies: [
-                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports",
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,14 +87,15 @@ let package = Package(
         .testTarget(
             name: "BreakerStoreTests",
             dependencies: [
-                "BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerTestSupport",
+                "BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerOwner", "BreakerTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "BreakerCLITests",
             dependencies: [
-                "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerTestSupport", "breakerctl",
+                "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerRuntime", "BreakerTestSupport",
+                "breakerctl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

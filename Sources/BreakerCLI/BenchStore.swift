@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerOwner
 import BreakerRuntime
 import BreakerStore
 import Foundation
@@ -27,13 +28,18 @@ enum BenchStore {
     /// Writes `shape.records` call records (plus the transitions they cause) into a new store.
     /// - Parameter crashLike: leave no final snapshot, as a crash would.
     static func build(path: String, shape: Shape, crashLike: Bool, progress: Bool) async throws -> Int {
-        let store = try EventStore.openOwner(path: path, configuration: .standard, mustCreate: true)
-        let writer = try EventLogWriter(store: store)
         let clock = ManualWallClock(start: shape.start)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical
-        let breaker = CircuitBreaker(machine: writer.rebuilt, wallClock: clock, sink: writer, logger: logger)
-        let task = Task { try await writer.run() }
+        var options = StoreOwner.Options(configuration: .standard)
+        options.mustCreate = true
+        options.wallClock = clock
+        options.logger = quietLogger
+        let owner = try StoreOwner(path: path, options: options)
+        return try await owner.withWriter(finalSnapshot: !crashLike) { breaker in
+            try await write(shape, breaker: breaker, writer: owner.writer, progress: progress)
+        }
+    }
+
+    private static func write(_ shape: Shape, breaker: CircuitBreaker, writer: EventLogWriter, progress: Bool) async throws -> Int {
         let keys = shape.tenants * shape.toolsPerTenant
         let tenants = try (0..<shape.tenants).map { try TenantID("tenant-\($0)") }
         let tools = try (0..<shape.toolsPerTenant).map { try ToolID("tool-\($0)") }
@@ -67,8 +73,6 @@ enum BenchStore {
                 if progress && i % 1_000_000 == 0 { printError("bench: \(written) records written") }
             }
         }
-        writer.close(finalSnapshot: !crashLike)
-        try await task.value
         return written
     }
 }

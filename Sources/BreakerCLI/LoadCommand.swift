@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerCore
+import BreakerOwner
 import BreakerRuntime
 import BreakerStore
 import Foundation
@@ -51,16 +52,12 @@ struct LoadCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let configuration = try loadConfiguration(config)
-            let s = try EventStore.openOwner(path: store.path, configuration: configuration)
-            if config != nil && s.configuration != configuration {
-                printError("note: \(store.path) keeps the configuration it was created with; --config applies to new stores only")
-            }
-            let writer = try EventLogWriter(store: s)
+            var options = StoreOwner.Options(configuration: configuration)
             var logger = Logger(label: "breakerctl.load")
             logger.logLevel = .error
-            var observer: (@Sendable ([TransitionRecord]) -> Void)? = nil
+            options.logger = logger
             if reportTransitions {
-                observer = { records in
+                options.onDurableTransitions = { records in
                     var lines = ""
                     for r in records {
                         lines +=
@@ -69,21 +66,18 @@ struct LoadCommand: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data(lines.utf8))
                 }
             }
-            let breaker = CircuitBreaker(machine: writer.rebuilt, sink: writer, logger: logger, onDurableTransitions: observer)
+            let owner = try StoreOwner(path: store.path, options: options)
+            if config != nil && owner.store.configuration != configuration {
+                printError("note: \(store.path) keeps the configuration it was created with; --config applies to new stores only")
+            }
             let stats = LoadStats()
             let generator = LoadGenerator(
-                breaker: breaker, tenants: tenants, tools: tools, rate: rate, duration: duration, failureRate: failureRate,
+                breaker: owner.breaker, tenants: tenants, tools: tools, rate: rate, duration: duration, failureRate: failureRate,
                 slowRate: slowRate, latencyMs: latencyMs, seed: seed, stats: stats)
-            let group = ServiceGroup(
-                configuration: ServiceGroupConfiguration(
-                    services: [
-                        .init(service: WriterService(writer: writer)),
-                        .init(service: InboxService(store: s, breaker: breaker)),
-                        .init(service: generator, successTerminationBehavior: .gracefullyShutdownGroup),
-                    ],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
-            try await group.run()
+            try await owner.run(
+                alongside: [.init(service: generator, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint])
+            let writer = owner.writer
             let (appended, durable) = writer.counts
             printError(
                 "load: \(stats.calls.value) calls, \(stats.rejected.value) rejected, \(stats.failed.value) failed or timed out; \(durable)/\(appended) records durable in \(store.path)"
@@ -171,43 +165,6 @@ struct LoadGenerator: Service {
                 }
                 try? await clock.sleep(for: .milliseconds(5))
             }
-        }
-    }
-}
-
-/// The writer as a service: stops (flushing everything) when the group shuts down.
-struct WriterService: Service {
-    let writer: EventLogWriter
-
-    func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await writer.run()
-        } onGracefulShutdown: {
-            writer.close()
-        }
-    }
-}
-
-/// Applies operator actions queued by the CLI in the store's inbox, every 250 ms.
-struct InboxService: Service {
-    let store: EventStore
-    let breaker: CircuitBreaker
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            for a in (try? store.takeInbox()) ?? [] {
-                guard let tool = try? ToolID(a.tool) else { continue }
-                let tenant = a.tenant.flatMap { try? TenantID($0) }
-                switch a.op {
-                case .forceOpen, .forceOpenHold:
-                    try? await breaker.forceOpen(tool: tool, tenant: tenant, hold: a.op == .forceOpenHold, actor: a.actor, reason: a.reason)
-                case .release:
-                    try? await breaker.release(tool: tool, tenant: tenant, actor: a.actor, reason: a.reason)
-                case .reset:
-                    if let tenant { try? await breaker.reset(tenant: tenant, tool: tool, actor: a.actor, reason: a.reason) }
-                }
-            }
-            try? await Task.sleep(for: .milliseconds(250))
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerCore
+import BreakerOwner
 import BreakerRuntime
 import BreakerStore
 import Foundation
@@ -55,15 +56,21 @@ struct LogBench: AsyncParsableCommand {
 
     /// The calls of the benchmark: key i % 1000, turn of 5 calls each.
     func logged(path: String) async throws -> (Double, Double) {
-        let store = try EventStore.openOwner(path: path, mustCreate: true)
-        let writer = try EventLogWriter(store: store)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical
-        let breaker = CircuitBreaker(machine: writer.rebuilt, sink: writer, logger: logger)
+        var options = StoreOwner.Options()
+        options.mustCreate = true
+        options.logger = quietLogger
+        let owner = try StoreOwner(path: path, options: options)
         let names = try Self.names()
-        let task = Task { try await writer.run() }
+        let calls = self.calls
+        let elapsed = try await owner.withWriter { breaker in try await Self.timeCalls(calls, names, breaker, owner.writer) }
+        return (Double(calls) / Self.seconds(elapsed), Double(owner.store.fileSize) / Double(calls))
+    }
+
+    private static func timeCalls(
+        _ calls: Int, _ names: (keys: [(TenantID, ToolID)], turns: [TurnID]), _ breaker: CircuitBreaker, _ writer: EventLogWriter
+    ) async throws -> Duration {
         let clock = ContinuousClock()
-        let elapsed = try await clock.measure {
+        return try await clock.measure {
             for i in 0..<calls {
                 let (t, o) = names.keys[i % names.keys.count]
                 if case .admitted(let p) = breaker.admit(tenant: t, tool: o, turn: names.turns[(i / Self.tenants / 5) % names.turns.count])
@@ -74,10 +81,6 @@ struct LogBench: AsyncParsableCommand {
             }
             try await breaker.flush()
         }
-        writer.close()
-        try await task.value
-        let size = store.fileSize
-        return (Double(calls) / Self.seconds(elapsed), Double(size) / Double(calls))
     }
 
     static func names() throws -> (keys: [(TenantID, ToolID)], turns: [TurnID]) {
@@ -93,17 +96,18 @@ struct LogBench: AsyncParsableCommand {
 
     /// p99 of the async call API's latency, µs; `path` nil = discarding sink.
     func p99(calls: Int, path: String?) async throws -> Double {
-        var writer: EventLogWriter? = nil
-        var task: Task<Void, any Error>? = nil
-        if let path {
-            let w = try EventLogWriter(store: try EventStore.openOwner(path: path, mustCreate: true))
-            writer = w
-            task = Task { try await w.run() }
+        guard let path else {
+            return try await Self.pacedP99(calls: calls, breaker: CircuitBreaker(machine: BreakerMachine(), logger: quietLogger))
         }
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical
-        let breaker = CircuitBreaker(
-            machine: writer?.rebuilt ?? BreakerMachine(), sink: writer ?? DiscardingEventSink(), logger: logger)
+        var options = StoreOwner.Options()
+        options.mustCreate = true
+        options.logger = quietLogger
+        let owner = try StoreOwner(path: path, options: options)
+        return try await owner.withWriter { breaker in try await Self.pacedP99(calls: calls, breaker: breaker) }
+    }
+
+    /// Calls at a paced rate from 16 tasks; returns the p99 of the async call API's latency, µs.
+    private static func pacedP99(calls: Int, breaker: CircuitBreaker) async throws -> Double {
         let names = try Self.names()
         let perTask = calls / 16
         let samples = await withTaskGroup(of: [Double].self) { group in
@@ -130,8 +134,6 @@ struct LogBench: AsyncParsableCommand {
             for await part in group { all.append(contentsOf: part) }
             return all
         }
-        writer?.close()
-        try await task?.value
         let sorted = samples.sorted()
         return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
     }

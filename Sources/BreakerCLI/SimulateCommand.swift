@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerCore
+import BreakerOwner
 import BreakerRuntime
 import BreakerStore
 import Foundation
@@ -53,22 +54,23 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs a parsed trace into a new store through the real runtime and writer.
+/// Runs a parsed trace into a new store through the real runtime and writer (an owner whose
+/// wall clock is the trace's virtual time; it reads no inbox and runs no prober).
 enum SimulationRunner {
     static func run(
         _ trace: Trace, configuration: BreakerConfiguration, storePath: String, logLevel: Logger.Level = .critical,
         progress: ((Int, Int) -> Void)?
     ) async throws -> Simulation.Summary {
-        let store = try EventStore.openOwner(path: storePath, configuration: configuration, mustCreate: true)
-        let writer = try EventLogWriter(store: store)
         let clock = ManualWallClock(start: trace.lines.first?.at ?? Timestamp(milliseconds: 0))
-        var logger = Logger(label: "breakerctl.simulate")
-        logger.logLevel = logLevel
-        let breaker = CircuitBreaker(machine: writer.rebuilt, wallClock: clock, sink: writer, logger: logger)
-        let writerTask = Task { try await writer.run() }
-        let summary = Simulation(breaker: breaker, clock: clock).run(trace, progress: progress ?? { _, _ in })
-        writer.close()
-        try await writerTask.value
+        var options = StoreOwner.Options(configuration: configuration)
+        options.mustCreate = true
+        options.wallClock = clock
+        options.logger = Logger(label: "breakerctl.simulate")
+        options.logger.logLevel = logLevel
+        let owner = try StoreOwner(path: storePath, options: options)
+        let summary = try await owner.withWriter { breaker in
+            Simulation(breaker: breaker, clock: clock).run(trace, progress: progress ?? { _, _ in })
+        }
         return summary
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BreakerCore
 import Foundation
+import Logging
 
 /// `--db PATH`: the store file.
 struct StoreOptions: ParsableArguments {
@@ -13,6 +14,9 @@ struct StoreOptions: ParsableArguments {
         return "breaker.sqlite"
     }
 }
+
+/// A logger that prints nothing: commands report on standard error themselves, one clear line.
+let quietLogger = Logger(label: "breakerctl", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// Writes to standard error.
 func printError(_ message: String) {

@@ -106,14 +106,31 @@ public struct OperatorRecord: Sendable, Hashable {
     public var op: OperatorOp
     public var actor: String
     public var reason: String
+    /// The request this action answers (the store's inbox row), if any. Not part of the log:
+    /// the writer removes that row in the transaction that makes this record durable.
+    public var requestID: Int64?
 
-    public init(time: Timestamp, tenant: TenantID?, tool: ToolID, op: OperatorOp, actor: String, reason: String) {
+    public init(
+        time: Timestamp, tenant: TenantID?, tool: ToolID, op: OperatorOp, actor: String, reason: String, requestID: Int64? = nil
+    ) {
         self.time = time
         self.tenant = tenant
         self.tool = tool
         self.op = op
         self.actor = actor
         self.reason = reason
+        self.requestID = requestID
+    }
+
+    public static func == (a: OperatorRecord, b: OperatorRecord) -> Bool {
+        a.time == b.time && a.tenant == b.tenant && a.tool == b.tool && a.op == b.op && a.actor == b.actor && a.reason == b.reason
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(time)
+        hasher.combine(tenant)
+        hasher.combine(tool)
+        hasher.combine(op)
     }
 }
 

@@ -400,7 +400,7 @@ public struct BreakerMachine: Sendable {
     /// matching key goes to FORCED_OPEN (`forced_hold`). For all tenants the signal also covers
     /// keys first seen later.
     public mutating func forceOpen(
-        tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String, at now: Timestamp,
+        tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String, requestID: Int64? = nil, at now: Timestamp,
         events: inout [BreakerEvent]
     ) {
         noteworthyCount &+= 1
@@ -408,7 +408,7 @@ public struct BreakerMachine: Sendable {
             .operatorAction(
                 OperatorRecord(
                     time: now, tenant: tenant, tool: tool, op: hold ? .forceOpenHold : .forceOpen, actor: actor,
-                    reason: reason)))
+                    reason: reason, requestID: requestID)))
         forceOpenKeys(tool: tool, tenant: tenant, hold: hold, actor: actor, reason: reason, at: now, events: &events)
     }
 
@@ -439,11 +439,14 @@ public struct BreakerMachine: Sendable {
     /// Releases `tool` for `tenant` or all tenants: OPEN and FORCED_OPEN keys go to HALF_OPEN.
     /// A release for all tenants also ends the tool-wide signal.
     public mutating func release(
-        tool: ToolID, tenant: TenantID?, actor: String, reason: String, at now: Timestamp, events: inout [BreakerEvent]
+        tool: ToolID, tenant: TenantID?, actor: String, reason: String, requestID: Int64? = nil, at now: Timestamp,
+        events: inout [BreakerEvent]
     ) {
         noteworthyCount &+= 1
         events.append(
-            .operatorAction(OperatorRecord(time: now, tenant: tenant, tool: tool, op: .release, actor: actor, reason: reason)))
+            .operatorAction(
+                OperatorRecord(
+                    time: now, tenant: tenant, tool: tool, op: .release, actor: actor, reason: reason, requestID: requestID)))
         let targets: [Int]
         if let tenant {
             targets = [slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)]
@@ -459,11 +462,14 @@ public struct BreakerMachine: Sendable {
 
     /// Resets (tenant, tool): a key not CLOSED goes to CLOSED.
     public mutating func reset(
-        tenant: TenantID, tool: ToolID, actor: String, reason: String, at now: Timestamp, events: inout [BreakerEvent]
+        tenant: TenantID, tool: ToolID, actor: String, reason: String, requestID: Int64? = nil, at now: Timestamp,
+        events: inout [BreakerEvent]
     ) {
         noteworthyCount &+= 1
         events.append(
-            .operatorAction(OperatorRecord(time: now, tenant: tenant, tool: tool, op: .reset, actor: actor, reason: reason)))
+            .operatorAction(
+                OperatorRecord(
+                    time: now, tenant: tenant, tool: tool, op: .reset, actor: actor, reason: reason, requestID: requestID)))
         let i = slot(for: BreakerKey(tenant: tenant, tool: tool), at: now, events: &events)
         if slots[i].state != .closed {
             transition(i, to: .closed, cause: .reset, at: now, actor: actor, reason: reason, events: &events)

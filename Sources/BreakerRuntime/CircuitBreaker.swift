@@ -42,8 +42,11 @@ public final class CircuitBreaker: Sendable {
     ///   - metricsFactory: where counters, the state gauge and the latency timer go.
     ///   - onDurableTransitions: called with the transitions an async call or action caused,
     ///     once they are durable and before that call returns.
+    ///   - timeFloor: the time of the log's last record: recorded times start no earlier (SPEC §8:
+    ///     they never decrease, across processes too).
     public init(
         machine: BreakerMachine,
+        timeFloor: Timestamp? = nil,
         wallClock: any WallClock = SystemWallClock(),
         monotonicClock: any Clock<Duration> = ContinuousClock(),
         sink: any EventSink = DiscardingEventSink(),
@@ -54,7 +57,9 @@ public final class CircuitBreaker: Sendable {
         self.durableTransitions = onDurableTransitions
         self.configuration = machine.configuration
         self.inner = Locked(
-            Inner(machine: machine, systemClock: wallClock is SystemWallClock ? SystemWallClock.MillisecondReader() : nil))
+            Inner(
+                machine: machine, lastTime: timeFloor?.milliseconds ?? .min,
+                systemClock: wallClock is SystemWallClock ? SystemWallClock.MillisecondReader() : nil))
         self.wallClock = wallClock
         self.monotonicClock = monotonicClock
         self.ticks = Self.ticker(monotonicClock)
@@ -350,23 +355,37 @@ public final class CircuitBreaker: Sendable {
         try await finish(after)
     }
 
-    /// Applies an operator action at an explicit time without waiting (simulation, CLI relay).
+    /// Applies an operator action now (or at `time`, for a virtual clock) without waiting for
+    /// durability (simulation, and the owner's inbox, whose CLI waits for the record itself).
     public func apply(_ action: OperatorAction, at time: Timestamp? = nil) {
-        let (_, after) = step(at: time) { m, now, events in
+        reportWithoutWaiting(stepAction(action, at: time))
+    }
+
+    /// Applies an operator action now; returns once its record is durable.
+    /// - Throws: when the log cannot make it durable.
+    public func apply(_ action: OperatorAction) async throws {
+        try await finish(stepAction(action, at: nil))
+    }
+
+    private func stepAction(_ action: OperatorAction, at time: Timestamp?) -> Aftermath {
+        step(at: time) { m, now, events in
             switch action.op {
             case .forceOpen, .forceOpenHold:
                 m.forceOpen(
                     tool: action.tool, tenant: action.tenant, hold: action.op == .forceOpenHold, actor: action.actor,
-                    reason: action.reason, at: now, events: &events)
+                    reason: action.reason, requestID: action.requestID, at: now, events: &events)
             case .release:
-                m.release(tool: action.tool, tenant: action.tenant, actor: action.actor, reason: action.reason, at: now, events: &events)
+                m.release(
+                    tool: action.tool, tenant: action.tenant, actor: action.actor, reason: action.reason,
+                    requestID: action.requestID, at: now, events: &events)
             case .reset:
                 if let tenant = action.tenant {
-                    m.reset(tenant: tenant, tool: action.tool, actor: action.actor, reason: action.reason, at: now, events: &events)
+                    m.reset(
+                        tenant: tenant, tool: action.tool, actor: action.actor, reason: action.reason,
+                        requestID: action.requestID, at: now, events: &events)
                 }
             }
-        }
-        reportWithoutWaiting(after)
+        }.1
     }
 
     /// Waits until every fact so far is durable in the sink.
@@ -457,12 +476,15 @@ public struct OperatorAction: Sendable, Hashable {
     public var tenant: TenantID?
     public var actor: String
     public var reason: String
+    /// The request it answers (the store's inbox row), carried to the operator record.
+    public var requestID: Int64?
 
-    public init(op: OperatorOp, tool: ToolID, tenant: TenantID?, actor: String, reason: String) {
+    public init(op: OperatorOp, tool: ToolID, tenant: TenantID?, actor: String, reason: String, requestID: Int64? = nil) {
         self.op = op
         self.tool = tool
         self.tenant = tenant
         self.actor = actor
         self.reason = reason
+        self.requestID = requestID
     }
 }

@@ -19,12 +19,17 @@ public struct HealthProber: Service {
         self.interval = .milliseconds(breaker.configuration.runtime.probeIntervalMs)
     }
 
+    /// Probes every interval until graceful shutdown or cancellation, then returns normally.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await breaker.runHealthProbes()
-                try await Self.sleep(clock, interval)
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    await breaker.runHealthProbes()
+                    try await Self.sleep(clock, interval)
+                }
             }
+        } catch is CancellationError {
+            // Stopping is the expected end of the prober, not a failure of the service group.
         }
     }
 

@@ -1,64 +1,117 @@
 public import BreakerCore
 import GRDB
 
-/// An operator action waiting in the store's inbox for the running owner.
+/// An operator action waiting in the store's inbox for the owner to apply (SPEC §8).
 public struct InboxAction: Sendable, Hashable {
     public var id: Int64
     public var op: OperatorOp
+    /// The tool and tenant as the CLI wrote them; the owner validates them (SPEC §1).
     public var tool: String
     public var tenant: String?
     public var actor: String
     public var reason: String
 }
 
+/// Where a queued action stands, as the CLI that queued it sees it.
+public enum InboxState: Sendable, Hashable {
+    /// Waiting for an owner to take it.
+    case pending
+    /// An owner took it; it is gone once its record is durable.
+    case claimed(by: String)
+    /// The owner refused it (nothing was recorded), for this reason.
+    case refused(String)
+    /// Applied: its operator record is durable (the row goes in the same transaction).
+    case applied
+}
+
 extension EventStore {
-    /// Queues an operator action for the process that owns `path` (no ownership needed).
-    /// Returns the inbox id; the owner applies and removes it within a second.
-    public static func submit(
-        path: String, op: OperatorOp, tool: String, tenant: String?, actor: String, reason: String
-    ) throws(BreakerError) -> Int64 {
+    /// A short write connection to the store, for a process that does not own it.
+    private static func withQueue<T>(path: String, _ body: (DatabaseQueue) throws -> T) throws(BreakerError) -> T {
         do {
             var config = Configuration()
             config.busyMode = .timeout(5)
-            let queue = try DatabaseQueue(path: path, configuration: config)
-            return try queue.write { db in
+            return try body(try DatabaseQueue(path: path, configuration: config))
+        } catch {
+            throw storeError(error, path: path)
+        }
+    }
+
+    /// Queues an operator action for whichever process owns `path` (no ownership needed).
+    /// Returns the inbox id; the owner applies it within a second and removes the row in the
+    /// transaction that records it.
+    public static func submit(
+        path: String, op: OperatorOp, tool: String, tenant: String?, actor: String, reason: String
+    ) throws(BreakerError) -> Int64 {
+        try withQueue(path: path) { queue in
+            try queue.write { db in
                 try db.execute(
                     sql:
                         "INSERT INTO inbox(submitted_at, op, tool, tenant, actor, reason) VALUES (strftime('%s','now') * 1000, ?, ?, ?, ?, ?)",
                     arguments: [op.rawValue, tool, tenant, actor, reason])
                 return db.lastInsertedRowID
             }
-        } catch {
-            throw storeError(error, path: path)
         }
     }
 
-    /// Whether the inbox still holds action `id` (not yet applied by the owner).
-    public static func isPending(path: String, id: Int64) throws(BreakerError) -> Bool {
-        do {
-            var config = Configuration()
-            config.readonly = true
-            config.busyMode = .timeout(5)
-            let queue = try DatabaseQueue(path: path, configuration: config)
-            return try queue.read { db in
-                try Int64.fetchOne(db, sql: "SELECT count(*) FROM inbox WHERE id = ?", arguments: [id]) ?? 0 > 0
+    /// Where the queued action `id` stands.
+    public static func inboxState(path: String, id: Int64) throws(BreakerError) -> InboxState {
+        try withQueue(path: path) { queue in
+            try queue.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT claimed_by, error FROM inbox WHERE id = ?", arguments: [id]) else {
+                    return .applied
+                }
+                if let error: String = row[1] { return .refused(error) }
+                if let owner: String = row[0] { return .claimed(by: owner) }
+                return .pending
             }
-        } catch {
-            throw storeError(error, path: path)
         }
     }
 
-    /// The owner takes every queued action, oldest first, removing them from the inbox.
-    public func takeInbox() throws(BreakerError) -> [InboxAction] {
+    /// Removes the queued action `id` unless an owner has taken it (or removes it once refused).
+    /// Returns whether it was removed: an action an owner took is applied, never withdrawn.
+    public static func withdraw(path: String, id: Int64) throws(BreakerError) -> Bool {
+        try withQueue(path: path) { queue in
+            try queue.write { db in
+                try db.execute(sql: "DELETE FROM inbox WHERE id = ? AND (claimed_by IS NULL OR error IS NOT NULL)", arguments: [id])
+                return db.changesCount == 1
+            }
+        }
+    }
+
+    /// The owner takes every queued action it has not taken yet, oldest first: unclaimed ones,
+    /// and ones an earlier owner took but did not record (it died). Refused ones stay for their CLI.
+    public func claimInbox(owner: String) throws(BreakerError) -> [InboxAction] {
         do {
             return try db.write { db in
-                let rows = try Row.fetchAll(db, sql: "SELECT id, op, tool, tenant, actor, reason FROM inbox ORDER BY id")
-                try db.execute(sql: "DELETE FROM inbox")
-                return rows.compactMap { r in
-                    guard let op = OperatorOp(rawValue: r[1]) else { return nil }
-                    return InboxAction(id: r[0], op: op, tool: r[2], tenant: r[3], actor: r[4], reason: r[5])
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, op, tool, tenant, actor, reason FROM inbox
+                        WHERE error IS NULL AND (claimed_by IS NULL OR claimed_by != ?) ORDER BY id
+                        """, arguments: [owner])
+                var out: [InboxAction] = []
+                for r in rows {
+                    let id: Int64 = r[0]
+                    try db.execute(sql: "UPDATE inbox SET claimed_by = ? WHERE id = ?", arguments: [owner, id])
+                    guard let op = OperatorOp(rawValue: r[1]) else {
+                        try db.execute(
+                            sql: "UPDATE inbox SET error = ? WHERE id = ?",
+                            arguments: ["unknown operator action \(String(reflecting: r[1] as String))", id])
+                        continue
+                    }
+                    out.append(InboxAction(id: id, op: op, tool: r[2], tenant: r[3], actor: r[4], reason: r[5]))
                 }
+                return out
             }
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// The owner refuses queued action `id`: nothing is recorded; its CLI reports `message`.
+    public func refuseInbox(id: Int64, message: String) throws(BreakerError) {
+        do {
+            try db.write { db in try db.execute(sql: "UPDATE inbox SET error = ? WHERE id = ?", arguments: [message, id]) }
         } catch {
             throw Self.storeError(error, path: path)
         }

@@ -112,17 +112,16 @@ extension EventStore {
 }
 
 extension EventStore {
-    /// The time of the newest record, if any.
+    /// The time of the newest record, if any: what a process that appends starts its time floor
+    /// at (SPEC §8). Times grow with seq, so each table's last row by seq is read, not scanned.
     public func latestTime() throws(BreakerError) -> Timestamp? {
         try read { db in
             let base = try EventStore.tsBase(db) ?? 0
-            let call = try Int64.fetchOne(db, sql: "SELECT ts FROM calls ORDER BY seq DESC LIMIT 1").map { $0 + base }
-            let other = try Int64.fetchOne(
-                db,
-                sql:
-                    "SELECT max(m) FROM (SELECT max(ts) AS m FROM transitions UNION ALL SELECT max(ts) FROM operator_actions UNION ALL SELECT max(ts) FROM global_outages)"
-            )
-            return [call, other].compactMap { $0 }.max().map { Timestamp(milliseconds: $0) }
+            var times = [try Int64.fetchOne(db, sql: "SELECT ts FROM calls ORDER BY seq DESC LIMIT 1").map { $0 + base }]
+            for table in ["transitions", "operator_actions", "global_outages"] {
+                times.append(try Int64.fetchOne(db, sql: "SELECT ts FROM \(table) ORDER BY seq DESC LIMIT 1"))
+            }
+            return times.compactMap { $0 }.max().map { Timestamp(milliseconds: $0) }
         }
     }
 }

@@ -43,31 +43,7 @@ public final class EventStore: Sendable {
     public static func openOwner(
         path: String, configuration: BreakerConfiguration? = nil, mustCreate: Bool = false, mustExist: Bool = false
     ) throws(BreakerError) -> EventStore {
-        let presence = try StoreFile.presence(path)
-        if case .present = presence, mustCreate {
-            throw BreakerError(
-                .storeUnavailable, "store \(path) already exists; simulate writes a new store: choose another --db path or remove it",
-                context: ["path": path])
-        }
-        if case .missing = presence, mustExist {
-            throw BreakerError(
-                .storeUnavailable, "no store at \(path); create one with `breakerctl simulate` or `breakerctl load`",
-                context: ["path": path])
-        }
-        let dir = StoreFile.directory(of: path)
-        guard StoreFile.isWritable(dir) else {
-            throw BreakerError(
-                .storeUnavailable, "directory \(dir) is not writable; the owner of a store needs to write beside it",
-                context: ["path": path])
-        }
-        if case .present(let size) = presence {
-            try StoreFile.checkHeader(path, size: size)
-            guard StoreFile.isWritable(path) else {
-                throw BreakerError(
-                    .storeUnavailable, "store \(path) is read-only; the owner must be able to write it (check its permissions)",
-                    context: ["path": path])
-            }
-        }
+        let presence = try checkWritable(path: path, mustCreate: mustCreate, mustExist: mustExist, inspectingContent: false)
         let lock = try StoreLock(storePath: path)
         var stored: BreakerConfiguration? = nil
         if case .present = presence {
@@ -100,6 +76,43 @@ public final class EventStore: Sendable {
             throw storeError(error, path: path)
         }
         return EventStore(path: path, configuration: effective, db: pool, lock: lock)
+    }
+
+    /// Checks, without writing anything, that this process could write to the store at `path`:
+    /// its directory and file are writable, it is a TenantBreaker store of a schema this build
+    /// knows. Used before any write, so that bad input leaves the file exactly as it was.
+    /// - Throws: ``BreakerError`` naming the problem and the fix.
+    @discardableResult
+    public static func checkWritable(
+        path: String, mustCreate: Bool = false, mustExist: Bool = false, inspectingContent: Bool = true
+    ) throws(BreakerError) -> StoreFile.Presence {
+        let presence = try StoreFile.presence(path)
+        if case .present = presence, mustCreate {
+            throw BreakerError(
+                .storeUnavailable, "store \(path) already exists; simulate writes a new store: choose another --db path or remove it",
+                context: ["path": path])
+        }
+        if case .missing = presence, mustExist {
+            throw BreakerError(
+                .storeUnavailable, "no store at \(path); create one with `breakerctl simulate` or `breakerctl load`",
+                context: ["path": path])
+        }
+        let dir = StoreFile.directory(of: path)
+        guard StoreFile.isWritable(dir) else {
+            throw BreakerError(
+                .storeUnavailable, "directory \(dir) is not writable; the owner of a store needs to write beside it",
+                context: ["path": path])
+        }
+        if case .present(let size) = presence {
+            try StoreFile.checkHeader(path, size: size)
+            guard StoreFile.isWritable(path) else {
+                throw BreakerError(
+                    .storeUnavailable, "store \(path) is read-only; the owner must be able to write it (check its permissions)",
+                    context: ["path": path])
+            }
+        }
+        if inspectingContent, case .present = presence { _ = try inspect(path: path) }
+        return presence
     }
 
     /// Opens `path` for reading while an owner may be writing (reports, status, export).

@@ -169,6 +169,11 @@ struct RowEncoder {
                 try db.execute(
                     sql: "INSERT INTO operator_actions(seq, ts, tenant, tool, op, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     arguments: [seq, r.time.milliseconds, r.tenant?.rawValue, r.tool.rawValue, r.op.rawValue, r.actor, r.reason])
+                // The queued request it answers goes in the same transaction: once the row is gone,
+                // the record is durable (the CLI reports the action applied on exactly that).
+                if let request = r.requestID {
+                    try db.execute(sql: "DELETE FROM inbox WHERE id = ?", arguments: [request])
+                }
             case .globalOutage(let r):
                 try db.execute(
                     sql: "INSERT INTO global_outages(seq, ts, tool, tenants) VALUES (?, ?, ?, ?)",

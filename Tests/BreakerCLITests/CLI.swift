@@ -51,6 +51,18 @@ enum CLI {
     }
 }
 
+extension CLI {
+    /// ``run(_:environment:cwd:)`` on a thread of its own: an async test that runs an owner in
+    /// this process must not block the cooperative pool while the child process runs.
+    static func run(async args: [String], environment: [String: String] = [:]) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try CLI.run(args, environment: environment) })
+            }
+        }
+    }
+}
+
 func temporaryDirectory() throws -> String {
     let dir = NSTemporaryDirectory() + "breaker-cli-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerOwner
 import BreakerRuntime
 import BreakerTestSupport
 import Foundation
@@ -18,15 +19,17 @@ func temporaryDirectory() throws -> String {
 func simulate(
     _ trace: Trace, into path: String, configuration: BreakerConfiguration, snapshotEvery: Int = 50_000, batchSize: Int = 4096
 ) async throws -> BreakerMachine {
-    let store = try EventStore.openOwner(path: path, configuration: configuration)
-    let writer = try EventLogWriter(store: store, batchSize: batchSize, snapshotEvery: snapshotEvery)
     let clock = ManualWallClock(start: trace.lines.first?.at ?? Timestamp(milliseconds: 0))
-    let breaker = CircuitBreaker(machine: writer.rebuilt, wallClock: clock, sink: writer, logger: Fixtures.silentLogger)
-    let task = Task { try await writer.run() }
-    Simulation(breaker: breaker, clock: clock).run(trace)
-    writer.close(finalSnapshot: false)
-    try await task.value
-    return breaker.machine
+    var options = StoreOwner.Options(configuration: configuration)
+    options.wallClock = clock
+    options.logger = Fixtures.silentLogger
+    options.batchSize = batchSize
+    options.snapshotEvery = snapshotEvery
+    let owner = try StoreOwner(path: path, options: options)
+    return try await owner.withWriter(finalSnapshot: false) { breaker in
+        Simulation(breaker: breaker, clock: clock).run(trace)
+        return breaker.machine
+    }
 }
 
 @Suite struct StoreTests {
@@ -94,22 +97,21 @@ func simulate(
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/s.sqlite"
-        let store = try EventStore.openOwner(path: path)
-        let writer = try EventLogWriter(store: store)
-        let breaker = CircuitBreaker(machine: writer.rebuilt, sink: writer, logger: Fixtures.silentLogger)
-        let task = Task { try await writer.run() }
-        let tenant = try TenantID("acme")
-        let tool = try ToolID("web_search")
-        for i in 0..<200 {
-            _ = await breaker.call(tenant: tenant, tool: tool, turn: try TurnID("t\(i)")) { 1 }
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        let owner = try StoreOwner(path: path, options: options)
+        try await owner.withWriter { breaker in
+            let tenant = try TenantID("acme")
+            let tool = try ToolID("web_search")
+            for i in 0..<200 {
+                _ = await breaker.call(tenant: tenant, tool: tool, turn: try TurnID("t\(i)")) { 1 }
+            }
+            try await breaker.flush()
+            let reader = try EventStore.openReader(path: path)
+            var calls = 0
+            try reader.forEachEvent(EventFilter(kinds: .calls)) { _ in calls += 1 }
+            #expect(calls == 200)
         }
-        try await breaker.flush()
-        let reader = try EventStore.openReader(path: path)
-        var calls = 0
-        try reader.forEachEvent(EventFilter(kinds: .calls)) { _ in calls += 1 }
-        #expect(calls == 200)
-        writer.close()
-        try await task.value
     }
 
     @Test func aStoreFromANewerSchemaIsRefusedAndLeftUnchanged() async throws {

@@ -1,0 +1,124 @@
+import BreakerCore
+import BreakerOwner
+import BreakerRuntime
+import BreakerStore
+import BreakerTestSupport
+import Foundation
+import Testing
+
+/// SPEC §8: operator actions given through the CLI reach every kind of owner within a second, are
+/// reported applied only once durable, and are never silently lost.
+@Suite(.serialized) struct OwnerInboxTests {
+    /// A store with one key, owned by nobody.
+    func store(_ dir: String) throws -> String {
+        let db = dir + "/s.sqlite"
+        let trace = try writeTrace(dir, [callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t-1")])
+        #expect(try CLI.run(["simulate", trace, "--db", db]).status == 0)
+        return db
+    }
+
+    func operatorRecords(_ db: String) throws -> [OperatorRecord] {
+        var out: [OperatorRecord] = []
+        try EventStore.openReader(path: db).forEachEvent(EventFilter(kinds: .operatorActions)) { e in
+            if case .operatorAction(let o) = e.event { out.append(o) }
+        }
+        return out
+    }
+
+    @Test func anApplicationEmbeddingTheOwnerAppliesACLIActionAndTheCLISaysSoOnceDurable() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        let owner = try StoreOwner(path: db, options: options)
+        let running = Task { try await owner.run() }
+        let r = try await CLI.run(async: [
+            "force-open", "--tool", "web_search", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("applied by the running owner (pid \(getpid()))"), "\(r.stderr)")
+        // Reported applied: the record is durable, so a reader sees it now.
+        #expect(try operatorRecords(db).map(\.reason) == ["vendor down"])
+        #expect(owner.breaker.status(of: BreakerKey(tenant: try TenantID("acme"), tool: try ToolID("web_search")))?.state == .forcedOpen)
+        running.cancel()
+        _ = try? await running.value
+    }
+
+    @Test func aQueuedActionIsAppliedWithinOneSecondOfBeingQueued() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        let owner = try StoreOwner(path: db, options: options)
+        let running = Task { try await owner.run() }
+        for round in 0..<5 {
+            let queued = SystemWallClock().now
+            let id = try EventStore.submit(path: db, op: .forceOpen, tool: "web_search", tenant: "acme", actor: "a", reason: "r\(round)")
+            while try EventStore.inboxState(path: db, id: id) != .applied { try await Task.sleep(for: .milliseconds(5)) }
+            let record = try #require(try operatorRecords(db).last)
+            #expect(record.reason == "r\(round)")
+            #expect(
+                record.time.milliseconds - queued.milliseconds <= 1000,
+                "applied \(record.time.milliseconds - queued.milliseconds) ms after it was queued")
+        }
+        running.cancel()
+        _ = try? await running.value
+    }
+
+    @Test(arguments: [("bad\u{1}name", "control character"), (String(repeating: "x", count: 129), "128")])
+    func aQueuedActionWithAnInvalidTenantIsRefusedAndNothingIsRecorded(tenant: String, message: String) async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        let id = try EventStore.submit(path: db, op: .forceOpenHold, tool: "web_search", tenant: tenant, actor: "a", reason: "r")
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        let owner = try StoreOwner(path: db, options: options)
+        try await owner.withWriter { _ in try owner.applyInbox() }
+        guard case .refused(let why) = try EventStore.inboxState(path: db, id: id) else {
+            Issue.record("expected the action to be refused")
+            return
+        }
+        #expect(why.contains(message), "\(why)")
+        #expect(try operatorRecords(db).isEmpty, "an invalid tenant never becomes 'all tenants'")
+        let machine = try EventStore.openReader(path: db).rebuild().machine
+        #expect(machine.keys.allSatisfy { machine.status(of: $0)?.state == .closed })
+    }
+
+    @Test func theCLIGivesUpWithAClearMessageWhenNoOwnerAppliesTheActionInTime() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        // An owner that holds the store but never reads its inbox.
+        let silent = try EventStore.openOwner(path: db)
+        let r = try CLI.run(["force-open", "--tool", "web_search", "--reason", "r", "--wait", "0.5", "--db", db])
+        #expect(r.status == 1)
+        #expect(
+            r.stderr.contains("did not take force_open web_search for all tenants within") && r.stderr.contains("not applied"),
+            "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "one clear line: \(r.stderr)")
+        #expect(try silent.claimInbox(owner: "check").isEmpty, "the withdrawn action is no longer queued")
+        #expect(try operatorRecords(db).isEmpty)
+    }
+
+    @Test func anActionTakenByAnOwnerThatDiedIsAppliedByTheNextOwner() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        let id = try EventStore.submit(path: db, op: .forceOpen, tool: "web_search", tenant: "acme", actor: "a", reason: "queued")
+        do {
+            // An owner claims it and dies before recording it.
+            let dead = try EventStore.openOwner(path: db)
+            #expect(try dead.claimInbox(owner: "pid 1, dead").map(\.id) == [id])
+        }
+        #expect(try EventStore.inboxState(path: db, id: id) == .claimed(by: "pid 1, dead"))
+        // The next owner — here the CLI itself, as no owner runs — applies it along with its own action.
+        let r = try CLI.run(["release", "--tool", "web_search", "--tenant", "acme", "--reason", "own", "--db", db])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try operatorRecords(db).map(\.reason) == ["queued", "own"])
+        #expect(try EventStore.inboxState(path: db, id: id) == .applied)
+        #expect(try CLI.run(["verify", "--db", db]).status == 0)
+    }
+}
