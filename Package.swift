@@ -38,6 +38,8 @@ let package = Package(
                 "BreakerCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -73,6 +75,16 @@ let package = Package(
             name: "breakerctl",
             dependencies: ["BreakerCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(
+            name: "breaker-embedding-example",
+            dependencies: [
+                "BreakerCore", "BreakerOwner", "BreakerRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/EmbeddingExample"
+        ),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore", "BreakerTestSupport"]),
         .testTarget(
             name: "BreakerRuntimeTests",
@@ -89,13 +101,16 @@ let package = Package(
             dependencies: [
                 "BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerOwner", "BreakerTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(
             name: "BreakerCLITests",
             dependencies: [
                 "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerRuntime", "BreakerTestSupport",
-                "breakerctl",
+                "breakerctl", "breaker-embedding-example",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -31,6 +31,7 @@ enum BenchStore {
         let clock = ManualWallClock(start: shape.start)
         var options = StoreOwner.Options(configuration: .standard)
         options.mustCreate = true
+        options.dropsCallRecordsWhenFull = false
         options.wallClock = clock
         options.logger = quietLogger
         let owner = try StoreOwner(path: path, options: options)
@@ -69,7 +70,7 @@ enum BenchStore {
             }
             i += 1
             if i % 4096 == 0 {
-                await writer.waitForCapacity()
+                await writer.waitForCapacity(timeout: nil)
                 if progress && i % 1_000_000 == 0 { printError("bench: \(written) records written") }
             }
         }

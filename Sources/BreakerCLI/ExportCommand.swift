@@ -32,14 +32,17 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
+            let from = try from.map { try parseTime($0, option: "--from") }
+            let to = try to.map { try parseTime($0, option: "--to") }
+            noteGaps(try s.logGaps(from: from, to: to))
             var kinds = EventKinds.all
-            if tenant != nil { kinds.remove(.globalOutages) }
+            if tenant != nil { kinds.subtract([.globalOutages, .logGaps]) }
             var buffer = ""
             try s.forEachEvent(
                 EventFilter(
                     tenant: try tenant.map { try parseName($0, option: "--tenant") },
-                    from: try from.map { try parseTime($0, option: "--from") },
-                    to: try to.map { try parseTime($0, option: "--to") }, kinds: kinds)
+                    from: from,
+                    to: to, kinds: kinds)
             ) { e in
                 buffer += ExportLine.json(e)
                 buffer += "\n"

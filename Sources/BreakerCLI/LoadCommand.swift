@@ -36,6 +36,11 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Tool latency of a normal call, ms.", valueName: "ms")) var latencyMs = 20
     @Option(help: ArgumentHelp("Configuration for a new store (JSON, SPEC §2).", valueName: "file")) var config: String?
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(
+        help: ArgumentHelp(
+            "Call records held in memory while the log cannot be written; beyond it they are dropped and counted in a log_gap.",
+            valueName: "records"))
+    var logQueueCapacity = 65_536
     @Flag(help: "Print each transition as a JSON line once it is durable and its call has returned.")
     var reportTransitions = false
     @OptionGroup var store: StoreOptions
@@ -44,6 +49,7 @@ struct LoadCommand: AsyncParsableCommand {
         guard tenants >= 1, tools >= 1 else { throw ValidationError("--tenants and --tools must be at least 1") }
         guard rate > 0, rate <= 1_000_000 else { throw ValidationError("--rate must be between 0 and 1000000 calls per second") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard logQueueCapacity >= 1 else { throw ValidationError("--log-queue-capacity must be at least 1") }
         guard (0...1).contains(failureRate), (0...1).contains(slowRate) else {
             throw ValidationError("--failure-rate and --slow-rate are shares from 0 to 1")
         }
@@ -53,6 +59,7 @@ struct LoadCommand: AsyncParsableCommand {
         try await reportingErrors {
             let configuration = try loadConfiguration(config)
             var options = StoreOwner.Options(configuration: configuration)
+            options.logQueueCapacity = logQueueCapacity
             var logger = Logger(label: "breakerctl.load")
             logger.logLevel = .error
             options.logger = logger
@@ -77,10 +84,11 @@ struct LoadCommand: AsyncParsableCommand {
             try await owner.run(
                 alongside: [.init(service: generator, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint])
-            let writer = owner.writer
-            let (appended, durable) = writer.counts
+            let (appended, durable) = owner.writer.counts
+            let health = owner.health
+            let dropped = health.droppedCalls == 0 ? "" : "; \(health.droppedCalls) call records could not be kept (recorded as log gaps)"
             printError(
-                "load: \(stats.calls.value) calls, \(stats.rejected.value) rejected, \(stats.failed.value) failed or timed out; \(durable)/\(appended) records durable in \(store.path)"
+                "load: \(stats.calls.value) calls, \(stats.rejected.value) rejected, \(stats.failed.value) failed or timed out; \(durable)/\(appended) records durable in \(store.path)\(dropped)"
             )
         }
     }

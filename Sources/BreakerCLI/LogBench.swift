@@ -58,6 +58,7 @@ struct LogBench: AsyncParsableCommand {
     func logged(path: String) async throws -> (Double, Double) {
         var options = StoreOwner.Options()
         options.mustCreate = true
+        options.dropsCallRecordsWhenFull = false
         options.logger = quietLogger
         let owner = try StoreOwner(path: path, options: options)
         let names = try Self.names()
@@ -77,7 +78,7 @@ struct LogBench: AsyncParsableCommand {
                 {
                     _ = breaker.complete(p, .success(latencyUs: 1000 + Int64(i % 500)))
                 }
-                if i & 1023 == 1023 { await writer.waitForCapacity() }
+                if i & 1023 == 1023 { await writer.waitForCapacity(timeout: nil) }
             }
             try await breaker.flush()
         }
@@ -101,6 +102,7 @@ struct LogBench: AsyncParsableCommand {
         }
         var options = StoreOwner.Options()
         options.mustCreate = true
+        options.dropsCallRecordsWhenFull = false
         options.logger = quietLogger
         let owner = try StoreOwner(path: path, options: options)
         return try await owner.withWriter { breaker in try await Self.pacedP99(calls: calls, breaker: breaker) }

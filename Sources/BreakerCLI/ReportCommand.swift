@@ -60,6 +60,9 @@ struct ReportCommand: AsyncParsableCommand {
                 store: s, tenant: try tenant.map { try parseName($0, option: "--tenant") },
                 from: try from.map { try parseHour($0, option: "--from") },
                 to: try to.map { try parseHour($0, option: "--to") })
+            if let first = report.rows.map(\.hourStart).min(), let last = report.rows.map(\.hourStart).max() {
+                noteGaps(try s.logGaps(from: first, to: last.adding(milliseconds: 3_600_000)))
+            }
             let text = format == .csv ? report.csv : report.json
             try writeText(text, to: output)
         }

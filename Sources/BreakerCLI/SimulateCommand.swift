@@ -64,6 +64,9 @@ enum SimulationRunner {
         let clock = ManualWallClock(start: trace.lines.first?.at ?? Timestamp(milliseconds: 0))
         var options = StoreOwner.Options(configuration: configuration)
         options.mustCreate = true
+        options.dropsCallRecordsWhenFull = false
+        // A simulation keeps every record or fails: a full disk is reported after a short retry.
+        options.closeTimeout = .seconds(2)
         options.wallClock = clock
         options.logger = Logger(label: "breakerctl.simulate")
         options.logger.logLevel = logLevel

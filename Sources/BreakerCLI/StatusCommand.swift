@@ -30,6 +30,10 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
+            if let owner = EventStore.ownerStatus(of: store.path) {
+                // The running owner's log health (SPEC §8): a failing log is never silent.
+                printError("owner: pid \(owner.pid); \(owner.status)")
+            }
             let machine = try s.rebuild().machine
             let only: TenantID? = try tenant.map { try parseName($0, option: "--tenant") }
             let keys = machine.keys.filter { only == nil || $0.tenant == only }.sorted()

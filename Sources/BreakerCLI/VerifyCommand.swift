@@ -22,6 +22,12 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let report = try await reportingErrors { try EventStore.openReader(path: store.path).verify() }
+        noteGaps(report.gaps)
+        if report.uncheckableAfterGaps > 0 {
+            printError(
+                "note: \(report.uncheckableAfterGaps) transitions after a gap could not be checked against the call records that were dropped"
+            )
+        }
         if report.problems.isEmpty {
             writeOut(
                 "ok: \(report.recordsReplayed) records replayed, \(report.transitionsChecked) transitions justified, rebuild (tail \(report.tailReplayed)) equals full replay\n"

@@ -56,6 +56,14 @@ public struct BreakerConfiguration: Sendable, Hashable {
         return s
     }
 
+    /// The longest `windowMs` any key can have under this configuration.
+    public var longestWindowMs: Int64 {
+        var longest = settings(tenant: "", tool: "").windowMs
+        for o in tools.values { if let w = o.windowMs { longest = max(longest, w) } }
+        for byTool in tenants.values { for o in byTool.values { if let w = o.windowMs { longest = max(longest, w) } } }
+        return longest
+    }
+
     /// The tool-wide settings for `tool`: defaults › tool override.
     public func toolWideSettings(tool: ToolID) -> (globalOutageTenants: Int, autoPropagate: Bool) {
         var s = BreakerSettings()

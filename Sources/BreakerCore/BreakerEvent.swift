@@ -7,6 +7,8 @@ public enum BreakerEvent: Sendable, Hashable {
     indirect case transition(TransitionRecord)
     case operatorAction(OperatorRecord)
     case globalOutage(GlobalOutageRecord)
+    /// Call records the log could not keep (SPEC §8); written by the store, folded as nothing.
+    case logGap(LogGapRecord)
 
     /// When it happened.
     public var time: Timestamp {
@@ -15,7 +17,24 @@ public enum BreakerEvent: Sendable, Hashable {
         case .transition(let r): r.time
         case .operatorAction(let r): r.time
         case .globalOutage(let r): r.time
+        case .logGap(let r): r.from
         }
+    }
+}
+
+/// Call records that could not be kept while the log could not be written (SPEC §8).
+public struct LogGapRecord: Sendable, Hashable {
+    /// The time of the first dropped record (the gap's place in the log).
+    public var from: Timestamp
+    /// The time of the last dropped record.
+    public var to: Timestamp
+    /// How many call records were dropped.
+    public var dropped: Int64
+
+    public init(from: Timestamp, to: Timestamp, dropped: Int64) {
+        self.from = from
+        self.to = to
+        self.dropped = dropped
     }
 }
 

@@ -675,6 +675,9 @@ public struct BreakerMachine: Sendable {
         case .globalOutage(let r):
             ensureTool(r.tool)
             tools[r.tool]!.outageEpisode = true
+        case .logGap:
+            // The dropped records are gone: the durable state is what the kept ones give.
+            break
         }
     }
 }

@@ -8,15 +8,21 @@ public protocol EventSink: Sendable {
     /// Takes `events`, in order. Called under the breaker's lock: never blocks, never drops.
     func append(contentsOf events: [BreakerEvent])
 
-    /// Returns once everything appended before the call is durable.
-    /// - Throws: when the facts can no longer be made durable (the store failed).
-    func waitUntilDurable() async throws
+    /// Returns `true` once everything appended before the call is durable, or `false` when
+    /// `timeout` passes first (SPEC §8: a caller never waits on the log longer than its call
+    /// timeout; `nil` waits as long as it takes).
+    /// - Throws: when the facts can no longer be made durable (the sink gave up), or on cancellation.
+    func waitUntilDurable(timeout: Duration?) async throws -> Bool
 
-    /// Returns once the sink's queue has room: producers wait here instead of losing facts.
-    func waitForCapacity() async
+    /// Returns once the sink's queue has room, or after `timeout`: producers slow down here
+    /// instead of overrunning the queue.
+    func waitForCapacity(timeout: Duration?) async
 }
 
 extension EventSink {
-    public func waitUntilDurable() async throws {}
-    public func waitForCapacity() async {}
+    public func waitUntilDurable(timeout: Duration?) async throws -> Bool { true }
+    public func waitForCapacity(timeout: Duration?) async {}
+
+    /// Waits, as long as it takes, until everything appended so far is durable.
+    public func waitUntilDurable() async throws { _ = try await waitUntilDurable(timeout: nil) }
 }

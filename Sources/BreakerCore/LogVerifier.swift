@@ -11,6 +11,16 @@ public struct LogVerifier: Sendable {
     public private(set) var problems: [String] = []
     /// Transitions checked.
     public private(set) var transitionsChecked = 0
+    /// Transitions that could not be checked because call records before them were dropped
+    /// (a `log_gap`, SPEC §8): the log is the truth for rebuild, but not the whole story.
+    public private(set) var uncheckableAfterGaps = 0
+    /// Records up to this time may follow from dropped call records (the last gap's end plus the
+    /// longest window in the configuration).
+    private var gapShadowUntil: Timestamp?
+    /// The end of the last gap.
+    private var lastGapEnd: Timestamp?
+    /// When each key last entered HALF_OPEN.
+    private var halfOpenSince: [BreakerKey: Timestamp] = [:]
 
     public init(machine: BreakerMachine) {
         self.machine = machine
@@ -21,16 +31,35 @@ public struct LogVerifier: Sendable {
         if case .transition(let t) = event {
             transitionsChecked += 1
             if let problem = justify(t) {
-                problems.append("seq \(seq): \(t.tenant)/\(t.tool) \(t.from.rawValue)→\(t.to.rawValue) (\(t.cause.rawValue)): \(problem)")
+                if followsGap(t) {
+                    uncheckableAfterGaps += 1
+                } else {
+                    problems.append(
+                        "seq \(seq): \(t.tenant)/\(t.tool) \(t.from.rawValue)→\(t.to.rawValue) (\(t.cause.rawValue)): \(problem)")
+                }
             }
+            let key = BreakerKey(tenant: t.tenant, tool: t.tool)
+            if t.to == .halfOpen { halfOpenSince[key] = t.time } else { halfOpenSince[key] = nil }
         }
         switch event {
         case .operatorAction(let r): operatorContext = (r, r.time)
         case .globalOutage(let g): outageContext = g
+        case .logGap(let g):
+            lastGapEnd = g.to
+            gapShadowUntil = g.to.adding(milliseconds: machine.configuration.longestWindowMs)
         default: break
         }
         machine.apply(event)
         previous = event
+    }
+
+    /// Whether `t` may have been caused by call records a gap dropped: it came within a window of
+    /// the gap's end, or it ends a HALF_OPEN episode that began before the gap ended.
+    private func followsGap(_ t: TransitionRecord) -> Bool {
+        guard let until = gapShadowUntil, let gapEnd = lastGapEnd else { return false }
+        if t.time <= until { return true }
+        if t.from == .halfOpen, let since = halfOpenSince[BreakerKey(tenant: t.tenant, tool: t.tool)], since <= gapEnd { return true }
+        return false
     }
 
     private func justify(_ t: TransitionRecord) -> String? {

@@ -58,6 +58,14 @@ public final class StoreOwner: Service, Sendable {
         public var batchSize = 4096
         /// Records between snapshots (at least).
         public var snapshotEvery = 50_000
+        /// Call records held in memory while the log cannot be written (SPEC §8). Beyond it, call
+        /// records are dropped and counted in a `log_gap`; transitions and actions never are.
+        public var logQueueCapacity = 65_536
+        /// Bound the queue by dropping call records while the log fails (live owners). A
+        /// simulation keeps every record instead, and fails if the log cannot take them.
+        public var dropsCallRecordsWhenFull = true
+        /// How long a stopping owner keeps retrying a failing log before giving up.
+        public var closeTimeout: Duration = .seconds(30)
 
         public init(configuration: BreakerConfiguration? = nil) {
             self.configuration = configuration
@@ -81,13 +89,24 @@ public final class StoreOwner: Service, Sendable {
         self.options = options
         store = try EventStore.openOwner(
             path: path, configuration: options.configuration, mustCreate: options.mustCreate, mustExist: options.mustExist)
-        writer = try EventLogWriter(store: store, batchSize: options.batchSize, snapshotEvery: options.snapshotEvery)
+        var log = EventLogWriter.Options()
+        log.batchSize = options.batchSize
+        log.snapshotEvery = options.snapshotEvery
+        log.capacity = options.logQueueCapacity
+        log.dropsWhenFull = options.dropsCallRecordsWhenFull
+        log.closeTimeout = options.closeTimeout
+        log.logger = options.logger
+        log.metricsFactory = options.metricsFactory
+        writer = try EventLogWriter(store: store, options: log)
         breaker = CircuitBreaker(
             machine: writer.rebuilt, timeFloor: try store.latestTime(), wallClock: options.wallClock,
             monotonicClock: options.monotonicClock, sink: writer, logger: options.logger, metricsFactory: options.metricsFactory,
             onDurableTransitions: options.onDurableTransitions)
         identity = "pid \(ProcessInfo.processInfo.processIdentifier), \(UUID().uuidString)"
     }
+
+    /// Whether the log is being written (readiness, `breakerctl status`).
+    public var health: EventLogWriter.Health { writer.health }
 
     /// Runs the owner's parts until graceful shutdown or cancellation.
     public func run() async throws {

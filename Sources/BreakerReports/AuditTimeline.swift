@@ -47,7 +47,7 @@ public struct AuditTimeline: Sendable {
                     ts, "", r.tool.rawValue, "global_outage", "", "", "global_outage_suspected", "", "", "", "",
                     "\(r.tenants) tenants open",
                 ])
-            case .call:
+            case .call, .logGap:
                 break
             }
         }

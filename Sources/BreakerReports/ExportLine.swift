@@ -20,6 +20,8 @@ public enum ExportLine {
                 + "\"kind\":\"operator\",\"tenant\":\(JSON.string(r.tenant?.rawValue)),\"tool\":\(JSON.string(r.tool.rawValue)),\"op\":\"\(r.op.rawValue)\",\"actor\":\(JSON.string(r.actor)),\"reason\":\(JSON.string(r.reason))}"
         case .globalOutage(let r):
             return head + "\"kind\":\"global_outage\",\"tool\":\(JSON.string(r.tool.rawValue)),\"tenants\":\(r.tenants)}"
+        case .logGap(let r):
+            return head + "\"kind\":\"log_gap\",\"from\":\(r.from.milliseconds),\"to\":\(r.to.milliseconds),\"dropped\":\(r.dropped)}"
         }
     }
 }

@@ -136,6 +136,8 @@ public final class CircuitBreaker: Sendable {
                         after.globalOutages.append(r)
                     case .operatorAction:
                         after.operatorAction = true
+                    case .logGap:
+                        break
                     }
                 }
             }
@@ -161,17 +163,23 @@ public final class CircuitBreaker: Sendable {
         return m
     }
 
-    private func finish(_ after: Aftermath) async throws {
+    /// Reports a step's metrics and log lines, then waits — at most `timeout`, when given — until
+    /// the transitions and actions it recorded are durable, and for room in the sink's queue.
+    /// Returns whether they were durable in time.
+    @discardableResult
+    private func finish(_ after: Aftermath, timeout: Duration?) async throws -> Bool {
         reportWithoutWaiting(after)
         for r in after.globalOutages {
             logger.warning(
                 "global outage suspected", metadata: ["tool_name": "\(r.tool.rawValue)", "tenants_open": "\(r.tenants)"])
         }
+        var durable = true
         if after.needsDurability {
-            try await sink.waitUntilDurable()
-            if !after.transitions.isEmpty { durableTransitions?(after.transitions) }
+            durable = try await sink.waitUntilDurable(timeout: timeout)
+            if durable, !after.transitions.isEmpty { durableTransitions?(after.transitions) }
         }
-        await sink.waitForCapacity()
+        await sink.waitForCapacity(timeout: timeout)
+        return durable
     }
 
     private func report(_ r: TransitionRecord) {
@@ -254,18 +262,20 @@ public final class CircuitBreaker: Sendable {
         let permit: Permit
         switch admission {
         case .rejected(let rejection):
-            try? await finish(admitAfter)
+            // SPEC §8: a caller never waits on the log longer than its call timeout.
+            let timeout = Duration.milliseconds(configuration.settings(tenant: tenant, tool: tool).callTimeoutMs)
+            _ = try? await finish(admitAfter, timeout: timeout)
             return .unavailable(DegradationSignal(rejection: rejection))
         case .admitted(let p):
             permit = p
-            if admitAfter.needsDurability { try? await finish(admitAfter) }
+            if admitAfter.needsDurability { _ = try? await finish(admitAfter, timeout: .milliseconds(p.callTimeoutMs)) }
         }
         let (outcome, callOutcome, completeAt, elapsedUs) = await runTimed(permit, body)
         let (completion, after) = step(at: completeAt, metricsOf: BreakerKey(tenant: tenant, tool: tool)) { m, now, events in
             m.complete(permit, callOutcome, at: now, events: &events)
         }
         after.measured?.latency.recordNanoseconds(elapsedUs * 1000)
-        try? await finish(after)
+        _ = try? await finish(after, timeout: .milliseconds(permit.callTimeoutMs))
         let retry = completion.state == .closed ? 0 : completion.retryAfterMs
         switch outcome {
         case .value(let v): return .success(v)
@@ -336,7 +346,7 @@ public final class CircuitBreaker: Sendable {
         let (_, after) = step { m, now, events in
             m.forceOpen(tool: tool, tenant: tenant, hold: hold, actor: actor, reason: reason, at: now, events: &events)
         }
-        try await finish(after)
+        try await finish(after, timeout: nil)
     }
 
     /// Releases `tool` for `tenant`, or every tenant when `nil` (SPEC §7). Durable on return.
@@ -344,7 +354,7 @@ public final class CircuitBreaker: Sendable {
         let (_, after) = step { m, now, events in
             m.release(tool: tool, tenant: tenant, actor: actor, reason: reason, at: now, events: &events)
         }
-        try await finish(after)
+        try await finish(after, timeout: nil)
     }
 
     /// Resets (tenant, tool) to CLOSED (SPEC §7). Durable on return.
@@ -352,7 +362,7 @@ public final class CircuitBreaker: Sendable {
         let (_, after) = step { m, now, events in
             m.reset(tenant: tenant, tool: tool, actor: actor, reason: reason, at: now, events: &events)
         }
-        try await finish(after)
+        try await finish(after, timeout: nil)
     }
 
     /// Applies an operator action now (or at `time`, for a virtual clock) without waiting for
@@ -364,7 +374,7 @@ public final class CircuitBreaker: Sendable {
     /// Applies an operator action now; returns once its record is durable.
     /// - Throws: when the log cannot make it durable.
     public func apply(_ action: OperatorAction) async throws {
-        try await finish(stepAction(action, at: nil))
+        try await finish(stepAction(action, at: nil), timeout: nil)
     }
 
     private func stepAction(_ action: OperatorAction, at time: Timestamp?) -> Aftermath {
@@ -434,7 +444,7 @@ public final class CircuitBreaker: Sendable {
         let (permits, after) = step { m, now, events -> [(BreakerKey, Permit)] in
             m.keysDueForHealthProbe(at: now).compactMap { key in m.beginHealthProbe(key, at: now, events: &events).map { (key, $0) } }
         }
-        try? await finish(after)
+        _ = try? await finish(after, timeout: .milliseconds(configuration.runtime.probeIntervalMs))
         let checks = healthChecks.withLock { $0 }
         await withTaskGroup(of: Void.self) { group in
             for (key, permit) in permits {
@@ -442,7 +452,7 @@ public final class CircuitBreaker: Sendable {
                 group.addTask {
                     let (_, result, at, _) = await self.runTimed(permit) { try await check(key.tenant) }
                     let (_, after) = self.step(at: at) { m, now, events in m.complete(permit, result, at: now, events: &events) }
-                    try? await self.finish(after)
+                    _ = try? await self.finish(after, timeout: .milliseconds(permit.callTimeoutMs))
                 }
             }
         }

@@ -1,5 +1,8 @@
 public import BreakerCore
+public import CoreMetrics
+import Foundation
 import GRDB
+public import Logging
 import Synchronization
 
 /// The durable ``EventSink``: one writer task appends facts to the store with group commit.
@@ -7,39 +10,120 @@ import Synchronization
 /// - Group commit: a batch is written when `batchSize` facts wait, when someone waits for
 ///   durability (a transition), or `flushIntervalMs / 2` after the first fact of the batch
 ///   arrived — so call records are durable within flushIntervalMs.
-/// - Backpressure: the queue is bounded by `capacity`; producers wait in
-///   ``waitForCapacity()``; nothing is ever dropped.
 /// - What survives a crash is a prefix of what was appended: batches commit in order, each in
-///   one transaction.
+///   one transaction; a batch stays at the head of the queue until it has committed.
+/// - When the log cannot be written (disk full, I/O error) the writer keeps the facts, retries
+///   with back-off, counts every failed attempt (`agent_circuit_breaker_log_errors_total`), logs
+///   it, and publishes its ``Health`` (for `breakerctl status` and readiness). Facts are never
+///   dropped, except call records beyond ``Options/capacity`` while failing (or beyond four times
+///   it at any time) when ``Options/dropsWhenFull``: those are counted, and a `log_gap` record in
+///   their place says how many once writing resumes (SPEC §8).
 /// - A background checkpointer keeps the WAL bounded without checkpointing inside COMMIT.
 public final class EventLogWriter: EventSink {
+    /// How the writer batches, bounds its queue and gives up.
+    public struct Options: Sendable {
+        /// Facts written per transaction (a batch may take up to four times this when behind).
+        public var batchSize = 4096
+        /// Call records queued before producers are asked to wait (and, with
+        /// ``dropsWhenFull``, before call records are dropped while the log fails).
+        public var capacity = 65_536
+        /// Bound the queue by dropping call records (counted in a `log_gap`) instead of holding
+        /// them all: what a live owner does. Simulation and benchmarks keep everything.
+        public var dropsWhenFull = false
+        /// Records between snapshots (at least).
+        public var snapshotEvery = 50_000
+        /// How long ``close(finalSnapshot:)`` keeps retrying a failing log before giving up.
+        public var closeTimeout: Duration = .seconds(30)
+        /// The first wait before retrying a failed write; it doubles up to ``maxRetryInterval``.
+        public var retryInterval: Duration = .milliseconds(50)
+        /// The longest wait between retries.
+        public var maxRetryInterval: Duration = .seconds(1)
+        /// Where failures and recoveries are logged.
+        public var logger = Logger(label: "tenant-breaker.log")
+        /// Where `agent_circuit_breaker_log_errors_total` and `agent_circuit_breaker_log_dropped_total` go.
+        public var metricsFactory: any MetricsFactory = MetricsSystem.factory
+
+        public init() {}
+    }
+
+    /// Whether the log is being written, and what it has cost so far.
+    public struct Health: Sendable, Hashable, CustomStringConvertible {
+        /// The last write failed and the writer is retrying.
+        public var failing = false
+        /// When the current failure began (wall time).
+        public var failingSince: Timestamp?
+        /// The last write error.
+        public var lastError: String?
+        /// Failed write attempts since the writer started.
+        public var errors: UInt64 = 0
+        /// Call records dropped since the writer started (each recorded in a `log_gap`).
+        public var droppedCalls: UInt64 = 0
+
+        /// One line: `log ok` or `log failing since …: error (N errors, M call records dropped)`.
+        public var description: String {
+            guard failing else {
+                return errors == 0 ? "log ok" : "log ok (\(errors) write errors, \(droppedCalls) call records dropped since start)"
+            }
+            return
+                "log failing since \(failingSince?.iso8601 ?? "?"): \(lastError ?? "?") (\(errors) write errors, \(droppedCalls) call records dropped)"
+        }
+    }
+
+    struct Waiter {
+        let id: UInt64
+        let target: UInt64
+        let continuation: CheckedContinuation<Bool, any Error>
+    }
+
+    struct CapacityWaiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
     struct State {
+        /// Facts not yet durable are `queue[head...]`.
         var queue: [BreakerEvent] = []
+        var head = 0
+        var queuedCalls = 0
+        /// The index in `queue` of the `log_gap` still counting drops, if any.
+        var openGap: Int?
         var appended: UInt64 = 0
         var durable: UInt64 = 0
-        var durableWaiters: [(target: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
-        var capacityWaiters: [CheckedContinuation<Void, Never>] = []
+        var nextWaiter: UInt64 = 0
+        var durableWaiters: [Waiter] = []
+        var capacityWaiters: [CapacityWaiter] = []
+        /// Waits that ended (timed out, cancelled) before they were registered.
+        var ended: Set<UInt64> = []
         var wake: CheckedContinuation<Void, Never>?
         var urgent = false
-        var failure: BreakerError?
         var stopping = false
+        var closeDeadline: ContinuousClock.Instant?
         var firstPending: ContinuousClock.Instant?
         var finalSnapshot = true
+        var health = Health()
+        /// Set when the writer gave up (a failing log at close): waits fail with it.
+        var terminal: BreakerError?
+
+        var pending: Int { queue.count - head }
     }
 
     private let state = Locked(State())
     private let encoder: Locked<RowEncoder>
     private let store: EventStore
     private let checkpointer: DatabaseQueue?
-    /// Facts written per transaction at most.
-    public let batchSize: Int
-    /// Facts waiting at most before producers are held back.
-    public let capacity: Int
+    private let options: Options
     private let flushInterval: Duration
+    private let errorsCounter: Counter
+    private let droppedCounter: Counter
     /// WAL frames the background checkpointer last saw; the writer restarts the WAL past a limit.
     private let walFrames = WALGauge()
     /// WAL frames (4 KiB pages) beyond which the writer restarts the log: it stays about 64 MiB.
     static let walRestartFrames = 16_384
+
+    /// Facts written per transaction at most.
+    public var batchSize: Int { options.batchSize }
+    /// Call records queued before producers wait.
+    public var capacity: Int { options.capacity }
 
     /// The machine rebuilt from the store when the writer opened (start the runtime from it).
     public let rebuilt: BreakerMachine
@@ -47,41 +131,68 @@ public final class EventLogWriter: EventSink {
     public let replayedOnOpen: Int
 
     /// Opens the writer of an owned store: rebuilds the machine and loads the dictionaries.
-    public init(store: EventStore, batchSize: Int = 4096, capacity: Int = 65_536, snapshotEvery: Int = 50_000) throws(BreakerError) {
+    public init(store: EventStore, options: Options = Options()) throws(BreakerError) {
         guard store.isOwner else {
             throw BreakerError(.storeUnavailable, "only the owner of \(store.path) can write to it", context: ["path": store.path])
         }
         self.store = store
-        self.batchSize = batchSize
-        self.capacity = capacity
+        self.options = options
         self.flushInterval = .milliseconds(store.configuration.runtime.flushIntervalMs)
+        self.errorsCounter = Counter(label: "agent_circuit_breaker_log_errors_total", factory: options.metricsFactory)
+        self.droppedCounter = Counter(label: "agent_circuit_breaker_log_dropped_total", factory: options.metricsFactory)
         let (machine, lastSeq, replayed) = try store.rebuild()
         self.rebuilt = machine
         self.replayedOnOpen = replayed
+        self.encoder = Locked(try Self.encoder(store, machine: machine, lastSeq: lastSeq, snapshotEvery: options.snapshotEvery))
+        var config = Configuration()
+        config.busyMode = .timeout(1)
+        self.checkpointer = try? DatabaseQueue(path: store.path, configuration: config)
+    }
+
+    /// Opens the writer with the classic parameters.
+    public convenience init(store: EventStore, batchSize: Int = 4096, capacity: Int = 65_536, snapshotEvery: Int = 50_000)
+        throws(BreakerError)
+    {
+        var options = Options()
+        options.batchSize = batchSize
+        options.capacity = capacity
+        options.snapshotEvery = snapshotEvery
+        try self.init(store: store, options: options)
+    }
+
+    private static func encoder(_ store: EventStore, machine: BreakerMachine, lastSeq: Int64, snapshotEvery: Int) throws(BreakerError)
+        -> RowEncoder
+    {
         var encoder = RowEncoder(shadow: machine, lastSeq: lastSeq, snapshotEvery: snapshotEvery)
         do {
             try store.db.read { db in try encoder.load(db) }
         } catch {
             throw EventStore.storeError(error, path: store.path)
         }
-        self.encoder = Locked(encoder)
-        var config = Configuration()
-        config.busyMode = .timeout(1)
-        self.checkpointer = try? DatabaseQueue(path: store.path, configuration: config)
+        return encoder
     }
+
+    /// The log's health now.
+    public var health: Health { state.withLock { $0.health } }
 
     // MARK: - EventSink
 
     public func append(contentsOf events: [BreakerEvent]) {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            if s.queue.isEmpty { s.firstPending = .now }
-            s.queue.append(contentsOf: events)
-            s.appended += UInt64(events.count)
-            if s.queue.count >= batchSize || s.urgent {
-                defer { s.wake = nil }
-                return s.wake
+            let wasEmpty = s.pending == 0
+            for event in events {
+                if case .call(let r) = event, options.dropsWhenFull,
+                    s.queuedCalls >= options.capacity && s.health.failing || s.queuedCalls >= options.capacity * 4
+                {
+                    drop(r, &s)
+                    continue
+                }
+                s.queue.append(event)
+                s.appended += 1
+                if case .call = event { s.queuedCalls += 1 }
             }
-            if s.queue.count == events.count {
+            if wasEmpty { s.firstPending = .now }
+            if s.pending >= options.batchSize || s.urgent || wasEmpty {
                 defer { s.wake = nil }
                 return s.wake
             }
@@ -90,40 +201,104 @@ public final class EventLogWriter: EventSink {
         wake?.resume()
     }
 
-    public func waitUntilDurable() async throws {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            let (ready, failure, wake) = state.withLock { s -> (Bool, BreakerError?, CheckedContinuation<Void, Never>?) in
-                if let f = s.failure { return (false, f, nil) }
-                if s.durable >= s.appended { return (true, nil, nil) }
-                s.durableWaiters.append((s.appended, c))
-                s.urgent = true
-                defer { s.wake = nil }
-                return (false, nil, s.wake)
-            }
-            if let failure {
-                c.resume(throwing: failure)
-            } else if ready {
-                c.resume()
-            }
-            wake?.resume()
+    /// Counts a dropped call record in the open `log_gap` (opening one where the drops begin).
+    private func drop(_ r: CallRecord, _ s: inout State) {
+        s.health.droppedCalls += 1
+        droppedCounter.increment()
+        if let g = s.openGap, case .logGap(var gap) = s.queue[g] {
+            gap.to = r.time
+            gap.dropped += 1
+            s.queue[g] = .logGap(gap)
+        } else {
+            s.queue.append(.logGap(LogGapRecord(from: r.time, to: r.time, dropped: 1)))
+            s.appended += 1
+            s.openGap = s.queue.count - 1
         }
     }
 
-    public func waitForCapacity() async {
+    public func waitUntilDurable(timeout: Duration?) async throws -> Bool {
+        let id = state.withLock { s -> UInt64 in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        let timer = timeout.map { t in
+            Task { [weak self] in
+                try? await Task.sleep(for: t)
+                if !Task.isCancelled { self?.endDurableWait(id, with: .success(false)) }
+            }
+        }
+        defer { timer?.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Bool, any Error>) in
+                let (result, wake) = state.withLock { s -> (Result<Bool, any Error>?, CheckedContinuation<Void, Never>?) in
+                    if s.ended.remove(id) != nil { return (.success(false), nil) }
+                    if let f = s.terminal { return (.failure(f), nil) }
+                    if s.durable >= s.appended { return (.success(true), nil) }
+                    s.durableWaiters.append(Waiter(id: id, target: s.appended, continuation: c))
+                    s.urgent = true
+                    defer { s.wake = nil }
+                    return (nil, s.wake)
+                }
+                if let result { c.resume(with: result) }
+                wake?.resume()
+            }
+        } onCancel: {
+            endDurableWait(id, with: .failure(CancellationError()))
+        }
+    }
+
+    /// Ends wait `id` with `result`, or remembers that it ended if it is not registered yet.
+    private func endDurableWait(_ id: UInt64, with result: Result<Bool, any Error>) {
+        let c = state.withLock { s -> CheckedContinuation<Bool, any Error>? in
+            guard let i = s.durableWaiters.firstIndex(where: { $0.id == id }) else {
+                s.ended.insert(id)
+                return nil
+            }
+            return s.durableWaiters.remove(at: i).continuation
+        }
+        c?.resume(with: result)
+    }
+
+    public func waitForCapacity(timeout: Duration?) async {
+        let id = state.withLock { s -> UInt64? in
+            if s.queuedCalls < options.capacity || s.health.failing || s.stopping { return nil }
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        guard let id else { return }
+        let timer = timeout.map { t in
+            Task { [weak self] in
+                try? await Task.sleep(for: t)
+                if !Task.isCancelled { self?.endCapacityWait(id) }
+            }
+        }
+        defer { timer?.cancel() }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { s -> Bool in
-                if s.queue.count < capacity || s.failure != nil || s.stopping { return true }
-                s.capacityWaiters.append(c)
+                if s.ended.remove(id) != nil { return true }
+                if s.queuedCalls < options.capacity || s.health.failing || s.stopping { return true }
+                s.capacityWaiters.append(CapacityWaiter(id: id, continuation: c))
                 return false
             }
             if ready { c.resume() }
         }
     }
 
+    private func endCapacityWait(_ id: UInt64) {
+        let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let i = s.capacityWaiters.firstIndex(where: { $0.id == id }) else {
+                s.ended.insert(id)
+                return nil
+            }
+            return s.capacityWaiters.remove(at: i).continuation
+        }
+        c?.resume()
+    }
+
     // MARK: - The writer loop
 
-    /// Runs the writer until ``close()``; then writes what is left and a final snapshot.
-    /// - Throws: the first error that made the log stop accepting facts.
+    /// Runs the writer until ``close(finalSnapshot:)``; then writes what is left and a final snapshot.
+    /// - Throws: when the log still could not be written `closeTimeout` after the close.
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let checkpointer {
@@ -140,48 +315,55 @@ public final class EventLogWriter: EventSink {
     private var isStopping: Bool { state.withLock { $0.stopping } }
 
     private func writeLoop() async throws {
+        var retry = options.retryInterval
+        var encoderStale = false
+        var lastFailureLog: ContinuousClock.Instant? = nil
         while true {
             await waitForWork()
-            let (stopping, urgent, count, first) = state.withLock { ($0.stopping, $0.urgent, $0.queue.count, $0.firstPending) }
+            let (stopping, urgent, count, first, failing) = state.withLock {
+                ($0.stopping, $0.urgent, $0.pending, $0.firstPending, $0.health.failing)
+            }
             if count == 0 {
                 if stopping { break }
                 continue
             }
-            if !stopping && !urgent && count < batchSize, let first {
+            if !stopping && !urgent && !failing && count < options.batchSize, let first {
                 await sleepOrWake(until: first.advanced(by: flushInterval / 2))
             }
-            let batch = state.withLock { s -> [BreakerEvent] in
-                let take = min(s.queue.count, batchSize * 4)
-                let b = Array(s.queue[0..<take])
-                s.queue.removeFirst(take)
-                s.urgent = s.durableWaiters.contains { $0.target > s.durable + UInt64(take) }
-                s.firstPending = s.queue.isEmpty ? nil : .now
-                return b
+            let batch = state.withLock { s -> ArraySlice<BreakerEvent> in
+                let take = min(s.pending, options.batchSize * 4)
+                // Drops after this point open a new gap: this one is about to be written.
+                if let g = s.openGap, g < s.head + take { s.openGap = nil }
+                return s.queue[s.head..<(s.head + take)]
             }
             do {
+                if encoderStale {
+                    // A failed transaction left the encoder's dictionaries, turns and shadow state ahead
+                    // of the store: start again from what is durable.
+                    let (machine, lastSeq, _) = try store.rebuild()
+                    let fresh = try Self.encoder(store, machine: machine, lastSeq: lastSeq, snapshotEvery: options.snapshotEvery)
+                    encoder.withLock { $0 = fresh }
+                    encoderStale = false
+                }
+                let rows = Array(batch)
                 try await store.db.write { db in
-                    try self.encoder.withLock { try $0.write(batch, db) }
+                    try self.encoder.withLock { try $0.write(rows, db) }
                 }
             } catch {
+                encoderStale = true
                 let failure = EventStore.storeError(error, path: store.path)
-                fail(failure)
-                throw failure
+                let now = ContinuousClock.now
+                let logIt = lastFailureLog.map { $0.duration(to: now) >= .seconds(10) } ?? true
+                if logIt { lastFailureLog = now }
+                noteFailure(failure, log: logIt)
+                if let terminal = giveUpIfClosing() { throw terminal }
+                try? await Task.sleep(for: retry)
+                retry = min(retry * 2, options.maxRetryInterval)
+                continue
             }
-            let (ready, capacityReady) = state.withLock {
-                s -> ([CheckedContinuation<Void, any Error>], [CheckedContinuation<Void, Never>]) in
-                s.durable += UInt64(batch.count)
-                let durable = s.durable
-                let ready = s.durableWaiters.filter { $0.target <= durable }.map(\.continuation)
-                s.durableWaiters.removeAll { $0.target <= durable }
-                var cap: [CheckedContinuation<Void, Never>] = []
-                if s.queue.count < capacity {
-                    cap = s.capacityWaiters
-                    s.capacityWaiters.removeAll()
-                }
-                return (ready, cap)
-            }
-            for c in ready { c.resume() }
-            for c in capacityReady { c.resume() }
+            retry = options.retryInterval
+            lastFailureLog = nil
+            noteWritten(batch.count, calls: batch.count { if case .call = $0 { true } else { false } })
             // Under sustained writes the log never drains by itself: restart it once it is large.
             // The background checkpointer has already copied most frames, so this is short.
             if walFrames.frames.load(ordering: .relaxed) > Self.walRestartFrames {
@@ -189,42 +371,121 @@ public final class EventLogWriter: EventSink {
                 _ = try? await store.db.writeWithoutTransaction { try $0.checkpoint(.restart) }
             }
         }
-        do {
-            if state.withLock({ $0.finalSnapshot }) {
-                try await store.db.write { db in try self.encoder.withLock { try $0.writeSnapshot(db) } }
+        await finishClosing()
+    }
+
+    /// A batch committed: advance, wake waiters, and report a recovery.
+    private func noteWritten(_ count: Int, calls: Int) {
+        let (ready, capacityReady, recovered) = state.withLock {
+            s -> ([CheckedContinuation<Bool, any Error>], [CheckedContinuation<Void, Never>], Health?) in
+            s.head += count
+            s.queuedCalls -= calls
+            if s.head >= 4096 && s.head * 2 >= s.queue.count {
+                s.queue.removeFirst(s.head)
+                if let g = s.openGap { s.openGap = g - s.head }
+                s.head = 0
             }
-            if let checkpointer {
-                _ = try await checkpointer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            s.durable += UInt64(count)
+            s.urgent = s.durableWaiters.contains { $0.target > s.durable }
+            s.firstPending = s.pending == 0 ? nil : .now
+            let durable = s.durable
+            let ready = s.durableWaiters.filter { $0.target <= durable }.map(\.continuation)
+            s.durableWaiters.removeAll { $0.target <= durable }
+            var capacity: [CheckedContinuation<Void, Never>] = []
+            if s.queuedCalls < options.capacity {
+                capacity = s.capacityWaiters.map(\.continuation)
+                s.capacityWaiters.removeAll()
             }
-            // A cleanly closed store leaves WAL mode, so it can be read from read-only media
-            // (a WAL database needs a writable -shm beside it). The next owner turns WAL back on.
-            try? checkpointer?.close()
-            (store.db as? DatabasePool)?.releaseMemory()
-            _ = try? await store.db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = DELETE") }
-        } catch {
-            let failure = EventStore.storeError(error, path: store.path)
-            fail(failure)
-            throw failure
+            var recovered: Health? = nil
+            if s.health.failing {
+                recovered = s.health
+                s.health.failing = false
+                s.health.failingSince = nil
+            }
+            return (ready, capacity, recovered)
+        }
+        for c in ready { c.resume(returning: true) }
+        for c in capacityReady { c.resume() }
+        if let recovered {
+            options.logger.notice(
+                "event log writable again",
+                metadata: [
+                    "failing_since": "\(recovered.failingSince?.iso8601 ?? "?")", "write_errors": "\(recovered.errors)",
+                    "call_records_dropped": "\(recovered.droppedCalls)",
+                ])
+            store.publishOwnerStatus(health.description)
         }
     }
 
-    private func fail(_ failure: BreakerError) {
-        let (waiters, caps) = state.withLock { s in
-            s.failure = failure
+    /// A write failed: the writer keeps the facts and retries; callers are no longer held for room.
+    private func noteFailure(_ failure: BreakerError, log: Bool) {
+        errorsCounter.increment()
+        let (health, capacity) = state.withLock { s -> (Health, [CheckedContinuation<Void, Never>]) in
+            if !s.health.failing {
+                s.health.failing = true
+                s.health.failingSince = Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+            }
+            s.health.errors += 1
+            s.health.lastError = failure.message
+            defer { s.capacityWaiters.removeAll() }
+            return (s.health, s.capacityWaiters.map(\.continuation))
+        }
+        for c in capacity { c.resume() }
+        if log {
+            options.logger.error(
+                "event log cannot be written; the breaker keeps deciding in memory and retries",
+                metadata: [
+                    "error": "\(failure.message)", "write_errors": "\(health.errors)", "call_records_dropped": "\(health.droppedCalls)",
+                ])
+        }
+        store.publishOwnerStatus(health.description)
+    }
+
+    /// After a close, once `closeTimeout` has passed with the log still failing: give up.
+    private func giveUpIfClosing() -> BreakerError? {
+        let (waiters, capacity, failure) = state.withLock {
+            s -> ([CheckedContinuation<Bool, any Error>], [CheckedContinuation<Void, Never>], BreakerError?) in
+            guard s.stopping, let deadline = s.closeDeadline, ContinuousClock.now >= deadline else { return ([], [], nil) }
+            let failure = BreakerError(
+                .storeUnavailable,
+                "\(s.pending) records could not be made durable in \(store.path) before giving up: \(s.health.lastError ?? "the log cannot be written")",
+                context: ["path": store.path])
+            s.terminal = failure
             defer {
                 s.durableWaiters.removeAll()
                 s.capacityWaiters.removeAll()
             }
-            return (s.durableWaiters.map(\.continuation), s.capacityWaiters)
+            return (s.durableWaiters.map(\.continuation), s.capacityWaiters.map(\.continuation), failure)
         }
-        for w in waiters { w.resume(throwing: failure) }
-        for c in caps { c.resume() }
+        for w in waiters { w.resume(throwing: failure!) }
+        for c in capacity { c.resume() }
+        return failure
+    }
+
+    /// Everything is durable: the final snapshot, and the store leaves WAL mode.
+    private func finishClosing() async {
+        if state.withLock({ $0.finalSnapshot }) {
+            do {
+                try await store.db.write { db in try self.encoder.withLock { try $0.writeSnapshot(db) } }
+            } catch {
+                // The log itself is durable; a missing final snapshot only makes the next rebuild read a longer tail.
+                options.logger.warning("could not write the final snapshot", metadata: ["error": "\(error)"])
+            }
+        }
+        if let checkpointer {
+            _ = try? await checkpointer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        }
+        // A cleanly closed store leaves WAL mode, so it can be read from read-only media
+        // (a WAL database needs a writable -shm beside it). The next owner turns WAL back on.
+        try? checkpointer?.close()
+        (store.db as? DatabasePool)?.releaseMemory()
+        _ = try? await store.db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = DELETE") }
     }
 
     private func waitForWork() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { s -> Bool in
-                if !s.queue.isEmpty || s.stopping { return true }
+                if s.pending > 0 || s.stopping { return true }
                 s.wake = c
                 return false
             }
@@ -243,7 +504,7 @@ public final class EventLogWriter: EventSink {
         }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { s -> Bool in
-                if s.urgent || s.stopping || s.queue.count >= batchSize || ContinuousClock.now >= deadline { return true }
+                if s.urgent || s.stopping || s.pending >= options.batchSize || ContinuousClock.now >= deadline { return true }
                 s.wake = c
                 return false
             }
@@ -263,17 +524,23 @@ public final class EventLogWriter: EventSink {
         }
     }
 
-    /// Stops the writer: everything appended so far is written, then a final snapshot.
+    /// Stops the writer: everything appended so far is written, then a final snapshot. While the
+    /// log fails, the writer keeps retrying for `closeTimeout`, then gives up and ``run()`` throws.
     /// Call it after the last append; ``run()`` returns once done.
     /// - Parameter finalSnapshot: `false` leaves the log as a crash would (benchmarks of rebuild).
     public func close(finalSnapshot: Bool = true) {
-        let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+        let (wake, capacity) = state.withLock { s -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) in
+            if !s.stopping { s.closeDeadline = ContinuousClock.now.advanced(by: options.closeTimeout) }
             s.stopping = true
             s.finalSnapshot = finalSnapshot
-            defer { s.wake = nil }
-            return s.wake
+            defer {
+                s.wake = nil
+                s.capacityWaiters.removeAll()
+            }
+            return (s.wake, s.capacityWaiters.map(\.continuation))
         }
         wake?.resume()
+        for c in capacity { c.resume() }
     }
 
     /// The number of facts appended and the number durable so far.

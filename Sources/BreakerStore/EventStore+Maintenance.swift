@@ -12,12 +12,16 @@ public struct VerifyReport: Sendable {
     public var transitionsChecked = 0
     /// Records replayed after the latest snapshot by a rebuild.
     public var tailReplayed = 0
+    /// Gaps in the log (call records the owner could not keep, SPEC §8).
+    public var gaps: [LogGapRecord] = []
+    /// Transitions that followed a gap closely enough that dropped records may explain them.
+    public var uncheckableAfterGaps = 0
 }
 
 extension EventStore {
     static let expectedTables: Set<String> = [
         "meta", "names", "keys", "turns", "calls", "call_errors", "transitions", "operator_actions", "global_outages", "hourly_rollups",
-        "snapshots", "inbox",
+        "snapshots", "inbox", "log_gaps",
     ]
 
     /// Checks the schema, that the snapshot-based rebuild equals a full replay, and that every
@@ -51,6 +55,8 @@ extension EventStore {
         }
         report.recordsReplayed = count
         report.transitionsChecked = verifier.transitionsChecked
+        report.uncheckableAfterGaps = verifier.uncheckableAfterGaps
+        report.gaps = try logGaps()
         report.problems.append(contentsOf: verifier.problems.prefix(50))
         if !rebuilt.machine.hasSameDurableState(as: verifier.machine) {
             report.problems.append("the state rebuilt from the latest snapshot differs from a full replay of the log")
@@ -105,6 +111,16 @@ extension EventStore {
         }
     }
 
+    /// The gaps in the log that overlap [`from`, `to`) (all of them by default), in log order.
+    public func logGaps(from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError) -> [LogGapRecord] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT from_ts, to_ts, dropped FROM log_gaps WHERE to_ts >= ? AND from_ts < ? ORDER BY seq",
+                arguments: [from?.milliseconds ?? Int64.min, to?.milliseconds ?? Int64.max]
+            ).map { LogGapRecord(from: Timestamp(milliseconds: $0[0]), to: Timestamp(milliseconds: $0[1]), dropped: $0[2]) }
+        }
+    }
+
     /// Size of the store's file in bytes (main database file only).
     public var fileSize: Int64 {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
@@ -118,7 +134,7 @@ extension EventStore {
         try read { db in
             let base = try EventStore.tsBase(db) ?? 0
             var times = [try Int64.fetchOne(db, sql: "SELECT ts FROM calls ORDER BY seq DESC LIMIT 1").map { $0 + base }]
-            for table in ["transitions", "operator_actions", "global_outages"] {
+            for table in ["transitions", "operator_actions", "global_outages", "log_gaps"] {
                 times.append(try Int64.fetchOne(db, sql: "SELECT ts FROM \(table) ORDER BY seq DESC LIMIT 1"))
             }
             return times.compactMap { $0 }.max().map { Timestamp(milliseconds: $0) }

@@ -18,7 +18,8 @@ public struct EventKinds: OptionSet, Sendable {
     public static let transitions = EventKinds(rawValue: 2)
     public static let operatorActions = EventKinds(rawValue: 4)
     public static let globalOutages = EventKinds(rawValue: 8)
-    public static let all: EventKinds = [.calls, .transitions, .operatorActions, .globalOutages]
+    public static let logGaps = EventKinds(rawValue: 16)
+    public static let all: EventKinds = [.calls, .transitions, .operatorActions, .globalOutages, .logGaps]
 }
 
 /// Filters for reading the log.
@@ -242,7 +243,26 @@ extension EventStore {
                     return nil
                 })
         }
-        // k-way merge by seq (k ≤ 4).
+        if filter.kinds.contains(.logGaps) {
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: "SELECT seq, from_ts, to_ts, dropped FROM log_gaps WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                arguments: [filter.afterSeq])
+            sources.append(
+                AnyIterator {
+                    do {
+                        if let row = try cursor.next() {
+                            let r = LogGapRecord(
+                                from: Timestamp(milliseconds: row[1]), to: Timestamp(milliseconds: row[2]), dropped: row[3])
+                            return LoggedEvent(seq: row[0], event: .logGap(r))
+                        }
+                    } catch {
+                        errors.append(error)
+                    }
+                    return nil
+                })
+        }
+        // k-way merge by seq (k ≤ 5).
         var heads: [LoggedEvent?] = sources.map { $0.next() }
         while true {
             var best = -1
@@ -283,7 +303,8 @@ extension EventStore {
             db,
             sql: """
                 SELECT max(m) FROM (SELECT max(seq) AS m FROM calls UNION ALL SELECT max(seq) FROM transitions
-                UNION ALL SELECT max(seq) FROM operator_actions UNION ALL SELECT max(seq) FROM global_outages)
+                UNION ALL SELECT max(seq) FROM operator_actions UNION ALL SELECT max(seq) FROM global_outages
+                UNION ALL SELECT max(seq) FROM log_gaps)
                 """) ?? 0
     }
 
@@ -343,7 +364,7 @@ extension EventStore {
         let d = try dictionaries(db, turnsOfTenant: nil, allTurns: false)
         var others: [LoggedEvent] = []
         try readEvents(
-            db, EventFilter(afterSeq: after, kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false),
+            db, EventFilter(afterSeq: after, kinds: [.transitions, .operatorActions, .globalOutages, .logGaps], turnNames: false),
             dictionaries: d
         ) { others.append($0) }
         var slotOfKey = [Int](repeating: -1, count: Int(d.keys.keys.max() ?? 0) + 1)

@@ -38,10 +38,13 @@ public final class EventStore: Sendable {
     /// - Parameters:
     ///   - mustCreate: refuse a store that already exists (for `simulate`).
     ///   - mustExist: refuse to create a new store.
+    ///   - maxPageCount: a cap on the store's size, in pages; writes past it fail as "disk full"
+    ///     (default: `$BREAKER_MAX_PAGE_COUNT`, else none).
     /// - Throws: ``BreakerError`` — `store_locked` (naming the owner's pid), `schema_too_new`,
     ///   `store_corrupt`, `store_unavailable`. On any error the file is left unchanged.
     public static func openOwner(
-        path: String, configuration: BreakerConfiguration? = nil, mustCreate: Bool = false, mustExist: Bool = false
+        path: String, configuration: BreakerConfiguration? = nil, mustCreate: Bool = false, mustExist: Bool = false,
+        maxPageCount: Int? = nil
     ) throws(BreakerError) -> EventStore {
         let presence = try checkWritable(path: path, mustCreate: mustCreate, mustExist: mustExist, inspectingContent: false)
         let lock = try StoreLock(storePath: path)
@@ -54,11 +57,11 @@ public final class EventStore: Sendable {
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)
-            let maxPages = ProcessInfo.processInfo.environment["BREAKER_MAX_PAGE_COUNT"].flatMap { Int($0) }
+            let maxPages = maxPageCount ?? ProcessInfo.processInfo.environment["BREAKER_MAX_PAGE_COUNT"].flatMap { Int($0) }
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
-                // An optional cap on the store's size, in pages (BREAKER_MAX_PAGE_COUNT): writes past it fail as "disk full".
+                // An optional cap on the store's size, in pages: writes past it fail as "disk full".
                 if let maxPages { try db.execute(sql: "PRAGMA max_page_count = \(maxPages)") }
             }
             pool = try DatabasePool(path: path, configuration: config)
@@ -228,6 +231,12 @@ public final class EventStore: Sendable {
 
     /// The owner's pid if some process owns the store now.
     public static func currentOwner(of path: String) -> String? { StoreLock.owner(of: path) }
+
+    /// The pid and the status line (the log's health) that the process owning `path` publishes.
+    public static func ownerStatus(of path: String) -> (pid: String, status: String)? { StoreLock.ownerStatus(of: path) }
+
+    /// Publishes this owner's status line for other processes (`breakerctl status`).
+    func publishOwnerStatus(_ status: String) { lock?.publish(status: status) }
 }
 
 extension EventStore {

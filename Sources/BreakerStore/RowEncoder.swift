@@ -178,6 +178,10 @@ struct RowEncoder {
                 try db.execute(
                     sql: "INSERT INTO global_outages(seq, ts, tool, tenants) VALUES (?, ?, ?, ?)",
                     arguments: [seq, r.time.milliseconds, r.tool.rawValue, r.tenants])
+            case .logGap(let r):
+                try db.execute(
+                    sql: "INSERT INTO log_gaps(seq, ts, from_ts, to_ts, dropped) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [seq, r.from.milliseconds, r.from.milliseconds, r.to.milliseconds, r.dropped])
             }
             shadow.apply(event)
         }

@@ -34,14 +34,27 @@ final class StoreLock: Sendable {
                 "store \(storePath) is owned by another process (pid \(owner)); stop it first, or use a read-only command (report, audit, status, export) meanwhile",
                 context: ["path": storePath, "pid": owner])
         }
-        let pid = String(getpid()) + "\n"
         _ = ftruncate(fd, 0)
-        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
         self.fd = fd
+        // The file's whole size is written now, so that later updates overwrite blocks already
+        // allocated and still land when the disk is full (that is when they matter most).
+        publish(status: "log ok")
     }
 
-    /// Whether some process holds the owner lock of `storePath` now (and its pid).
-    static func owner(of storePath: String) -> String? {
+    /// Bytes of the lock file: the pid line, then the owner's one-line status, space-padded.
+    static let size = 512
+
+    /// Publishes the owner's status line (e.g. the log's health) for other processes to read.
+    func publish(status: String) {
+        var text = String(getpid()) + "\n" + status.replacingNewlines + "\n"
+        var bytes = Array(text.utf8.prefix(Self.size - 1))
+        if bytes.count < Self.size { bytes += Array(repeating: UInt8(ascii: " "), count: Self.size - bytes.count) }
+        text = ""
+        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// The pid and status line published by the process that owns `storePath` now, if any.
+    static func ownerStatus(of storePath: String) -> (pid: String, status: String)? {
         let path = storePath + ".owner"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -50,10 +63,15 @@ final class StoreLock: Sendable {
             flock(fd, LOCK_UN)
             return nil
         }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = pread(fd, &buffer, 63, 0)
-        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingSpaces : "unknown"
+        var buffer = [UInt8](repeating: 0, count: size)
+        let n = pread(fd, &buffer, size, 0)
+        guard n > 0 else { return ("unknown", "") }
+        let lines = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        return (String(lines.first ?? "unknown").trimmingSpaces, lines.count > 1 ? String(lines[1]).trimmingSpaces : "")
     }
+
+    /// Whether some process holds the owner lock of `storePath` now (and its pid).
+    static func owner(of storePath: String) -> String? { ownerStatus(of: storePath)?.pid }
 
     deinit {
         flock(fd, LOCK_UN)
@@ -62,6 +80,8 @@ final class StoreLock: Sendable {
 }
 
 extension String {
+    var replacingNewlines: String { String(map { $0 == "\n" || $0 == "\r" ? " " : $0 }) }
+
     var trimmingSpaces: String {
         String(self.drop(while: { $0.isWhitespace }).reversed().drop(while: { $0.isWhitespace }).reversed())
     }

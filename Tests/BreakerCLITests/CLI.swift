@@ -11,13 +11,16 @@ enum CLI {
     }
 
     /// The binary SwiftPM built beside this test bundle.
-    static var binary: URL {
+    static var binary: URL { executable("breakerctl") }
+
+    /// An executable SwiftPM built beside this test bundle.
+    static func executable(_ name: String) -> URL {
         let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for dir in [bundleDir, bundleDir.deletingLastPathComponent(), buildDir] {
-            let candidate = dir.appendingPathComponent("breakerctl")
+            let candidate = dir.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
-        return buildDir.appendingPathComponent("breakerctl")
+        return buildDir.appendingPathComponent(name)
     }
 
     static var packageRoot: URL {

@@ -25,46 +25,64 @@ import Testing
         return out
     }
 
-    @Test func anApplicationEmbeddingTheOwnerAppliesACLIActionAndTheCLISaysSoOnceDurable() async throws {
+    /// Starts the embedding example (an application owning `db` through `StoreOwner`) and
+    /// waits until it owns the store.
+    func startEmbeddingApplication(_ db: String) throws -> Process {
+        let app = Process()
+        app.executableURL = CLI.executable("breaker-embedding-example")
+        app.arguments = ["--db", db]
+        let out = Pipe()
+        app.standardOutput = out
+        app.standardError = FileHandle.nullDevice
+        try app.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        #expect(line.hasPrefix("ready pid \(app.processIdentifier)"), "\(line)")
+        return app
+    }
+
+    func stop(_ app: Process) {
+        kill(app.processIdentifier, SIGTERM)
+        app.waitUntilExit()
+    }
+
+    @Test func anApplicationEmbeddingTheOwnerAppliesACLIActionAndTheCLISaysSoOnceDurable() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = try store(dir)
-        var options = StoreOwner.Options()
-        options.logger = Fixtures.silentLogger
-        let owner = try StoreOwner(path: db, options: options)
-        let running = Task { try await owner.run() }
-        let r = try await CLI.run(async: [
-            "force-open", "--tool", "web_search", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db,
-        ])
+        let app = try startEmbeddingApplication(db)
+        let r = try CLI.run(["force-open", "--tool", "web_search", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("applied by the running owner (pid \(getpid()))"), "\(r.stderr)")
-        // Reported applied: the record is durable, so a reader sees it now.
+        #expect(r.stderr.contains("applied by the running owner (pid \(app.processIdentifier))"), "\(r.stderr)")
+        // Reported applied: the record is durable, so a reader sees it now, while the owner runs.
         #expect(try operatorRecords(db).map(\.reason) == ["vendor down"])
-        #expect(owner.breaker.status(of: BreakerKey(tenant: try TenantID("acme"), tool: try ToolID("web_search")))?.state == .forcedOpen)
-        running.cancel()
-        _ = try? await running.value
+        let status = try CLI.run(["status", "--format", "json", "--db", db])
+        #expect(status.text.contains("\"state\":\"forced_open\""), "\(status.text)")
+        stop(app)
+        #expect(app.terminationStatus == 0)
+        // The application's own calls were rejected from then on.
+        var rejected = 0
+        try EventStore.openReader(path: db).forEachEvent(EventFilter(kinds: .calls)) { e in
+            if case .call(let c) = e.event, c.outcome == .rejected { rejected += 1 }
+        }
+        #expect(rejected > 0)
+        #expect(try CLI.run(["verify", "--db", db]).status == 0)
     }
 
     @Test func aQueuedActionIsAppliedWithinOneSecondOfBeingQueued() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = try store(dir)
-        var options = StoreOwner.Options()
-        options.logger = Fixtures.silentLogger
-        let owner = try StoreOwner(path: db, options: options)
-        let running = Task { try await owner.run() }
+        let app = try startEmbeddingApplication(db)
+        defer { stop(app) }
         for round in 0..<5 {
             let queued = SystemWallClock().now
             let id = try EventStore.submit(path: db, op: .forceOpen, tool: "web_search", tenant: "acme", actor: "a", reason: "r\(round)")
             while try EventStore.inboxState(path: db, id: id) != .applied { try await Task.sleep(for: .milliseconds(5)) }
             let record = try #require(try operatorRecords(db).last)
             #expect(record.reason == "r\(round)")
-            #expect(
-                record.time.milliseconds - queued.milliseconds <= 1000,
-                "applied \(record.time.milliseconds - queued.milliseconds) ms after it was queued")
+            let delay = record.time.milliseconds - queued.milliseconds
+            #expect(delay <= 1000, "applied \(delay) ms after it was queued")
         }
-        running.cancel()
-        _ = try? await running.value
     }
 
     @Test(arguments: [("bad\u{1}name", "control character"), (String(repeating: "x", count: 129), "128")])

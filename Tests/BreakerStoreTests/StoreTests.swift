@@ -21,6 +21,7 @@ func simulate(
 ) async throws -> BreakerMachine {
     let clock = ManualWallClock(start: trace.lines.first?.at ?? Timestamp(milliseconds: 0))
     var options = StoreOwner.Options(configuration: configuration)
+    options.dropsCallRecordsWhenFull = false
     options.wallClock = clock
     options.logger = Fixtures.silentLogger
     options.batchSize = batchSize

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+/// A small tmpfs mounted for one test (needs mount privileges: root, as in CI).
+struct Tmpfs {
+    let dir: String
+
+    /// Whether this process may mount a tmpfs here.
+    static let available: Bool = {
+        guard getuid() == 0, let probe = try? Tmpfs(size: "64k") else { return false }
+        probe.unmount()
+        return true
+    }()
+
+    init(size: String) throws {
+        dir = try temporaryDirectory()
+        guard shell("mount", "-t", "tmpfs", "-o", "size=\(size)", "tmpfs", dir) == 0 else {
+            try? FileManager.default.removeItem(atPath: dir)
+            throw CocoaError(.fileWriteNoPermission)
+        }
+    }
+
+    /// Gives the file system `size` (e.g. `64m`) in place.
+    func resize(_ size: String) -> Bool { shell("mount", "-o", "remount,size=\(size)", dir) == 0 }
+
+    func unmount() {
+        _ = shell("umount", "-l", dir)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+/// SPEC §8 through real processes: the disk under a running owner fills, then gets space.
+@Suite(.serialized) struct DiskFullTests {
+    /// A `breakerctl load` whose standard error is collected as it runs.
+    final class Load: @unchecked Sendable {
+        // Safety: `text` is only touched under `lock`.
+        let process = Process()
+        private let pipe = Pipe()
+        private let lock = NSLock()
+        private var text = ""
+
+        init(_ args: [String]) throws {
+            process.executableURL = CLI.binary
+            process.arguments = args
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = pipe
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+                let d = h.availableData
+                guard let self, !d.isEmpty else { return }
+                self.lock.lock()
+                self.text += String(decoding: d, as: UTF8.self)
+                self.lock.unlock()
+            }
+            try process.run()
+        }
+
+        var stderr: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return text
+        }
+
+        /// The `N` of the last "load: N calls so far" progress line.
+        var callsSoFar: Int {
+            stderr.split(separator: "\n").compactMap { line -> Int? in
+                guard line.hasPrefix("load: "), line.hasSuffix("rejected"), line.contains("calls so far") else { return nil }
+                return Int(line.dropFirst(6).prefix { $0.isNumber })
+            }.last ?? 0
+        }
+
+        func stop() -> Int32 {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            Thread.sleep(forTimeInterval: 0.1)
+            pipe.fileHandleForReading.readabilityHandler = nil
+            return process.terminationStatus
+        }
+    }
+
+    /// `status`'s line about the owner's log, from its standard error.
+    func ownerLine(_ db: String) throws -> String {
+        try CLI.run(["status", "--db", db]).stderr.split(separator: "\n").first { $0.hasPrefix("owner: ") }.map(String.init) ?? ""
+    }
+
+    func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while try !condition() {
+            try #require(Date() < deadline, "timed out waiting for \(what)")
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    @Test(.enabled(if: Tmpfs.available, "needs root to mount a small tmpfs"))
+    func aDiskThatFillsUnderLoadLeavesACountedGapAndAStoreThatVerifies() throws {
+        let fs = try Tmpfs(size: "1536k")
+        defer { fs.unmount() }
+        let db = fs.dir + "/s.sqlite"
+        let load = try Load([
+            "load", "--db", db, "--tenants", "5", "--tools", "3", "--rate", "1500", "--duration", "120", "--failure-rate", "0.05",
+            "--latency-ms", "1", "--log-queue-capacity", "500",
+        ])
+        defer { if load.process.isRunning { kill(load.process.processIdentifier, SIGKILL) } }
+        try waitFor("the owner to start", seconds: 20) { try ownerLine(db).contains("log ok") }
+        try waitFor("the disk to fill", seconds: 60) { try ownerLine(db).contains("log failing") }
+        let failing = try ownerLine(db)
+        #expect(failing.contains("disk full"), "status says why: \(failing)")
+        let durableWhileFull = Set(try CLI.run(["export", "--db", db]).text.split(separator: "\n"))
+        #expect(!durableWhileFull.isEmpty)
+        // The owner keeps answering calls while nothing can be written: its progress keeps growing.
+        let before = load.callsSoFar
+        try waitFor("calls answered while the disk is full", seconds: 30) { load.callsSoFar >= before + 3000 }
+        #expect(try ownerLine(db).contains("log failing"), "still full while the calls were answered")
+
+        #expect(fs.resize("64m"))
+        try waitFor("the log to recover", seconds: 30) { try ownerLine(db).contains("log ok") }
+        #expect(load.stop() == 0, "SIGTERM stops the owner cleanly: \(load.stderr)")
+
+        let summary = try #require(load.stderr.split(separator: "\n").last { $0.hasPrefix("load: ") && $0.contains("durable") })
+        let calls = try #require(Int(summary.dropFirst(6).prefix { $0.isNumber }))
+        let droppedText = try #require(summary.split(separator: "; ").last { $0.contains("could not be kept") })
+        let dropped = try #require(Int(droppedText.prefix { $0.isNumber }))
+        #expect(dropped > 0)
+
+        let export = try CLI.run(["export", "--db", db])
+        let lines = export.text.split(separator: "\n")
+        #expect(durableWhileFull.isSubset(of: Set(lines)), "nothing durable is lost")
+        let objects = lines.map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let gaps = objects.filter { $0["kind"] as? String == "log_gap" }
+        #expect(!gaps.isEmpty)
+        #expect(gaps.reduce(0) { $0 + ($1["dropped"] as! Int) } == dropped, "the gap has the right count")
+        let logged = objects.filter { $0["kind"] as? String == "call" }.count
+        #expect(logged + dropped == calls, "every call answered is in the log or counted in a gap")
+        #expect(export.stderr.contains("note: the log has a gap"))
+
+        let verify = try CLI.run(["verify", "--db", db])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(verify.stderr.contains("note: the log has a gap"), "\(verify.stderr)")
+        #expect(try CLI.run(["report", "--all", "--db", db]).stderr.contains("note: the log has a gap"))
+    }
+}
