@@ -114,19 +114,10 @@ public struct SLAReport: Sendable {
 
     /// Per key, the intervals [enter, leave) spent in any state but CLOSED, ms; an interval
     /// still open at the end of the log runs to `end`.
-    static func notClosedIntervals(_ transitions: [TransitionRecord], end: Int64) -> [(Int64, Int64)] {
-        var openSince: [BreakerKey: Int64] = [:]
-        var out: [(Int64, Int64)] = []
-        for t in transitions {
-            let key = BreakerKey(tenant: t.tenant, tool: t.tool)
-            if t.to == .closed {
-                if let since = openSince.removeValue(forKey: key) { out.append((since, t.time.milliseconds)) }
-            } else if openSince[key] == nil {
-                openSince[key] = t.time.milliseconds
-            }
-        }
-        for (_, since) in openSince { out.append((since, max(since, end))) }
-        return out
+    static func notClosedIntervals(_ transitions: [TransitionRecord], end: Int64) -> [(from: Int64, to: Int64)] {
+        var tracker = NotClosedTracker()
+        for t in transitions { tracker.fold(t) }
+        return tracker.intervals(endingAt: end)
     }
 
     /// The CSV of SPEC §9: header first, CRLF line ends.

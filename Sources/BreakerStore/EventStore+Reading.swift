@@ -330,6 +330,15 @@ extension EventStore {
         }
     }
 
+    /// Replays the log from the start (or the compaction base) through the records before `end`:
+    /// the state as it was then.
+    public func replay(before end: Timestamp) throws(BreakerError) -> BreakerMachine {
+        let base = try replayBase()
+        var machine = base.machine
+        try forEachEvent(EventFilter(to: end, afterSeq: base.seq, turnNames: false)) { machine.apply($0.event) }
+        return machine
+    }
+
     /// Replays the whole log from the start (or from the compaction base, once compacted).
     public func fullReplay() throws(BreakerError) -> (machine: BreakerMachine, replayed: Int) {
         do {

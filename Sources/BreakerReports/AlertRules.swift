@@ -1,0 +1,130 @@
+public import BreakerCore
+public import BreakerStore
+
+/// One alert that fires.
+public struct Alert: Sendable, Hashable, Encodable {
+    /// `global_outage`, `open_too_long` or `blocked_rate`.
+    public var alert: String
+    /// The tenant it concerns, if one.
+    public var tenant: String?
+    /// The tool it concerns, if one.
+    public var tool: String?
+    /// What fires, in plain words.
+    public var detail: String
+}
+
+/// The three alert conditions, judged at one time over the state as it was then — a pure function
+/// of its inputs (``AlertInputs``), so that it is tested without a store.
+public struct AlertRules: Sendable {
+    /// Minutes out of CLOSED before `open_too_long` fires, in ms.
+    public var openMs: Int64
+    /// Blocked share of a tenant's calls, percent, above which `blocked_rate` fires.
+    public var blockedPct: Double
+    /// The span of calls `blocked_rate` looks at, ms (ending at the time judged).
+    public var windowMs: Int64
+    /// Fewest calls in that span for `blocked_rate` to count.
+    public var minCalls: Int
+
+    public init(openMs: Int64, blockedPct: Double, windowMs: Int64, minCalls: Int) {
+        self.openMs = openMs
+        self.blockedPct = blockedPct
+        self.windowMs = windowMs
+        self.minCalls = minCalls
+    }
+
+    /// The alerts that fire at `inputs.at`, in a stable order: global outages by tool, circuits
+    /// open too long by key, blocked rates by tenant.
+    ///
+    /// - `global_outage`: a tool OPEN or FORCED_OPEN for at least its configured
+    ///   `globalOutageTenants` tenants (SPEC §2, §7);
+    /// - `open_too_long`: a key out of CLOSED for more than ``openMs``;
+    /// - `blocked_rate`: a tenant's rejected calls above ``blockedPct`` % of its calls in the last
+    ///   ``windowMs`` (with at least ``minCalls`` calls).
+    public func evaluate(_ inputs: AlertInputs) -> [Alert] {
+        var alerts: [Alert] = []
+        var openByTool: [ToolID: Int] = [:]
+        for (key, state) in inputs.states where state.isOpen { openByTool[key.tool, default: 0] += 1 }
+        for (tool, count) in openByTool.sorted(by: { $0.key < $1.key }) {
+            let threshold = inputs.configuration.toolWideSettings(tool: tool).globalOutageTenants
+            guard count >= threshold else { continue }
+            alerts.append(
+                Alert(
+                    alert: "global_outage", tenant: nil, tool: tool.rawValue,
+                    detail: "open for \(count) tenants at once (threshold \(threshold))"))
+        }
+        let now = inputs.at.milliseconds
+        for (key, since) in inputs.notClosedSince.sorted(by: { $0.key < $1.key }) where now - since > openMs {
+            let state = inputs.states[key]?.rawValue ?? "?"
+            alerts.append(
+                Alert(
+                    alert: "open_too_long", tenant: key.tenant.rawValue, tool: key.tool.rawValue,
+                    detail: "\(state) since \(Timestamp(milliseconds: since).iso8601) (\((now - since) / 60_000) min)"))
+        }
+        for (tenant, tally) in inputs.calls.sorted(by: { $0.key < $1.key }) where tally.all >= minCalls {
+            let pct = Double(tally.blocked) * 100 / Double(tally.all)
+            guard pct > blockedPct else { continue }
+            let tenths = Int((pct * 10).rounded())
+            alerts.append(
+                Alert(
+                    alert: "blocked_rate", tenant: tenant.rawValue, tool: nil,
+                    detail:
+                        "\(tally.blocked) of \(tally.all) calls blocked (\(tenths / 10).\(tenths % 10) %) in the last \(windowMs / 60_000) min"
+                ))
+        }
+        return alerts
+    }
+}
+
+/// What the alert rules look at: the store as it was at one time.
+public struct AlertInputs: Sendable {
+    /// The time judged.
+    public var at: Timestamp
+    /// The configuration in force.
+    public var configuration: BreakerConfiguration
+    /// Every key's state at ``at``.
+    public var states: [BreakerKey: CircuitState]
+    /// Keys out of CLOSED at ``at``, with when they left it (ms).
+    public var notClosedSince: [BreakerKey: Int64]
+    /// Per tenant, its call records in the span the blocked rate looks at, and how many were rejected.
+    public var calls: [TenantID: (all: Int, blocked: Int)]
+
+    public init(
+        at: Timestamp, configuration: BreakerConfiguration, states: [BreakerKey: CircuitState], notClosedSince: [BreakerKey: Int64],
+        calls: [TenantID: (all: Int, blocked: Int)]
+    ) {
+        self.at = at
+        self.configuration = configuration
+        self.states = states
+        self.notClosedSince = notClosedSince
+        self.calls = calls
+    }
+}
+
+extension AlertInputs {
+    /// Reads `store` as it was at `at` (default: the time of its newest record): every key's state
+    /// replayed from the log up to and including `at`, the keys out of CLOSED then, and the
+    /// tenants' call records in the `windowMs` before it.
+    public init(store: EventStore, at: Timestamp?, windowMs: Int64) throws(BreakerError) {
+        let latest = try store.latestTime() ?? Timestamp(milliseconds: 0)
+        let at = at ?? latest
+        let end = at.adding(milliseconds: 1)
+        let machine = at >= latest ? try store.rebuild().machine : try store.replay(before: end)
+        var states: [BreakerKey: CircuitState] = [:]
+        for key in machine.keys { states[key] = machine.status(of: key)?.state }
+        var tracker = NotClosedTracker()
+        try store.forEachEvent(EventFilter(to: end, kinds: .transitions, turnNames: false)) { e in
+            if case .transition(let t) = e.event { tracker.fold(t) }
+        }
+        var calls: [TenantID: (all: Int, blocked: Int)] = [:]
+        try store.forEachEvent(
+            EventFilter(from: Timestamp(milliseconds: at.milliseconds - windowMs), to: end, kinds: .calls, turnNames: false)
+        ) { e in
+            guard case .call(let c) = e.event else { return }
+            var tally = calls[c.tenant] ?? (0, 0)
+            tally.all += 1
+            if c.outcome == .rejected { tally.blocked += 1 }
+            calls[c.tenant] = tally
+        }
+        self.init(at: at, configuration: store.configuration, states: states, notClosedSince: tracker.since, calls: calls)
+    }
+}
