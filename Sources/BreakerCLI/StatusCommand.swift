@@ -42,7 +42,7 @@ struct StatusCommand: AsyncParsableCommand {
                 let items = keys.map { key -> String in
                     let st = machine.status(of: key)!
                     return
-                        "{\"tenant\":\(JSON.string(key.tenant.rawValue)),\"tool\":\(JSON.string(key.tool.rawValue)),\"state\":\"\(st.state.rawValue)\",\"generation\":\(st.generation),\"opened_at\":\(st.openedAt.map { JSON.string($0.iso8601) } ?? "null"),\"open_timeout_ms\":\(st.currentOpenTimeoutMs),\"probe_successes\":\(st.probeSuccesses),\"window_calls\":\(st.windowCalls),\"window_failures\":\(st.windowFailures)}"
+                        "{\"tenant\":\(JSON.string(key.tenant.rawValue)),\"tool\":\(JSON.string(key.tool.rawValue)),\"state\":\"\(st.state.rawValue)\",\"generation\":\(st.generation),\"opened_at\":\(st.state == .closed ? "null" : st.openedAt.map { JSON.string($0.iso8601) } ?? "null"),\"open_timeout_ms\":\(st.currentOpenTimeoutMs),\"probe_successes\":\(st.probeSuccesses),\"window_calls\":\(st.windowCalls),\"window_failures\":\(st.windowFailures)}"
                 }
                 writeOut("[" + items.joined(separator: ",\n") + "]\n")
             case .table:

@@ -134,7 +134,9 @@ extension BreakerConfiguration {
             case "failureThreshold": o.failureThreshold = try count()
             case "failureRateThreshold":
                 switch value {
-                case .null: o.failureRateThreshold = nil
+                case .null:
+                    o.failureRateThreshold = nil
+                    o.removesFailureRateThreshold = true
                 default: o.failureRateThreshold = try number(value, at: p)
                 }
             case "minimumCalls": o.minimumCalls = try count()
@@ -173,7 +175,7 @@ extension BreakerConfiguration {
             var parts: [String] = []
             func add(_ k: String, _ v: String?) { if let v { parts.append("\"\(k)\": \(v)") } }
             add("failureThreshold", o.failureThreshold.map { String($0) })
-            add("failureRateThreshold", o.failureRateThreshold.map { String($0) })
+            add("failureRateThreshold", o.removesFailureRateThreshold ? "null" : o.failureRateThreshold.map { String($0) })
             add("minimumCalls", o.minimumCalls.map { String($0) })
             add("successThreshold", o.successThreshold.map { String($0) })
             add("windowMs", o.windowMs.map { String($0) })

@@ -52,6 +52,8 @@ public struct RuntimeSettings: Sendable, Hashable {
 public struct SettingsOverride: Sendable, Hashable {
     public var failureThreshold: Int?
     public var failureRateThreshold: Double?
+    /// `"failureRateThreshold": null`: this scope has no rate rule, whatever a wider scope says.
+    public var removesFailureRateThreshold: Bool
     public var minimumCalls: Int?
     public var successThreshold: Int?
     public var windowMs: Int64?
@@ -69,10 +71,11 @@ public struct SettingsOverride: Sendable, Hashable {
         successThreshold: Int? = nil, windowMs: Int64? = nil, openTimeoutMs: Int64? = nil,
         latencyThresholdMs: Int64? = nil, callTimeoutMs: Int64? = nil, halfOpenMaxInFlight: Int? = nil,
         openTimeoutMultiplier: Double? = nil, maxOpenTimeoutMs: Int64? = nil, globalOutageTenants: Int? = nil,
-        autoPropagateGlobalOutage: Bool? = nil
+        autoPropagateGlobalOutage: Bool? = nil, removesFailureRateThreshold: Bool = false
     ) {
         self.failureThreshold = failureThreshold
         self.failureRateThreshold = failureRateThreshold
+        self.removesFailureRateThreshold = removesFailureRateThreshold
         self.minimumCalls = minimumCalls
         self.successThreshold = successThreshold
         self.windowMs = windowMs
@@ -92,7 +95,11 @@ public struct SettingsOverride: Sendable, Hashable {
     /// Lays these values over `base`, except callTimeoutMs, which resolution handles.
     func apply(to base: inout BreakerSettings) {
         if let v = failureThreshold { base.failureThreshold = v }
-        if let v = failureRateThreshold { base.failureRateThreshold = v }
+        if removesFailureRateThreshold {
+            base.failureRateThreshold = nil
+        } else if let v = failureRateThreshold {
+            base.failureRateThreshold = v
+        }
         if let v = minimumCalls { base.minimumCalls = v }
         if let v = successThreshold { base.successThreshold = v }
         if let v = windowMs { base.windowMs = v }

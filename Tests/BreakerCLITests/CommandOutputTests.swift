@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// What commands print: exact field sets, and one clear line from operator commands.
+@Suite struct CommandOutputTests {
+    /// acme/web_search opens at 10:00:04 and is reset at 10:10; globex/crm opens at 10:20.
+    func store(_ dir: String) throws -> String {
+        var lines = (0..<5).map { callLine("2026-11-28T10:00:0\($0)Z", "acme", "web_search", "t\($0)", latency: 0, result: "error") }
+        lines.append(#"{"at": "2026-11-28T10:10:00Z", "op": "reset", "tool": "web_search", "tenant": "acme", "actor": "a", "reason": "r"}"#)
+        lines += (0..<5).map { callLine("2026-11-28T10:20:0\($0)Z", "globex", "crm", "u\($0)", latency: 0, result: "error") }
+        let db = dir + "/s.sqlite"
+        #expect(try CLI.run(["simulate", try writeTrace(dir, lines), "--db", db]).status == 0)
+        return db
+    }
+
+    @Test func statusJSONHasEveryFieldAndNoOpenTimeForAClosedKey() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        let r = try CLI.run(["status", "--format", "json", "--db", db])
+        let keys = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]])
+        #expect(keys.count == 2)
+        let fields: Set<String> = [
+            "tenant", "tool", "state", "generation", "opened_at", "open_timeout_ms", "probe_successes", "window_calls", "window_failures",
+        ]
+        for k in keys { #expect(Set(k.keys) == fields, "\(k.keys.sorted())") }
+        let acme = try #require(keys.first { $0["tenant"] as? String == "acme" })
+        #expect(acme["state"] as? String == "closed" && acme["generation"] as? Int == 2)
+        #expect(acme["opened_at"] is NSNull, "a closed key has no open time: \(acme)")
+        #expect(acme["window_calls"] as? Int == 0 && acme["open_timeout_ms"] as? Int == 30_000)
+        let globex = try #require(keys.first { $0["tenant"] as? String == "globex" })
+        #expect(globex["state"] as? String == "open" && globex["opened_at"] as? String == "2026-11-28T10:20:04.000Z")
+        #expect(globex["window_failures"] as? Int == 5 && globex["probe_successes"] as? Int == 0)
+    }
+
+    @Test func exportLinesHaveExactlyTheFieldsOfTheirKind() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        let expected: [String: Set<String>] = [
+            "call": ["seq", "ts", "kind", "tenant", "tool", "turn", "outcome", "reason", "latency_us", "generation", "probe", "stale"],
+            "transition": [
+                "seq", "ts", "kind", "tenant", "tool", "from", "to", "cause", "generation", "failures", "calls", "p95_us", "actor",
+                "reason",
+            ],
+            "operator": ["seq", "ts", "kind", "tenant", "tool", "op", "actor", "reason"],
+        ]
+        var seen = Set<String>()
+        for line in try CLI.run(["export", "--db", db]).text.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let kind = try #require(object["kind"] as? String)
+            seen.insert(kind)
+            #expect(Set(object.keys) == expected[kind], "\(kind): \(object.keys.sorted())")
+        }
+        #expect(seen == Set(expected.keys))
+    }
+
+    @Test func anOperatorCommandPrintsOneLineWhenItSucceeds() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        let r = try CLI.run(["force-open", "--tool", "web_search", "--tenant", "acme", "--reason", "r", "--db", db])
+        #expect(r.status == 0)
+        #expect(r.stderr == "force_open web_search for acme recorded in \(db)\n", "no log lines: \(r.stderr)")
+        #expect(r.text.isEmpty)
+    }
+
+    @Test(
+        arguments: [
+            (["force-open", "--tool", "x", "--reason", "r", "--db", "/nonexistent-dir/s.sqlite"], Int32(1), "does not exist"),
+            (["force-open", "--tool", "x", "--tenant", "bad\u{1}", "--reason", "r"], Int32(64), "control character"),
+            (["reset", "--tool", "x", "--reason", "r"], Int32(64), "--tenant"),
+            (["release", "--tool", String(repeating: "x", count: 200), "--reason", "r"], Int32(64), "128"),
+        ])
+    func anOperatorCommandsErrorIsOneClearLine(args: [String], status: Int32, mentions: String) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try store(dir)
+        let r = try CLI.run(args.contains("--db") ? args : args + ["--db", db])
+        #expect(r.status == status, "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+        #expect(r.stderr.contains(mentions), "\(r.stderr)")
+    }
+}
