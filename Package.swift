@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(
             name: "BreakerStoreTests",
             dependencies: [
-                "BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerOwner", "BreakerTestSupport",
+                "BreakerCore", "BreakerStore", "BreakerRuntime", "BreakerOwner", "BreakerReports", "BreakerTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -129,32 +129,24 @@ import Testing
 
     /// Runs `body` with a small tmpfs mounted at a new directory (root only); `nil` when
     /// mounting is not possible here.
-    func withTmpfs(size: String, _ body: (String) throws -> Void) throws -> Bool {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard shell("mount", "-t", "tmpfs", "-o", "size=\(size)", "tmpfs", dir) == 0 else { return false }
-        defer { _ = shell("umount", "-l", dir) }
-        try body(dir)
-        return true
+    @Test(.enabled(if: Tmpfs.available, "needs root to mount a read-only tmpfs"))
+    func aStoreOnARemountedReadOnlyFileSystemIsRefusedForWriting() throws {
+        let fs = try Tmpfs(size: "8m")
+        defer { fs.unmount() }
+        let db = try goodStore(fs.dir)
+        #expect(shell("mount", "-o", "remount,ro", fs.dir) == 0)
+        try expectRefused(db, "not writable", commands: [["load", "--duration", "0.1"], ["force-open", "--tool", "x", "--reason", "r"]])
+        // Reading still works.
+        #expect(try CLI.run(["report", "--all", "--db", db]).status == 0)
     }
 
-    @Test func aReadOnlyStoreAndDirectoryAreRefusedForWriting() throws {
-        let mounted = try withTmpfs(size: "8m") { dir in
-            let db = try goodStore(dir)
-            #expect(shell("mount", "-o", "remount,ro", dir) == 0)
-            try expectRefused(
-                db, "not writable", commands: [["load", "--duration", "0.1"], ["force-open", "--tool", "x", "--reason", "r"]])
-            // Reading still works.
-            #expect(try CLI.run(["report", "--all", "--db", db]).status == 0)
-        }
-        if !mounted {
-            // Without mount privileges: a read-only file, for a non-root user.
-            let dir = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let db = try goodStore(dir)
-            try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db)
-            if getuid() != 0 { try expectRefused(db, "read-only", commands: [["load", "--duration", "0.1"]]) }
-        }
+    @Test(.enabled(if: getuid() != 0, "root may write a read-only file"))
+    func aReadOnlyStoreFileIsRefusedForWriting() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try goodStore(dir)
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db)
+        try expectRefused(db, "read-only", commands: [["load", "--duration", "0.1"], ["force-open", "--tool", "x", "--reason", "r"]])
     }
 
     @Test func aFullDiskFailsCleanlyAndTheStoreStillOpens() throws {
@@ -173,8 +165,12 @@ import Testing
             let v = try CLI.run(["verify", "--db", dir + "/s.sqlite"])
             #expect(v.status == 0, "\(v.stderr)")
         }
-        let mounted = try withTmpfs(size: "600k") { dir in try body(dir, [:]) }
-        if !mounted {
+        if Tmpfs.available {
+            let fs = try Tmpfs(size: "600k")
+            defer { fs.unmount() }
+            try body(fs.dir, [:])
+        } else {
+            // Without mount privileges, a size cap on the store fails the same way.
             let dir = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             try body(dir, ["BREAKER_MAX_PAGE_COUNT": "120"])

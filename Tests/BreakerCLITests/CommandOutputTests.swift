@@ -3,9 +3,15 @@ import Testing
 
 /// What commands print: exact field sets, and one clear line from operator commands.
 @Suite struct CommandOutputTests {
-    /// acme/web_search opens at 10:00:04 and is reset at 10:10; globex/crm opens at 10:20.
+    /// acme/web_search opens at 10:00:04 and is reset at 10:10; b and c open web_search at
+    /// 10:01 and 10:02 (a global outage: three tenants open); globex/crm opens at 10:20.
     func store(_ dir: String) throws -> String {
         var lines = (0..<5).map { callLine("2026-11-28T10:00:0\($0)Z", "acme", "web_search", "t\($0)", latency: 0, result: "error") }
+        for (minute, tenant) in [(1, "b"), (2, "c")] {
+            lines += (0..<5).map {
+                callLine("2026-11-28T10:0\(minute):0\($0)Z", tenant, "web_search", "v\($0)", latency: 0, result: "error")
+            }
+        }
         lines.append(#"{"at": "2026-11-28T10:10:00Z", "op": "reset", "tool": "web_search", "tenant": "acme", "actor": "a", "reason": "r"}"#)
         lines += (0..<5).map { callLine("2026-11-28T10:20:0\($0)Z", "globex", "crm", "u\($0)", latency: 0, result: "error") }
         let db = dir + "/s.sqlite"
@@ -19,7 +25,7 @@ import Testing
         let db = try store(dir)
         let r = try CLI.run(["status", "--format", "json", "--db", db])
         let keys = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]])
-        #expect(keys.count == 2)
+        #expect(keys.count == 4)
         let fields: Set<String> = [
             "tenant", "tool", "state", "generation", "opened_at", "open_timeout_ms", "probe_successes", "window_calls", "window_failures",
         ]
@@ -44,6 +50,7 @@ import Testing
                 "reason",
             ],
             "operator": ["seq", "ts", "kind", "tenant", "tool", "op", "actor", "reason"],
+            "global_outage": ["seq", "ts", "kind", "tool", "tenants"],
         ]
         var seen = Set<String>()
         for line in try CLI.run(["export", "--db", db]).text.split(separator: "\n") {

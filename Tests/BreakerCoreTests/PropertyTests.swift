@@ -63,12 +63,40 @@ import Testing
         #expect(restored.hasSameDurableState(as: breaker.machine))
     }
 
-    @Test func recordedTimesNeverDecrease() {
-        let clock = ManualWallClock()
+    @Test(arguments: [7, 8, 9] as [UInt64])
+    func recordedTimesNeverDecreaseWhenTheWallClockStepsBack(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let clock = ManualWallClock(start: Timestamp(milliseconds: 1_795_852_800_000))
         let sink = InMemoryEventSink()
         let breaker = Fixtures.breaker(RandomWorkload.lively, clock: clock, sink: sink)
-        Simulation(breaker: breaker, clock: clock).run(RandomWorkload.trace(seed: 99, lines: 3000))
+        var highest = Int64.min  // the highest time the breaker has read
+        var permits: [Permit] = []
+        var steppedBack = 0
+        for i in 0..<3000 {
+            // The wall clock moves forward most of the time and steps back now and then.
+            let step = Int64.random(in: -5_000...2_000, using: &rng)
+            if step < 0 { steppedBack += 1 }
+            clock.set(to: clock.now.adding(milliseconds: step))
+            highest = max(highest, clock.now.milliseconds)
+            let before = sink.events.count
+            let tenant = try! TenantID("tenant-\(Int.random(in: 0..<4, using: &rng))")
+            let tool = try! ToolID("tool-\(Int.random(in: 0..<2, using: &rng))")
+            if Int.random(in: 0..<50, using: &rng) == 0 {
+                breaker.apply(OperatorAction(op: .forceOpen, tool: tool, tenant: nil, actor: "a", reason: "r"))
+            } else if !permits.isEmpty, Bool.random(using: &rng) {
+                let p = permits.remove(at: Int.random(in: 0..<permits.count, using: &rng))
+                _ = breaker.complete(p, Bool.random(using: &rng) ? .success(latencyUs: 10) : .failure(errorType: "E", latencyUs: 10))
+            } else if case .admitted(let p) = breaker.admit(tenant: tenant, tool: tool, turn: try! TurnID("t\(i)")) {
+                permits.append(p)
+            }
+            // Every record of this step carries the highest time the clock has read so far.
+            for e in sink.events[before...] {
+                #expect(e.time.milliseconds == highest, "step \(i): \(e.time.milliseconds) vs \(highest)")
+            }
+        }
+        #expect(steppedBack > 500, "the clock must have stepped back for the check to mean anything")
         let times = sink.events.map(\.time)
+        #expect(times.count > 1000)
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 <= $1 })
     }
 }

@@ -76,6 +76,64 @@ struct Flaky: Error {}
         #expect(probes.count == 1 && probes[0].turn == nil)
     }
 
+    @Test func theProberMovesAnOpenKeyToHalfOpenByItselfOnceItsTimeoutElapses() async throws {
+        let clock = ManualWallClock()
+        let sink = InMemoryEventSink()
+        let breaker = Fixtures.breaker(
+            try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1, successThreshold: 2, openTimeoutMs: 10_000)),
+            clock: clock, sink: sink)
+        let gate = Gate()
+        breaker.register(tool: sandbox) { _ in await gate.wait() }
+        let key = BreakerKey(tenant: acme, tool: sandbox)
+        _ = await breaker.call(tenant: acme, tool: sandbox, turn: try TurnID("t")) { () async throws -> Int in throw Flaky() }
+        clock.advance(by: .milliseconds(9_999))
+        #expect(await breaker.runHealthProbes() == 0)
+        #expect(breaker.status(of: key)?.state == .open, "not before the open timeout")
+        clock.advance(by: .milliseconds(1))
+        let round = Task { await breaker.runHealthProbes() }
+        defer { gate.open() }
+        try #require(await gate.waitForWaiter(), "the prober runs the health check once the timeout has elapsed")
+        // No call was made: the prober moved the key and its health check is the probe in flight.
+        let moved = try #require(
+            sink.events.compactMap { e -> TransitionRecord? in if case .transition(let t) = e { t } else { nil } }.last)
+        #expect(moved.from == .open && moved.to == .halfOpen && moved.cause == .openTimeoutElapsed)
+        #expect(moved.time == clock.now)
+        #expect(breaker.status(of: key)?.state == .halfOpen && breaker.status(of: key)?.probesInFlight == 1)
+        #expect(await breaker.call(tenant: acme, tool: sandbox, turn: try TurnID("t2")) { 1 }.signal?.reason == "half_open_probe_in_flight")
+        gate.open()
+        #expect(await round.value == 1)
+        #expect(breaker.status(of: key)?.state == .halfOpen && breaker.status(of: key)?.probeSuccesses == 1)
+    }
+
+    @Test func aFailingHealthCheckReopensTheCircuitAndGrowsItsTimeout() async throws {
+        let clock = ManualWallClock()
+        let sink = InMemoryEventSink()
+        let breaker = Fixtures.breaker(
+            try BreakerConfiguration(
+                defaults: SettingsOverride(failureThreshold: 1, openTimeoutMs: 10_000, openTimeoutMultiplier: 2, maxOpenTimeoutMs: 60_000)),
+            clock: clock, sink: sink)
+        let checks = Tally()
+        breaker.register(tool: sandbox, sideEffects: true) { _ in
+            checks.increment()
+            throw Flaky()
+        }
+        let key = BreakerKey(tenant: acme, tool: sandbox)
+        _ = await breaker.call(tenant: acme, tool: sandbox, turn: try TurnID("t")) { () async throws -> Int in throw Flaky() }
+        clock.advance(by: .seconds(10))
+        #expect(await breaker.runHealthProbes() == 1)
+        #expect(checks.value == 1)
+        let st = try #require(breaker.status(of: key))
+        #expect(st.state == .open && st.currentOpenTimeoutMs == 20_000 && st.openedAt == clock.now)
+        let transitions = sink.events.compactMap { e -> TransitionRecord? in if case .transition(let t) = e { t } else { nil } }
+        #expect(transitions.map(\.cause) == [.failureThreshold, .openTimeoutElapsed, .probeFailed])
+        let probe = try #require(sink.events.compactMap { e -> CallRecord? in if case .call(let c) = e, c.probe { c } else { nil } }.last)
+        #expect(probe.outcome == .failure && probe.reason == "tool_call_exception:Flaky" && probe.turn == nil)
+        clock.advance(by: .seconds(10))
+        #expect(await breaker.runHealthProbes() == 0, "the grown timeout has not elapsed")
+        clock.advance(by: .seconds(10))
+        #expect(await breaker.runHealthProbes() == 1)
+    }
+
     @Test func theProberServiceStopsCleanlyWhenCancelled() async throws {
         let clock = ManualWallClock()
         let breaker = Fixtures.breaker(clock: clock)
@@ -87,5 +145,40 @@ struct Flaky: Error {}
         task.cancel()
         try await task.value  // returns normally: stopping is not a failure of a service group
         #expect(clock.sleeperCount == 0)
+    }
+}
+
+/// Holds a health check until the test lets it finish.
+final class Gate: Sendable {
+    private let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { c in
+            let now = state.withLock { s -> Bool in
+                if s.open { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    /// Whether a health check started waiting within 5 s.
+    func waitForWaiter() async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while state.withLock({ $0.waiters.isEmpty }) {
+            if ContinuousClock.now > deadline { return false }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return true
+    }
+
+    func open() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.open = true
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for w in waiters { w.resume() }
     }
 }

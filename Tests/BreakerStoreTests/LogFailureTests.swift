@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerReports
 import BreakerRuntime
 import BreakerTestSupport
 import Foundation
@@ -96,6 +97,13 @@ import Testing
         #expect(report.problems.isEmpty, "\(report.problems)")
         #expect(report.gaps.count == gaps.count)
         #expect(try reader.rebuild().machine.hasSameDurableState(as: try reader.fullReplay().machine))
+        var gapLines: [String] = []
+        try reader.forEachEvent(EventFilter(kinds: .logGaps)) { gapLines.append(ExportLine.json($0)) }
+        for line in gapLines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(Set(object.keys) == ["seq", "ts", "kind", "from", "to", "dropped"], "\(line)")
+            #expect(object["kind"] as? String == "log_gap")
+        }
     }
 
     func pageCount(_ path: String) throws -> Int {

@@ -1,5 +1,6 @@
 import BreakerCore
 import BreakerOwner
+import BreakerReports
 import BreakerRuntime
 import BreakerTestSupport
 import Foundation
@@ -157,20 +158,36 @@ func simulate(
         #expect(plans["indexes"]! == "")
     }
 
-    @Test func compactionKeepsReportsAndReplayConsistent() async throws {
+    @Test func compactionKeepsReportsAuditsAndStatusAndReplayConsistent() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/s.sqlite"
         let live = try await simulate(RandomWorkload.trace(seed: 5, lines: 3000), into: path, configuration: RandomWorkload.lively)
-        let before = try EventStore.openReader(path: path).hourlyCounts(tenant: nil)
+        let before = try Self.everythingReadersSee(EventStore.openReader(path: path))
         let owner = try EventStore.openOwner(path: path)
         let cutoff = try #require(try owner.latestTime()).adding(milliseconds: -600_000)
         let removed = try owner.compact(before: cutoff)
         #expect(removed > 0)
         let after = try EventStore.openReader(path: path)
-        #expect(try after.hourlyCounts(tenant: nil) == before)
+        var calls = 0
+        try after.forEachEvent(EventFilter(kinds: .calls)) { _ in calls += 1 }
+        #expect(calls < 3000 - 500, "the old call records are gone")
+        let seen = try Self.everythingReadersSee(after)
+        #expect(seen.report == before.report, "the SLA report is unchanged")
+        #expect(seen.audits == before.audits, "every tenant's audit is unchanged")
+        #expect(seen.status == before.status, "every key's state is unchanged")
         #expect(try after.rebuild().machine.hasSameDurableState(as: live))
         #expect(try after.verify().problems.isEmpty)
+    }
+
+    /// The SLA report, every tenant's audit, and every key's status, as a reader gets them.
+    static func everythingReadersSee(_ store: EventStore) throws -> (report: String, audits: [String], status: [String]) {
+        let report = try SLAReport(store: store, tenant: nil).csv
+        let audits = try store.tenantNames().sorted().map { try AuditTimeline(store: store, tenant: $0).csv }
+        let machine = try store.rebuild().machine
+        let status = machine.keys.sorted().map { "\($0) \(machine.status(of: $0)!)" }
+        #expect(!audits.isEmpty && !status.isEmpty)
+        return (report, audits, status)
     }
 }
 
