@@ -35,17 +35,14 @@ let package = Package(
         .target(
             name: "BreakerStore",
             dependencies: [
-                "BreakerCore",
+                "BreakerCore", "BreakerReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .target(
-            name: "BreakerReports",
-            dependencies: ["BreakerCore", "BreakerStore"]
-        ),
+        .target(name: "BreakerReports", dependencies: ["BreakerCore"]),
         .target(
             name: "BreakerOwner",
             dependencies: [
@@ -58,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "BreakerTestSupport",
-            dependencies: ["BreakerCore", "BreakerRuntime", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["BreakerCore", "BreakerRuntime", "BreakerOwner", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "BreakerCLI",
@@ -71,9 +68,18 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
+        .target(
+            name: "BreakerBenchmarks",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
         .executableTarget(
             name: "breakerctl",
-            dependencies: ["BreakerCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BreakerCLI", "BreakerBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "breaker-embedding-example",

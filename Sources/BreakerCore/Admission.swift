@@ -1,4 +1,31 @@
-/// The answer to ``BreakerMachine/admit(_:turn:at:events:)``.
+/// What one step of the machine did: its result, and what its caller must act on — without
+/// looking through the facts again.
+public struct Step<Result: Sendable>: Sendable {
+    /// The step's answer (an admission, a completion, …).
+    public var result: Result
+    /// What the step recorded.
+    public var effects: StepEffects
+}
+
+/// What a step recorded, for its caller: the facts it appended (the last ``facts`` of the
+/// emitter), and what they ask of the caller.
+public struct StepEffects: Sendable, Hashable {
+    /// Facts appended, in order, at the end of the emitter.
+    public var facts = 0
+    /// Transitions among them (report them: metrics, a log line).
+    public var transitions = 0
+    /// Global-outage events among them (log them).
+    public var globalOutages = 0
+    /// A rejected admission was recorded (count it).
+    public var rejected = false
+    /// The facts must be durable before the caller returns (SPEC §8: transitions and operator
+    /// actions, and everything before them).
+    public var mustBeDurable = false
+
+    public init() {}
+}
+
+/// The answer to an admission (SPEC §4).
 public enum Admission: Sendable, Hashable {
     /// Run the call; complete it with its ``Permit``.
     case admitted(Permit)
@@ -7,12 +34,9 @@ public enum Admission: Sendable, Hashable {
 }
 
 /// An admitted call: what its completion needs to find and judge it.
-///
-/// It names its key by slot (``BreakerMachine/key(ofSlot:)``) rather than by name, so that
-/// admitting a call copies no names but the turn's.
 public struct Permit: Sendable, Hashable {
-    /// The key's slot in the machine (stable for the machine's life).
-    public let slot: Int
+    /// The key, by number.
+    public let key: KeyRef
     public let turn: TurnID?
     /// The key's generation at admission.
     public let generation: UInt64
@@ -20,13 +44,24 @@ public struct Permit: Sendable, Hashable {
     public let probe: Bool
     /// Admission time.
     public let admittedAt: Timestamp
-    /// The key's call timeout, ms: the call is abandoned as a timeout after this.
+    /// The call timeout it was admitted with, ms: it is abandoned as a timeout after this, and
+    /// keeps it whatever configuration comes later (SPEC §2).
     public let callTimeoutMs: Int64
+
+    public init(key: KeyRef, turn: TurnID?, generation: UInt64, probe: Bool, admittedAt: Timestamp, callTimeoutMs: Int64) {
+        self.key = key
+        self.turn = turn
+        self.generation = generation
+        self.probe = probe
+        self.admittedAt = admittedAt
+        self.callTimeoutMs = callTimeoutMs
+    }
 }
 
 /// A rejected admission.
 public struct Rejection: Sendable, Hashable {
-    public let key: BreakerKey
+    /// The key, by number.
+    public let key: KeyRef
     public let reason: RejectionReason
     /// When to retry, ms from the rejection (SPEC §4).
     public let retryAfterMs: Int64
@@ -37,8 +72,8 @@ public enum CallOutcome: Sendable, Hashable {
     /// The tool answered; latency in µs.
     case success(latencyUs: Int64)
     /// The tool threw an error of type `errorType`; latency in µs.
-    case failure(errorType: String, latencyUs: Int64)
-    /// The call ran for callTimeoutMs and was abandoned.
+    case failure(errorType: ErrorType, latencyUs: Int64)
+    /// The call ran for its callTimeoutMs and was abandoned.
     case timeout
     /// The caller cancelled it; latency in µs until the cancellation.
     case cancelled(latencyUs: Int64)
@@ -65,5 +100,26 @@ public struct ToolTraits: Sendable, Hashable {
     public init(sideEffects: Bool = false, hasHealthCheck: Bool = false) {
         self.sideEffects = sideEffects
         self.hasHealthCheck = hasHealthCheck
+    }
+}
+
+/// An operator action as data (SPEC §7): from a trace, the CLI's inbox, an API.
+public struct OperatorAction: Sendable, Hashable {
+    public var op: OperatorOp
+    public var tool: ToolID
+    /// `nil` for all tenants (not allowed for `reset`).
+    public var tenant: TenantID?
+    public var actor: String
+    public var reason: String
+    /// The request it answers (the store's inbox row), carried to the operator record.
+    public var requestID: Int64?
+
+    public init(op: OperatorOp, tool: ToolID, tenant: TenantID?, actor: String, reason: String, requestID: Int64? = nil) {
+        self.op = op
+        self.tool = tool
+        self.tenant = tenant
+        self.actor = actor
+        self.reason = reason
+        self.requestID = requestID
     }
 }

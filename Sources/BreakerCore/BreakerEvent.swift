@@ -1,13 +1,12 @@
-/// One fact of the event log (SPEC §8), in the order it happened.
-///
-/// The runtime emits these to an ``EventSink``; ``BreakerMachine/apply(_:)`` folds them back
-/// into the exact per-key state.
+/// One record of the event log (SPEC §8) with its names: what readers of the log see (export,
+/// audits, reports, verification). The machine itself works with compact ``Fact``s that name
+/// their key by ``KeyRef``; ``BreakerEvent/init(_:keys:)`` resolves them.
 public enum BreakerEvent: Sendable, Hashable {
     case call(CallRecord)
     indirect case transition(TransitionRecord)
-    case operatorAction(OperatorRecord)
+    indirect case operatorAction(OperatorRecord)
     case globalOutage(GlobalOutageRecord)
-    /// Call records the log could not keep (SPEC §8); written by the store, folded as nothing.
+    /// Call records the log could not keep (SPEC §8).
     case logGap(LogGapRecord)
 
     /// When it happened.
@@ -22,22 +21,6 @@ public enum BreakerEvent: Sendable, Hashable {
     }
 }
 
-/// Call records that could not be kept while the log could not be written (SPEC §8).
-public struct LogGapRecord: Sendable, Hashable {
-    /// The time of the first dropped record (the gap's place in the log).
-    public var from: Timestamp
-    /// The time of the last dropped record.
-    public var to: Timestamp
-    /// How many call records were dropped.
-    public var dropped: Int64
-
-    public init(from: Timestamp, to: Timestamp, dropped: Int64) {
-        self.from = from
-        self.to = to
-        self.dropped = dropped
-    }
-}
-
 /// A rejected admission (at admission time) or a call's outcome (at completion time).
 public struct CallRecord: Sendable, Hashable {
     public var time: Timestamp
@@ -45,9 +28,8 @@ public struct CallRecord: Sendable, Hashable {
     public var tool: ToolID
     /// The agent turn; `nil` for a health-check probe, which belongs to no turn.
     public var turn: TurnID?
-    public var outcome: CallOutcomeKind
-    /// `circuit_open`…, `tool_call_timeout`, `tool_call_exception:<Type>`, `cancelled`; `nil` on success.
-    public var reason: String?
+    /// What happened (SPEC §5's outcome and reason, typed).
+    public var result: CallResult
     /// Latency in µs; `nil` when rejected.
     public var latencyUs: Int64?
     /// The key's generation at admission (for a rejection: now).
@@ -58,20 +40,22 @@ public struct CallRecord: Sendable, Hashable {
     public var stale: Bool
 
     public init(
-        time: Timestamp, tenant: TenantID, tool: ToolID, turn: TurnID?, outcome: CallOutcomeKind, reason: String?,
-        latencyUs: Int64?, generation: UInt64, probe: Bool, stale: Bool
+        time: Timestamp, tenant: TenantID, tool: ToolID, turn: TurnID?, result: CallResult, latencyUs: Int64?, generation: UInt64,
+        probe: Bool, stale: Bool
     ) {
         self.time = time
         self.tenant = tenant
         self.tool = tool
         self.turn = turn
-        self.outcome = outcome
-        self.reason = reason
+        self.result = result
         self.latencyUs = latencyUs
         self.generation = generation
         self.probe = probe
         self.stale = stale
     }
+
+    /// The outcome's kind.
+    public var outcome: CallOutcomeKind { result.kind }
 }
 
 /// A key's state change.
@@ -141,8 +125,10 @@ public struct OperatorRecord: Sendable, Hashable {
         self.requestID = requestID
     }
 
+    /// Equal as records of the log (the request id is not part of it).
     public static func == (a: OperatorRecord, b: OperatorRecord) -> Bool {
-        a.time == b.time && a.tenant == b.tenant && a.tool == b.tool && a.op == b.op && a.actor == b.actor && a.reason == b.reason
+        a.time == b.time && a.tenant == b.tenant && a.tool == b.tool && a.op == b.op && a.actor.hasSameBytes(as: b.actor)
+            && a.reason.hasSameBytes(as: b.reason)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -164,5 +150,21 @@ public struct GlobalOutageRecord: Sendable, Hashable {
         self.time = time
         self.tool = tool
         self.tenants = tenants
+    }
+}
+
+/// Call records that could not be kept while the log could not be written (SPEC §8).
+public struct LogGapRecord: Sendable, Hashable {
+    /// The time of the first dropped record (the gap's place in the log).
+    public var from: Timestamp
+    /// The time of the last dropped record.
+    public var to: Timestamp
+    /// How many call records were dropped.
+    public var dropped: Int64
+
+    public init(from: Timestamp, to: Timestamp, dropped: Int64) {
+        self.from = from
+        self.to = to
+        self.dropped = dropped
     }
 }

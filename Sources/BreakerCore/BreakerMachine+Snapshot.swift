@@ -1,23 +1,34 @@
 extension BreakerMachine {
-    /// The durable part of a machine: every key's state (probes in flight 0) and every tool's
-    /// signal and outage episode. Restoring it and replaying the log after it gives the same
-    /// machine as replaying the whole log.
+    /// The durable part of a machine: the configuration in force, every key's state (probes in
+    /// flight 0) in key-number order, and every tool's signal and outage episode. Restoring it
+    /// and folding the log after it gives the same machine as folding the whole log.
     public struct Snapshot: Sendable, Hashable {
         public struct Key: Sendable, Hashable {
             public var key: BreakerKey
+            /// Seen by a step (interned keys that were never seen are not keys yet).
+            public var seen: Bool
             public var state: KeyState
+
+            public init(key: BreakerKey, seen: Bool = true, state: KeyState) {
+                self.key = key
+                self.seen = seen
+                self.state = state
+            }
         }
         public struct Tool: Sendable, Hashable {
             public var tool: ToolID
             public var signal: ToolSignal?
             public var outageEpisode: Bool
         }
-        /// Keys in first-seen order.
+        /// The configuration in force (`nil` in snapshots written before configurations could change).
+        public var configuration: BreakerConfiguration?
+        /// Keys in key-number order.
         public var keys: [Key]
-        /// Tools with a signal or an episode in progress.
+        /// Tools with a signal or an episode in progress, by name.
         public var tools: [Tool]
 
-        public init(keys: [Key], tools: [Tool]) {
+        public init(configuration: BreakerConfiguration?, keys: [Key], tools: [Tool]) {
+            self.configuration = configuration
             self.keys = keys
             self.tools = tools
         }
@@ -26,35 +37,76 @@ extension BreakerMachine {
     /// The durable state of this machine.
     public var snapshot: Snapshot {
         Snapshot(
-            keys: slots.indices.map { Snapshot.Key(key: slotKeys[$0], state: keyState($0).durable) },
-            tools: tools.compactMap { tool, status in
-                status.signal == nil && !status.outageEpisode
-                    ? nil : Snapshot.Tool(tool: tool, signal: status.signal, outageEpisode: status.outageEpisode)
+            configuration: configuration,
+            keys: (0..<table.count).map { i in
+                let ref = KeyRef(UInt32(i))
+                return Snapshot.Key(key: table.key(ref), seen: table[ref].seen, state: keyState(ref).durable)
+            },
+            tools: tools.indices.compactMap { t in
+                let status = tools[t]
+                guard status.signal != nil || status.outageEpisode else { return nil }
+                return Snapshot.Tool(tool: table.tools.names[t], signal: status.signal, outageEpisode: status.outageEpisode)
             }.sorted { $0.tool < $1.tool })
     }
 
-    /// A machine restored from `snapshot` under `configuration`.
+    /// A machine restored from `snapshot`, under the snapshot's configuration (or `configuration`
+    /// for a snapshot that has none).
     public init(configuration: BreakerConfiguration, snapshot: Snapshot) {
-        self.init(configuration: configuration)
+        self.init(configuration: snapshot.configuration ?? configuration)
+        restore(snapshot)
+    }
+
+    /// Lays `snapshot` over this machine: keys already interned keep their numbers.
+    public mutating func restore(_ snapshot: Snapshot) {
+        if let c = snapshot.configuration, c != configuration {
+            configuration = c
+            reresolveSettings()
+        }
         for k in snapshot.keys {
-            let i = createSlot(k.key)
-            setKeyState(i, k.state)
-            if k.state.state.isOpen { tools[k.key.tool]!.openTenants += 1 }
+            let ref = intern(k.key)
+            let s = table.writable(ref)
+            let wasOpen = s.pointee.seen && s.pointee.state.isOpen
+            s.pointee.seen = k.seen
+            s.pointee.state = k.state.state
+            s.pointee.generation = k.state.generation
+            s.pointee.openedAt = k.state.state == .closed ? .min : k.state.openedAt?.milliseconds ?? .min
+            s.pointee.currentOpenTimeoutMs = k.state.currentOpenTimeoutMs
+            s.pointee.probeSuccesses = UInt32(k.state.probeSuccesses)
+            s.pointee.probesInFlight = 0
+            s.pointee.window.removeAll()
+            // Entries come back exactly as kept: the ring drops nothing until its next append.
+            for e in k.state.window.entries { s.pointee.window.append(e, windowMs: .max) }
+            let isOpen = k.seen && k.state.state.isOpen
+            if wasOpen != isOpen { tools[Int(s.pointee.tool)].openTenants += isOpen ? 1 : -1 }
         }
         for t in snapshot.tools {
-            ensureTool(t.tool)
-            tools[t.tool]!.signal = t.signal
-            tools[t.tool]!.outageEpisode = t.outageEpisode
+            let n = Int(table.tools.intern(t.tool))
+            while tools.count <= n { tools.append(ToolState()) }
+            tools[n].signal = t.signal
+            tools[n].outageEpisode = t.outageEpisode
         }
     }
 
-    /// Whether two machines hold the same durable state (keys, tool signals, episodes).
+    /// Resolves every key's settings again from the configuration now in force.
+    mutating func reresolveSettings() {
+        settings.removeAll()
+        for i in 0..<table.count {
+            let ref = KeyRef(UInt32(i))
+            let s = table[ref]
+            let n = settings.number(for: table.key(ref), tenant: s.tenant, tool: s.tool, in: configuration)
+            table.writable(ref).pointee.settings = n
+        }
+    }
+
+    /// Whether two machines hold the same durable state: configuration, seen keys with their
+    /// state, tool signals and episodes. Key numbers may differ; names decide.
     public func hasSameDurableState(as other: BreakerMachine) -> Bool {
         let a = snapshot
         let b = other.snapshot
-        return a.tools == b.tools
-            && Dictionary(uniqueKeysWithValues: a.keys.map { ($0.key, $0.state) })
-                == Dictionary(uniqueKeysWithValues: b.keys.map { ($0.key, $0.state) })
+        func seen(_ s: Snapshot) -> [BreakerKey: KeyState] {
+            Dictionary(uniqueKeysWithValues: s.keys.filter(\.seen).map { ($0.key, $0.state) })
+        }
+        return a.configuration == b.configuration && a.tools == b.tools && seen(a) == seen(b)
     }
 }
 
@@ -62,13 +114,20 @@ extension BreakerMachine.Snapshot {
     /// A compact binary encoding (little-endian varints), versioned.
     public func encoded() -> [UInt8] {
         var w = ByteWriter()
-        w.uvarint(1)  // format version
+        w.uvarint(2)  // format version
+        if let configuration {
+            w.uvarint(1)
+            w.string(configuration.jsonText)
+        } else {
+            w.uvarint(0)
+        }
         w.uvarint(UInt64(keys.count))
         for k in keys {
             w.string(k.key.tenant.rawValue)
             w.string(k.key.tool.rawValue)
+            w.uvarint(k.seen ? 1 : 0)
             let s = k.state
-            w.uvarint(UInt64(CircuitState.allCases.firstIndex(of: s.state)!))
+            w.uvarint(UInt64(s.state.rawValue))
             w.uvarint(s.generation)
             w.svarint(s.openedAt.map { $0.milliseconds } ?? Int64.min)
             w.svarint(s.currentOpenTimeoutMs)
@@ -99,26 +158,35 @@ extension BreakerMachine.Snapshot {
         return w.bytes
     }
 
-    /// Decodes ``encoded()``.
+    /// Decodes ``encoded()`` (format 2) and the format-1 snapshots of earlier versions.
     /// - Throws: ``BreakerError`` (`store_corrupt`) when the bytes are not a snapshot.
     public init(decoding bytes: [UInt8]) throws(BreakerError) {
         var r = ByteReader(bytes: bytes)
-        guard try r.uvarint() == 1 else { throw BreakerError(.storeCorrupt, "snapshot has an unknown format version") }
+        let version = try r.uvarint()
+        guard version == 1 || version == 2 else { throw BreakerError(.storeCorrupt, "snapshot has an unknown format version") }
+        var configuration: BreakerConfiguration? = nil
+        if version >= 2, try r.uvarint() == 1 {
+            configuration = try BreakerConfiguration(json: try r.string())
+        }
         let keyCount = try r.count()
         var keys: [Key] = []
         keys.reserveCapacity(keyCount)
         for _ in 0..<keyCount {
             let tenant = TenantID(unchecked: try r.string())
             let tool = ToolID(unchecked: try r.string())
-            let stateIndex = Int(try r.uvarint())
-            guard stateIndex < CircuitState.allCases.count else { throw BreakerError(.storeCorrupt, "snapshot has a bad state") }
+            let seen = version >= 2 ? try r.uvarint() == 1 : true
+            let stateCode = try r.uvarint()
+            guard let circuit = CircuitState(rawValue: UInt8(truncatingIfNeeded: stateCode)), stateCode < 4 else {
+                throw BreakerError(.storeCorrupt, "snapshot has a bad state")
+            }
             let generation = try r.uvarint()
             let opened = try r.svarint()
             let timeout = try r.svarint()
             var state = KeyState(openTimeoutMs: timeout)
-            state.state = CircuitState.allCases[stateIndex]
+            state.state = circuit
             state.generation = generation
-            state.openedAt = opened == Int64.min ? nil : Timestamp(milliseconds: opened)
+            // A closed key has no open time (earlier versions kept the last one).
+            state.openedAt = opened == Int64.min || circuit == .closed ? nil : Timestamp(milliseconds: opened)
             state.probeSuccesses = Int(try r.uvarint())
             let n = try r.count()
             var entries: [SlidingWindow.Entry] = []
@@ -134,7 +202,7 @@ extension BreakerMachine.Snapshot {
                         time: time, latencyUs: latency, failed: flags & 1 != 0, slow: flags & 2 != 0, timedOut: flags & 4 != 0))
             }
             state.window = SlidingWindow(entries: entries)
-            keys.append(Key(key: BreakerKey(tenant: tenant, tool: tool), state: state))
+            keys.append(Key(key: BreakerKey(tenant: tenant, tool: tool), seen: seen, state: state))
         }
         let toolCount = try r.count()
         var tools: [Tool] = []
@@ -150,7 +218,7 @@ extension BreakerMachine.Snapshot {
             tools.append(Tool(tool: tool, signal: signal, outageEpisode: episode))
         }
         guard r.atEnd else { throw BreakerError(.storeCorrupt, "snapshot has trailing bytes") }
-        self.init(keys: keys, tools: tools)
+        self.init(configuration: configuration, keys: keys, tools: tools)
     }
 }
 

@@ -1,115 +1,253 @@
-/// Replays a log and checks that every recorded transition is justified by the records before
-/// it (for `breakerctl verify`): the rule it names held, and its from-state and generation
-/// follow from the state replayed so far.
+/// Checks a log by deciding it again (for `breakerctl verify`).
+///
+/// It folds the log from its start and, at each record that is an input — a call's outcome, a
+/// rejected admission, a first sight or open-timeout admission, an operator action — runs the
+/// machine's own step on that input and compares each fact the step decides with the fact the
+/// log recorded in its place. There is no second copy of any rule: a step decides, the
+/// verifier's emitter answers with the recorded fact, and the machine folds the log's truth.
+///
+/// What the log does not keep is taken from what it shows: a rejection because a probe was in
+/// flight means a probe was in flight; `awaiting_health_probe` means the tool had a health check
+/// and side effects. Records within a window of a `log_gap` may follow from the records the gap
+/// dropped: a difference there is counted in ``uncheckableAfterGaps``, not reported.
 public struct LogVerifier: Sendable {
-    /// The state replayed so far.
+    /// The state folded so far.
     public private(set) var machine: BreakerMachine
-    private var previous: BreakerEvent?
-    private var operatorContext: (record: OperatorRecord, time: Timestamp)?
-    private var outageContext: GlobalOutageRecord?
     /// Problems found, in log order.
     public private(set) var problems: [String] = []
     /// Transitions checked.
     public private(set) var transitionsChecked = 0
-    /// Transitions that could not be checked because call records before them were dropped
-    /// (a `log_gap`, SPEC §8): the log is the truth for rebuild, but not the whole story.
+    /// Records checked.
+    public private(set) var recordsChecked = 0
+    /// Differences that records dropped by a gap may explain.
     public private(set) var uncheckableAfterGaps = 0
     /// Records up to this time may follow from dropped call records (the last gap's end plus the
-    /// longest window in the configuration).
+    /// longest window of the configuration).
     private var gapShadowUntil: Timestamp?
-    /// The end of the last gap.
     private var lastGapEnd: Timestamp?
     /// When each key last entered HALF_OPEN.
-    private var halfOpenSince: [BreakerKey: Timestamp] = [:]
+    private var halfOpenSince: [KeyRef: Timestamp] = [:]
+    /// Records read but not yet checked, with their facts.
+    private var upcoming: [(seq: Int64, fact: Fact)] = []
 
     public init(machine: BreakerMachine) {
         self.machine = machine
     }
 
-    /// Checks `event` against the state so far, then folds it in.
+    /// Takes the next record of the log (in log order); it is checked once every record of its
+    /// time has been read, since a step's facts all carry the step's time.
     public mutating func check(_ event: BreakerEvent, seq: Int64) {
-        if case .transition(let t) = event {
-            transitionsChecked += 1
-            if let problem = justify(t) {
-                if followsGap(t) {
-                    uncheckableAfterGaps += 1
-                } else {
-                    problems.append(
-                        "seq \(seq): \(t.tenant)/\(t.tool) \(t.from.rawValue)→\(t.to.rawValue) (\(t.cause.rawValue)): \(problem)")
-                }
-            }
-            let key = BreakerKey(tenant: t.tenant, tool: t.tool)
-            if t.to == .halfOpen { halfOpenSince[key] = t.time } else { halfOpenSince[key] = nil }
-        }
+        let f = fact(of: event)
+        if let last = upcoming.last, f.time > last.fact.time { checkAll(before: f.time) }
+        upcoming.append((seq, f))
+    }
+
+    /// Checks the records still waiting (call after the last record).
+    public mutating func finish() { checkAll(before: nil) }
+
+    private mutating func checkAll(before limit: Timestamp?) {
+        while let first = upcoming.first, limit.map({ first.fact.time < $0 }) ?? true { check(step: first) }
+    }
+
+    private mutating func fact(of event: BreakerEvent) -> Fact { machine.fact(of: event) }
+}
+
+extension BreakerMachine {
+    /// The compact fact of a named record, its key interned (rebuild, verification).
+    public mutating func fact(of event: BreakerEvent) -> Fact {
         switch event {
-        case .operatorAction(let r): operatorContext = (r, r.time)
-        case .globalOutage(let g): outageContext = g
+        case .call(let r):
+            return .call(
+                CallFact(
+                    time: r.time, key: intern(BreakerKey(tenant: r.tenant, tool: r.tool)), turn: r.turn, result: r.result,
+                    latencyUs: r.latencyUs, generation: r.generation, probe: r.probe, stale: r.stale))
+        case .transition(let r):
+            return .transition(
+                TransitionFact(
+                    time: r.time, key: intern(BreakerKey(tenant: r.tenant, tool: r.tool)), from: r.from, to: r.to, cause: r.cause,
+                    generation: r.generation, failures: r.failures, calls: r.calls, p95Us: r.p95Us, actor: r.actor, reason: r.reason,
+                    openedAt: r.openedAt))
+        case .operatorAction(let r): return .operatorAction(r)
+        case .globalOutage(let r): return .globalOutage(r)
+        case .logGap(let r): return .logGap(r)
+        }
+    }
+}
+
+extension LogVerifier {
+    /// Runs the step whose first record is `first` and checks its facts against the log.
+    private mutating func check(step first: (seq: Int64, fact: Fact)) {
+        var emitter = CheckingEmitter(upcoming: upcoming)
+        switch first.fact {
+        case .call(let c) where c.result.kind != .rejected:
+            machine.assumeAdmitted(c)
+            let permit = Permit(
+                key: c.key, turn: c.turn, generation: c.generation, probe: c.probe, admittedAt: c.time,
+                callTimeoutMs: (c.latencyUs ?? 0) / 1000)
+            let outcome: CallOutcome
+            switch c.result {
+            case .success: outcome = .success(latencyUs: c.latencyUs ?? 0)
+            case .failure(let type): outcome = .failure(errorType: type, latencyUs: c.latencyUs ?? 0)
+            case .timeout: outcome = .timeout
+            default: outcome = .cancelled(latencyUs: c.latencyUs ?? 0)
+            }
+            _ = machine.completing(permit, outcome, at: c.time, &emitter)
+        case .call(let c):
+            admission(of: c.key, turn: c.turn, at: c.time, rejectedAs: c.result, &emitter)
+        case .transition(let t) where t.cause == .openTimeoutElapsed || (t.from == .closed && !machine.table[t.key].seen):
+            // An admission: by an open timeout that elapsed, or a first sight under a signal. A
+            // rejection recorded with it names the turn (none: admitted, or a health probe).
+            let rejected = upcoming.dropFirst().first {
+                if case .call(let c) = $0.fact, c.key == t.key, c.time == t.time, c.result.kind == .rejected { return true }
+                return false
+            }
+            if case .call(let c)? = rejected?.fact {
+                admission(of: t.key, turn: c.turn, at: t.time, rejectedAs: c.result, &emitter)
+            } else {
+                admission(of: t.key, turn: nil, at: t.time, rejectedAs: nil, &emitter)
+            }
+        case .operatorAction(let r):
+            let action = OperatorAction(op: r.op, tool: r.tool, tenant: r.tenant, actor: r.actor, reason: r.reason)
+            _ = machine.performing(action, at: r.time, &emitter)
         case .logGap(let g):
             lastGapEnd = g.to
             gapShadowUntil = g.to.adding(milliseconds: machine.configuration.longestWindowMs)
-        default: break
+            machine.fold(first.fact)
+            emitter.consumed = 1
+        case .transition, .globalOutage:
+            // Nothing decides these on their own: a step that should have come before them did not.
+            report(first.seq, first.fact, "no call, admission or operator action before it decides it")
+            machine.fold(first.fact)
+            emitter.consumed = 1
         }
-        machine.apply(event)
-        previous = event
+        if emitter.consumed == 0 {
+            // The step decided nothing the log has here; fold the record to stay with the log.
+            report(first.seq, first.fact, "the records before it do not lead to it")
+            machine.fold(first.fact)
+            emitter.consumed = 1
+        }
+        for (seq, fact, problem) in emitter.problems { report(seq, fact, problem) }
+        for (_, fact) in upcoming.prefix(emitter.consumed) {
+            recordsChecked += 1
+            if case .transition(let t) = fact {
+                transitionsChecked += 1
+                if t.to == .halfOpen { halfOpenSince[t.key] = t.time } else { halfOpenSince[t.key] = nil }
+            }
+        }
+        upcoming.removeFirst(emitter.consumed)
     }
 
-    /// Whether `t` may have been caused by call records a gap dropped: it came within a window of
-    /// the gap's end, or it ends a HALF_OPEN episode that began before the gap ended.
-    private func followsGap(_ t: TransitionRecord) -> Bool {
+    /// Runs an admission of `ref` at `now`, with the state the log does not keep taken from the
+    /// rejection it recorded.
+    private mutating func admission(
+        of ref: KeyRef, turn: TurnID?, at now: Timestamp, rejectedAs result: CallResult?, _ emitter: inout CheckingEmitter
+    ) {
+        let tool = machine.key(ref).tool
+        let traits = machine.traits(of: tool)
+        switch result {
+        case .rejected(.halfOpenProbeInFlight)?: machine.assumeProbesBusy(ref)
+        case .rejected(.awaitingHealthProbe)?: machine.register(tool: tool, traits: ToolTraits(sideEffects: true, hasHealthCheck: true))
+        default: break
+        }
+        _ = machine.admitting(ref, turn: turn, at: now, &emitter)
+        machine.register(tool: tool, traits: traits)
+    }
+
+    private mutating func report(_ seq: Int64, _ fact: Fact, _ problem: String) {
+        if followsGap(fact) {
+            uncheckableAfterGaps += 1
+            return
+        }
+        guard problems.count < 50 else { return }
+        problems.append("seq \(seq): \(describe(fact)): \(problem)")
+    }
+
+    /// Whether `fact` may follow from call records a gap dropped: within a window of the gap's
+    /// end, or ending a HALF_OPEN episode that began before it.
+    private func followsGap(_ fact: Fact) -> Bool {
         guard let until = gapShadowUntil, let gapEnd = lastGapEnd else { return false }
-        if t.time <= until { return true }
-        if t.from == .halfOpen, let since = halfOpenSince[BreakerKey(tenant: t.tenant, tool: t.tool)], since <= gapEnd { return true }
+        if fact.time <= until { return true }
+        if case .transition(let t) = fact, t.from == .halfOpen, let since = halfOpenSince[t.key], since <= gapEnd { return true }
         return false
     }
 
-    private func justify(_ t: TransitionRecord) -> String? {
-        let key = BreakerKey(tenant: t.tenant, tool: t.tool)
-        let st = machine.state(of: key)
-        let state = st?.state ?? .closed
-        let generation = st?.generation ?? 0
-        if t.from != state { return "the key was \(state.rawValue)" }
-        if t.generation != generation + 1 { return "generation \(t.generation) does not follow \(generation)" }
-        let settings = machine.settings(for: key)
-        switch t.cause {
-        case .failureThreshold, .failureRate, .slowCalls:
-            guard state == .closed, let w = st?.window else { return "a window rule fired on a key that was not closed" }
-            guard case .call(let c)? = previous, c.tenant == t.tenant, c.tool == t.tool, c.time == t.time else {
-                return "not preceded by the call that completed the window"
-            }
-            if t.failures != w.failures || t.calls != w.count {
-                return "recorded \(t.failures ?? -1)/\(t.calls ?? -1) but the window held \(w.failures)/\(w.count)"
-            }
-            switch t.cause {
-            case .failureThreshold:
-                if w.failures < settings.failureThreshold { return "\(w.failures) failures < threshold \(settings.failureThreshold)" }
-            case .failureRate:
-                guard let r = settings.failureRateThreshold, w.count >= settings.minimumCalls, Double(w.failures) / Double(w.count) >= r
-                else { return "the failure rate rule did not hold" }
-            default:
-                if w.count < settings.minimumCalls || !w.p95IsSlow { return "p95 was not above the latency threshold" }
-            }
-        case .openTimeoutElapsed:
-            guard state == .open, let st, let opened = st.openedAt else { return "the key was not open" }
-            if t.time.milliseconds - opened.milliseconds < st.currentOpenTimeoutMs { return "the open timeout had not elapsed" }
-        case .probeSucceeded:
-            guard state == .halfOpen, let st else { return "the key was not half-open" }
-            if st.probeSuccesses < settings.successThreshold {
-                return "\(st.probeSuccesses) probe successes < \(settings.successThreshold)"
-            }
-        case .probeFailed:
-            guard state == .halfOpen, case .call(let c)? = previous, c.tenant == t.tenant, c.tool == t.tool, c.probe, !c.stale,
-                c.outcome == .failure || c.outcome == .timeout
-            else { return "not preceded by a failed probe of this key" }
-        case .forced, .forcedHold, .released, .reset:
-            let signalStart = st == nil && machine.signal(for: t.tool) != nil
-            let auto = t.actor == "auto" && outageContext?.tool == t.tool
-            guard let op = operatorContext, op.time == t.time, op.record.tool == t.tool,
-                op.record.tenant == nil || op.record.tenant == t.tenant
-            else {
-                if signalStart || auto { return nil }
-                return "no operator action for this key at this time"
-            }
+    private func describe(_ fact: Fact) -> String {
+        switch BreakerEvent(fact, keys: machine) {
+        case .call(let c): "\(c.tenant)/\(c.tool) call \(c.result.kind)"
+        case .transition(let t): "\(t.tenant)/\(t.tool) \(t.from)→\(t.to) (\(t.cause))"
+        case .operatorAction(let o): "\(o.op) \(o.tool)"
+        case .globalOutage(let g): "global outage on \(g.tool)"
+        case .logGap: "log gap"
         }
+    }
+}
+
+/// Answers a step with the facts the log recorded, noting where they differ.
+struct CheckingEmitter: FactEmitter {
+    let upcoming: [(seq: Int64, fact: Fact)]
+    /// Records taken by the step so far.
+    var consumed = 0
+    var problems: [(Int64, Fact, String)] = []
+
+    init(upcoming: [(seq: Int64, fact: Fact)]) {
+        self.upcoming = upcoming
+    }
+
+    mutating func emit(_ decided: Fact) -> Fact? {
+        guard consumed < upcoming.count else {
+            problems.append((upcoming.last?.seq ?? 0, decided, "the log ends where the rules record \(decided)"))
+            return nil
+        }
+        let (seq, recorded) = upcoming[consumed]
+        if Self.same(recorded, decided) {
+            consumed += 1
+            return recorded
+        }
+        if Self.sameSlot(recorded, decided) {
+            consumed += 1
+            problems.append((seq, recorded, "the records before it give \(decided)"))
+            return recorded
+        }
+        problems.append((seq, recorded, "the rules record \(decided) before it"))
         return nil
+    }
+
+    /// Equal as records (free text by its bytes).
+    static func same(_ a: Fact, _ b: Fact) -> Bool {
+        guard case .transition(let x) = a, case .transition(let y) = b else { return a == b }
+        func bytes(_ s: String?) -> [UInt8]? { s.map { Array($0.utf8) } }
+        var (x2, y2) = (x, y)
+        (x2.actor, x2.reason, y2.actor, y2.reason) = (nil, nil, nil, nil)
+        return x2 == y2 && bytes(x.actor) == bytes(y.actor) && bytes(x.reason) == bytes(y.reason)
+    }
+
+    /// The same kind of record for the same key: the log recorded something else in its place.
+    static func sameSlot(_ a: Fact, _ b: Fact) -> Bool {
+        switch (a, b) {
+        case (.call(let x), .call(let y)): x.key == y.key
+        case (.transition(let x), .transition(let y)): x.key == y.key
+        case (.operatorAction(let x), .operatorAction(let y)): x.tool == y.tool
+        case (.globalOutage(let x), .globalOutage(let y)): x.tool == y.tool
+        default: false
+        }
+    }
+}
+
+extension BreakerMachine: KeyDirectory {}
+
+extension BreakerMachine {
+    /// Verification: the call of `fact` was admitted (the log does not record admissions).
+    mutating func assumeAdmitted(_ fact: CallFact) {
+        let s = table.writable(fact.key)
+        s.pointee.inFlight &+= 1
+        if fact.probe && !fact.stale && fact.generation == s.pointee.generation && s.pointee.state == .halfOpen {
+            s.pointee.probesInFlight += 1
+        }
+    }
+
+    /// Verification: as many probes of `ref` are in flight as its tool admits at once.
+    mutating func assumeProbesBusy(_ ref: KeyRef) {
+        let limit = probeLimit(ref)
+        table.writable(ref).pointee.probesInFlight = limit
     }
 }

@@ -1,12 +1,11 @@
 /// One key's sliding window as the machine keeps it: a ring of ``SlidingWindow/Entry`` values
-/// with running counts, in plain memory owned by the machine's ``WindowBuffers``.
+/// with running counts (SPEC §3, §5.2), in a buffer sized to what it holds.
 ///
-/// The ring's bookkeeping lives inline in the key's slot, so recording an outcome touches the
-/// slot and one entry, nothing else. It holds no references: copying a machine copies the
-/// bookkeeping, and the machine copies the entries themselves before it next writes to any
-/// window it shares (see `BreakerMachine.appendToWindow(_:_:)`).
+/// The ring's bookkeeping lives inline in the key's ``KeySlot``, so recording an outcome touches
+/// the slot and one entry. The buffer belongs to the ``KeyChunk`` that holds the slot: a chunk
+/// that is copied copies its rings (``cloned()``), and frees them when it goes.
 struct WindowRing {
-    /// The entries; `nil` until the first append. Capacity is a power of two.
+    /// The entries; `nil` while the ring holds none. Capacity is a power of two.
     var base: UnsafeMutablePointer<SlidingWindow.Entry>? = nil
     var capacity: Int32 = 0
     /// Index of the oldest entry.
@@ -16,17 +15,44 @@ struct WindowRing {
     var slowCalls: Int32 = 0
     /// The oldest entry's time, kept here so that an append that evicts nothing reads no entry.
     var oldestTime: Int64 = 0
+    /// The newest entry's time (0 when empty).
+    var newestTime: Int64 = 0
 
-    /// Appends `entry` and drops entries older than `entry.time − windowMs` (one at exactly
-    /// `entry.time − windowMs` stays). The caller owns the buffers uniquely.
+    /// What the window would hold after appending `entry` and dropping entries older than
+    /// `entry.time − windowMs` (one at exactly `entry.time − windowMs` stays): its count,
+    /// failures and slow calls. Reads, never writes: the machine decides with this, then folds.
     @inline(__always)
-    mutating func append(_ entry: SlidingWindow.Entry, windowMs: Int64, buffers: WindowBuffers, slot: Int) {
-        if count == capacity { grow(buffers: buffers, slot: slot) }
+    func preview(appending entry: SlidingWindow.Entry, windowMs: Int64) -> (count: Int, failures: Int, slowCalls: Int) {
+        var n = Int(count) + 1
+        var f = Int(failures) + (entry.failed ? 1 : 0)
+        var s = Int(slowCalls) + (entry.slow ? 1 : 0)
+        let cutoff = entry.time - windowMs
+        if count > 0 && oldestTime < cutoff {
+            var i = head
+            var left = count
+            while left > 0 {
+                let e = base.unsafelyUnwrapped[Int(i)]
+                guard e.time < cutoff else { break }
+                n -= 1
+                f -= e.failed ? 1 : 0
+                s -= e.slow ? 1 : 0
+                i = (i &+ 1) & (capacity &- 1)
+                left -= 1
+            }
+        }
+        return (n, f, s)
+    }
+
+    /// Appends `entry` and drops entries older than `entry.time − windowMs`.
+    @inline(__always)
+    mutating func append(_ entry: SlidingWindow.Entry, windowMs: Int64) {
+        if count == capacity { resize(to: capacity == 0 ? 2 : capacity * 2) }
         base.unsafelyUnwrapped[Int((head &+ count) & (capacity &- 1))] = entry
         if count == 0 { oldestTime = entry.time }
         count &+= 1
         failures &+= entry.failed ? 1 : 0
         slowCalls &+= entry.slow ? 1 : 0
+        newestTime = entry.time
         let cutoff = entry.time - windowMs
         while oldestTime < cutoff && count > 0 {
             let first = base.unsafelyUnwrapped[Int(head)]
@@ -36,13 +62,15 @@ struct WindowRing {
             count &-= 1
             oldestTime = base.unsafelyUnwrapped[Int(head)].time
         }
+        if capacity > 16 && count <= capacity / 4 { resize(to: capacity / 2) }
     }
 
-    private mutating func grow(buffers: WindowBuffers, slot: Int) {
-        let newCapacity = capacity == 0 ? 8 : capacity * 2
-        let fresh = UnsafeMutablePointer<SlidingWindow.Entry>.allocate(capacity: Int(newCapacity))
-        copyEntries(to: fresh)
-        buffers.replace(slot: slot, with: fresh)
+    /// Moves the entries to a buffer of `newCapacity` (a power of two ≥ count; 0 frees it).
+    private mutating func resize(to newCapacity: Int32) {
+        let fresh: UnsafeMutablePointer<SlidingWindow.Entry>? =
+            newCapacity == 0 ? nil : .allocate(capacity: Int(newCapacity))
+        if let fresh { copyEntries(to: fresh) }
+        base?.deallocate()
         base = fresh
         head = 0
         capacity = newCapacity
@@ -58,18 +86,37 @@ struct WindowRing {
         }
     }
 
-    /// Empties the window; a large buffer is handed back to `buffers` (entering CLOSED).
-    mutating func removeAll(buffers: WindowBuffers?, slot: Int) {
-        head = 0
-        count = 0
-        failures = 0
-        slowCalls = 0
-        if capacity > 1024, let buffers {
-            buffers.replace(slot: slot, with: nil)
-            base = nil
-            capacity = 0
-        }
+    /// Empties the window (entering CLOSED) and frees its buffer.
+    mutating func removeAll() {
+        base?.deallocate()
+        self = WindowRing()
     }
+
+    /// Gives back the buffer space the entries do not use (an idle key keeps just its entries).
+    mutating func shrinkToFit() {
+        var target: Int32 = count == 0 ? 0 : 1
+        while target < count { target *= 2 }
+        if target < capacity { resize(to: target) }
+    }
+
+    /// A ring with its own copy of the entries.
+    func cloned() -> WindowRing {
+        var copy = self
+        guard count > 0 else {
+            copy.base = nil
+            copy.capacity = 0
+            copy.head = 0
+            return copy
+        }
+        let fresh = UnsafeMutablePointer<SlidingWindow.Entry>.allocate(capacity: Int(capacity))
+        copyEntries(to: fresh)
+        copy.base = fresh
+        copy.head = 0
+        return copy
+    }
+
+    /// Frees the buffer (the chunk holding this ring is going away).
+    func deallocate() { base?.deallocate() }
 
     /// The entries, oldest first.
     var entries: [SlidingWindow.Entry] {
@@ -82,34 +129,6 @@ struct WindowRing {
         }
     }
 
-    /// Whether the nearest-rank p95 element is slow (``SlidingWindow/p95IsSlow(count:slowCalls:)``).
-    var p95IsSlow: Bool { SlidingWindow.p95IsSlow(count: Int(count), slowCalls: Int(slowCalls)) }
-
-    /// The nearest-rank p95 latency, µs (``SlidingWindow/p95LatencyUs(of:)``); sorts.
-    var p95LatencyUs: Int64? { SlidingWindow.p95LatencyUs(of: entries) }
-}
-
-/// Owns the entry buffers of every window of one machine (and of its copies until they write).
-///
-/// A machine writes to a window only while it holds the one reference to its buffers; a
-/// machine that shares them (because it was copied) first copies every window into fresh
-/// buffers. That is copy-on-write at the level of the whole machine, checked once per write
-/// on one object rather than once per key.
-final class WindowBuffers: @unchecked Sendable {
-    // Safety: buffers are written only by a machine holding the sole reference to this object
-    // (checked with isKnownUniquelyReferenced before every write); shared instances are only read.
-    private var buffers: [UnsafeMutablePointer<SlidingWindow.Entry>?] = []
-
-    init() {}
-
-    /// Records `pointer` as the buffer of `slot`, freeing the one it replaces.
-    func replace(slot: Int, with pointer: UnsafeMutablePointer<SlidingWindow.Entry>?) {
-        if slot >= buffers.count { buffers.append(contentsOf: repeatElement(nil, count: slot - buffers.count + 1)) }
-        buffers[slot]?.deallocate()
-        buffers[slot] = pointer
-    }
-
-    deinit {
-        for b in buffers { b?.deallocate() }
-    }
+    /// Bytes of buffer this ring holds.
+    var bufferBytes: Int { Int(capacity) * MemoryLayout<SlidingWindow.Entry>.stride }
 }

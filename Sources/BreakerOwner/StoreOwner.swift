@@ -102,6 +102,11 @@ public final class StoreOwner: Service, Sendable {
             machine: writer.rebuilt, timeFloor: try store.latestTime(), wallClock: options.wallClock,
             monotonicClock: options.monotonicClock, sink: writer, logger: options.logger, metricsFactory: options.metricsFactory,
             onDurableTransitions: options.onDurableTransitions)
+        // Snapshots are copies of the live machine between two facts, queued behind them.
+        writer.snapshotSource = { [weak breaker, weak writer] in
+            guard let breaker, let writer else { return }
+            breaker.withMachineCopy { writer.enqueueSnapshot($0) }
+        }
         identity = "pid \(ProcessInfo.processInfo.processIdentifier), \(UUID().uuidString)"
     }
 

@@ -1,5 +1,4 @@
 public import BreakerCore
-public import BreakerStore
 
 /// One alert that fires.
 public struct Alert: Sendable, Hashable, Encodable {
@@ -11,6 +10,17 @@ public struct Alert: Sendable, Hashable, Encodable {
     public var tool: String?
     /// What fires, in plain words.
     public var detail: String
+
+    enum Keys: String, CodingKey { case alert, tenant, tool, detail }
+
+    /// Every field, `null` where none applies.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(alert, forKey: .alert)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(tool, forKey: .tool)
+        try c.encode(detail, forKey: .detail)
+    }
 }
 
 /// The three alert conditions, judged at one time over the state as it was then — a pure function
@@ -54,7 +64,7 @@ public struct AlertRules: Sendable {
         }
         let now = inputs.at.milliseconds
         for (key, since) in inputs.notClosedSince.sorted(by: { $0.key < $1.key }) where now - since > openMs {
-            let state = inputs.states[key]?.rawValue ?? "?"
+            let state = inputs.states[key]?.name ?? "?"
             alerts.append(
                 Alert(
                     alert: "open_too_long", tenant: key.tenant.rawValue, tool: key.tool.rawValue,
@@ -97,34 +107,5 @@ public struct AlertInputs: Sendable {
         self.states = states
         self.notClosedSince = notClosedSince
         self.calls = calls
-    }
-}
-
-extension AlertInputs {
-    /// Reads `store` as it was at `at` (default: the time of its newest record): every key's state
-    /// replayed from the log up to and including `at`, the keys out of CLOSED then, and the
-    /// tenants' call records in the `windowMs` before it.
-    public init(store: EventStore, at: Timestamp?, windowMs: Int64) throws(BreakerError) {
-        let latest = try store.latestTime() ?? Timestamp(milliseconds: 0)
-        let at = at ?? latest
-        let end = at.adding(milliseconds: 1)
-        let machine = at >= latest ? try store.rebuild().machine : try store.replay(before: end)
-        var states: [BreakerKey: CircuitState] = [:]
-        for key in machine.keys { states[key] = machine.status(of: key)?.state }
-        var tracker = NotClosedTracker()
-        try store.forEachEvent(EventFilter(to: end, kinds: .transitions, turnNames: false)) { e in
-            if case .transition(let t) = e.event { tracker.fold(t) }
-        }
-        var calls: [TenantID: (all: Int, blocked: Int)] = [:]
-        try store.forEachEvent(
-            EventFilter(from: Timestamp(milliseconds: at.milliseconds - windowMs), to: end, kinds: .calls, turnNames: false)
-        ) { e in
-            guard case .call(let c) = e.event else { return }
-            var tally = calls[c.tenant] ?? (0, 0)
-            tally.all += 1
-            if c.outcome == .rejected { tally.blocked += 1 }
-            calls[c.tenant] = tally
-        }
-        self.init(at: at, configuration: store.configuration, states: states, notClosedSince: tracker.since, calls: calls)
     }
 }

@@ -1,8 +1,8 @@
 public import BreakerCore
-public import BreakerStore
 
 /// The audit timeline of SPEC §9 for one tenant: its transitions, the operator actions that
-/// name it or all tenants, and the global-outage events in which its key was open — in log order.
+/// name it or all tenants, and the global-outage events in which its key was open — in log
+/// order. A pure function of the tenant's records (the store filters and reads them).
 public struct AuditTimeline: Sendable {
     /// The CSV columns.
     public static let columns = [
@@ -12,43 +12,37 @@ public struct AuditTimeline: Sendable {
     /// Each row's fields, in column order.
     public var rows: [[String]]
 
+    /// The timeline of `records` — the tenant's transitions, operator actions and global-outage
+    /// events, in log order, from the start of the log (state is tracked from the start).
     /// - Parameters:
-    ///   - tool: only this tool's records.
-    ///   - from, to: only records with from ≤ ts < to (state is still tracked from the start).
-    public init(store: EventStore, tenant: TenantID, tool: ToolID? = nil, from: Timestamp? = nil, to: Timestamp? = nil)
-        throws(BreakerError)
-    {
+    ///   - from, to: only rows with from ≤ ts < to.
+    public init(records: some Sequence<BreakerEvent>, from: Timestamp? = nil, to: Timestamp? = nil) {
         var rows: [[String]] = []
         var states: [ToolID: CircuitState] = [:]
-        try store.forEachEvent(
-            EventFilter(tenant: tenant, tool: tool, kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false)
-        ) { e in
-            let inRange = (from.map { e.event.time >= $0 } ?? true) && (to.map { e.event.time < $0 } ?? true)
-            let ts = e.event.time.iso8601
-            switch e.event {
+        for record in records {
+            let inRange = (from.map { record.time >= $0 } ?? true) && (to.map { record.time < $0 } ?? true)
+            let ts = record.time.iso8601
+            switch record {
             case .transition(let r):
                 states[r.tool] = r.to
-                guard inRange else { return }
+                guard inRange else { continue }
                 let window = r.cause.isWindowRule
                 rows.append([
-                    ts, r.tenant.rawValue, r.tool.rawValue, "transition", r.from.rawValue, r.to.rawValue, r.cause.rawValue,
+                    ts, r.tenant.rawValue, r.tool.rawValue, "transition", r.from.name, r.to.name, r.cause.name,
                     window ? r.failures.map(String.init) ?? "" : "", window ? r.calls.map(String.init) ?? "" : "",
-                    window ? r.p95Us.map { CSV.milliseconds(microseconds: $0) } ?? "" : "",
-                    r.actor ?? "", r.reason ?? "",
+                    window ? r.p95Us.map { CSV.milliseconds(microseconds: $0) } ?? "" : "", r.actor ?? "", r.reason ?? "",
                 ])
             case .operatorAction(let r):
-                guard inRange else { return }
-                rows.append([
-                    ts, r.tenant?.rawValue ?? "", r.tool.rawValue, "operator", "", "", r.op.rawValue, "", "", "", r.actor, r.reason,
-                ])
+                guard inRange else { continue }
+                rows.append([ts, r.tenant?.rawValue ?? "", r.tool.rawValue, "operator", "", "", r.op.name, "", "", "", r.actor, r.reason])
             case .globalOutage(let r):
-                guard inRange, states[r.tool]?.isOpen == true else { return }
+                guard inRange, states[r.tool]?.isOpen == true else { continue }
                 rows.append([
                     ts, "", r.tool.rawValue, "global_outage", "", "", "global_outage_suspected", "", "", "", "",
                     "\(r.tenants) tenants open",
                 ])
             case .call, .logGap:
-                break
+                continue
             }
         }
         self.rows = rows
@@ -65,17 +59,16 @@ public struct TurnAudit: Sendable {
     public static let columns = ["ts", "tenant", "tool", "turn", "outcome", "reason", "latency_ms", "probe", "stale"]
     public var calls: [CallRecord]
 
-    public init(store: EventStore, turn: String, tenant: TenantID?) throws(BreakerError) {
-        calls = try store.turnCalls(turn: turn, tenant: tenant)
+    public init(calls: [CallRecord]) {
+        self.calls = calls
     }
 
     public var csv: String {
         CSV.line(Self.columns)
             + calls.map { c in
                 CSV.line([
-                    c.time.iso8601, c.tenant.rawValue, c.tool.rawValue, c.turn?.rawValue ?? "", c.outcome.rawValue, c.reason ?? "",
-                    c.latencyUs.map { CSV.milliseconds(microseconds: $0) } ?? "", c.probe ? "true" : "false",
-                    c.stale ? "true" : "false",
+                    c.time.iso8601, c.tenant.rawValue, c.tool.rawValue, c.turn?.rawValue ?? "", c.outcome.name, c.result.reason ?? "",
+                    c.latencyUs.map { CSV.milliseconds(microseconds: $0) } ?? "", c.probe ? "true" : "false", c.stale ? "true" : "false",
                 ])
             }.joined()
     }

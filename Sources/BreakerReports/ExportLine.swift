@@ -1,27 +1,78 @@
-import BreakerCore
-public import BreakerStore
+public import BreakerCore
 
-/// The JSON-lines export of SPEC §11: one object a line, in log order.
-public enum ExportLine {
-    /// The line for one logged record (without the trailing newline).
-    public static func json(_ e: LoggedEvent) -> String {
-        let head = "{\"seq\":\(e.seq),\"ts\":\(e.event.time.milliseconds),"
-        switch e.event {
+/// One line of `breakerctl export` and of `serve`'s `/v1/events` (SPEC §11): a record with its
+/// seq, encoded with exactly the fields of its kind (absent values as `null`).
+public struct ExportLine: Encodable, Sendable {
+    /// Position in the log.
+    public var seq: Int64
+    public var event: BreakerEvent
+
+    public init(seq: Int64, event: BreakerEvent) {
+        self.seq = seq
+        self.event = event
+    }
+
+    enum Keys: String, CodingKey {
+        case seq, ts, kind, tenant, tool, turn, outcome, reason, generation, probe, stale, from, to, cause, failures, calls, actor, op
+        case tenants, dropped, config
+        case latencyUs = "latency_us"
+        case p95Us = "p95_us"
+    }
+
+    /// The record's kind as exported: `call`, `transition`, `operator`, `global_outage`, `log_gap`.
+    public var kind: String {
+        switch event {
+        case .call: "call"
+        case .transition: "transition"
+        case .operatorAction: "operator"
+        case .globalOutage: "global_outage"
+        case .logGap: "log_gap"
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(seq, forKey: .seq)
+        try c.encode(event.time.milliseconds, forKey: .ts)
+        try c.encode(kind, forKey: .kind)
+        switch event {
         case .call(let r):
-            return head
-                + "\"kind\":\"call\",\"tenant\":\(JSON.string(r.tenant.rawValue)),\"tool\":\(JSON.string(r.tool.rawValue)),\"turn\":\(JSON.string(r.turn?.rawValue)),\"outcome\":\"\(r.outcome.rawValue)\",\"reason\":\(JSON.string(r.reason)),\"latency_us\":\(JSON.number(r.latencyUs)),\"generation\":\(r.generation),\"probe\":\(r.probe),\"stale\":\(r.stale)}"
+            try c.encode(r.tenant.rawValue, forKey: .tenant)
+            try c.encode(r.tool.rawValue, forKey: .tool)
+            try c.encode(r.turn?.rawValue, forKey: .turn)
+            try c.encode(r.outcome.name, forKey: .outcome)
+            try c.encode(r.result.reason, forKey: .reason)
+            try c.encode(r.latencyUs, forKey: .latencyUs)
+            try c.encode(r.generation, forKey: .generation)
+            try c.encode(r.probe, forKey: .probe)
+            try c.encode(r.stale, forKey: .stale)
         case .transition(let r):
             let window = r.cause.isWindowRule
-            let op = r.cause.isOperator || r.actor != nil
-            return head
-                + "\"kind\":\"transition\",\"tenant\":\(JSON.string(r.tenant.rawValue)),\"tool\":\(JSON.string(r.tool.rawValue)),\"from\":\"\(r.from.rawValue)\",\"to\":\"\(r.to.rawValue)\",\"cause\":\"\(r.cause.rawValue)\",\"generation\":\(r.generation),\"failures\":\(window ? JSON.number(r.failures) : "null"),\"calls\":\(window ? JSON.number(r.calls) : "null"),\"p95_us\":\(window ? JSON.number(r.p95Us) : "null"),\"actor\":\(op ? JSON.string(r.actor) : "null"),\"reason\":\(op ? JSON.string(r.reason) : "null")}"
+            let byOperator = r.cause.isOperator || r.actor != nil
+            try c.encode(r.tenant.rawValue, forKey: .tenant)
+            try c.encode(r.tool.rawValue, forKey: .tool)
+            try c.encode(r.from.name, forKey: .from)
+            try c.encode(r.to.name, forKey: .to)
+            try c.encode(r.cause.name, forKey: .cause)
+            try c.encode(r.generation, forKey: .generation)
+            try c.encode(window ? r.failures : nil, forKey: .failures)
+            try c.encode(window ? r.calls : nil, forKey: .calls)
+            try c.encode(window ? r.p95Us : nil, forKey: .p95Us)
+            try c.encode(byOperator ? r.actor : nil, forKey: .actor)
+            try c.encode(byOperator ? r.reason : nil, forKey: .reason)
         case .operatorAction(let r):
-            return head
-                + "\"kind\":\"operator\",\"tenant\":\(JSON.string(r.tenant?.rawValue)),\"tool\":\(JSON.string(r.tool.rawValue)),\"op\":\"\(r.op.rawValue)\",\"actor\":\(JSON.string(r.actor)),\"reason\":\(JSON.string(r.reason))}"
+            try c.encode(r.tenant?.rawValue, forKey: .tenant)
+            try c.encode(r.tool.rawValue, forKey: .tool)
+            try c.encode(r.op.name, forKey: .op)
+            try c.encode(r.actor, forKey: .actor)
+            try c.encode(r.reason, forKey: .reason)
         case .globalOutage(let r):
-            return head + "\"kind\":\"global_outage\",\"tool\":\(JSON.string(r.tool.rawValue)),\"tenants\":\(r.tenants)}"
+            try c.encode(r.tool.rawValue, forKey: .tool)
+            try c.encode(r.tenants, forKey: .tenants)
         case .logGap(let r):
-            return head + "\"kind\":\"log_gap\",\"from\":\(r.from.milliseconds),\"to\":\(r.to.milliseconds),\"dropped\":\(r.dropped)}"
+            try c.encode(r.from.milliseconds, forKey: .from)
+            try c.encode(r.to.milliseconds, forKey: .to)
+            try c.encode(r.dropped, forKey: .dropped)
         }
     }
 }

@@ -1,22 +1,27 @@
 public import BreakerCore
-public import BreakerStore
 
-/// The per-tenant, per-hour SLA report of SPEC §9.
-///
-/// Turn and call counts come from the hourly rollups the writer maintains as it logs calls;
-/// `open_seconds` is computed from the tenant's transitions.
+/// The counts of one tenant in one UTC hour, as the store keeps them.
+public struct HourlyCounts: Sendable, Hashable {
+    public var tenant: TenantID
+    /// Start of the UTC hour.
+    public var hour: Timestamp
+    public var tally: HourlyTally
+
+    public init(tenant: TenantID, hour: Timestamp, tally: HourlyTally) {
+        self.tenant = tenant
+        self.hour = hour
+        self.tally = tally
+    }
+}
+
+/// The per-tenant, per-hour SLA report of SPEC §9: a pure function of the tenants' hourly
+/// counts and their transitions (the store reads them; ``EventStore`` has the glue).
 public struct SLAReport: Sendable {
     /// One tenant-hour.
     public struct Row: Sendable, Hashable {
         public var tenant: TenantID
         public var hourStart: Timestamp
-        public var turns: Int64 = 0
-        public var turnsBlocked: Int64 = 0
-        public var turnsDegraded: Int64 = 0
-        public var calls: Int64 = 0
-        public var callsBlocked: Int64 = 0
-        public var callsFailed: Int64 = 0
-        public var callsTimedOut: Int64 = 0
+        public var tally = HourlyTally()
         /// Time in H that the tenant's keys spent in any state but CLOSED, ms (summed over keys).
         public var openMs: Int64 = 0
 
@@ -26,9 +31,13 @@ public struct SLAReport: Sendable {
             self.hourStart = hourStart
         }
 
+        public var turns: Int64 { tally.turns }
+        public var turnsBlocked: Int64 { tally.turnsBlocked }
+        public var turnsDegraded: Int64 { tally.turnsDegraded }
+
         /// Hundredths of a percent: (20000 × (turns − blocked) + turns) div (2 × turns); `nil` when no turns.
         public var availabilityHundredths: Int64? {
-            turns == 0 ? nil : (20000 * (turns - turnsBlocked) + turns) / (2 * turns)
+            tally.turns == 0 ? nil : (20000 * (tally.turns - tally.turnsBlocked) + tally.turns) / (2 * tally.turns)
         }
 
         /// `availability_pct` as printed: `57.14`, or empty.
@@ -48,22 +57,17 @@ public struct SLAReport: Sendable {
         "calls_timed_out", "open_seconds", "availability_pct",
     ]
 
-    /// Builds the report from `store`.
+    /// The report over `counts` and `transitions` (each of `tenant`, or of every tenant).
     /// - Parameters:
-    ///   - tenant: one tenant, or `nil` for every tenant.
+    ///   - tenant: one tenant, or `nil` for every tenant that has counts or transitions.
     ///   - from: first hour (inclusive); default: the hour of the tenant's first call or transition record.
     ///   - to: end hour (exclusive); default: the end of the hour of the tenant's last record.
-    public init(store: EventStore, tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError) {
-        let counts = try store.hourlyCounts(tenant: tenant)
-        let transitions = try store.transitions(tenant: tenant)
-        let tenants: [TenantID]
-        if let tenant {
-            tenants = [tenant]
-        } else {
-            tenants = Set(counts.map(\.tenant)).union(transitions.map(\.tenant)).sorted()
-        }
-        var countsByTenant: [TenantID: [Int64: HourlyCounts]] = [:]
-        for c in counts { countsByTenant[c.tenant, default: [:]][c.hour.milliseconds] = c }
+    public init(
+        counts: [HourlyCounts], transitions: [TransitionRecord], tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil
+    ) {
+        let tenants = tenant.map { [$0] } ?? Set(counts.map(\.tenant)).union(transitions.map(\.tenant)).sorted()
+        var countsByTenant: [TenantID: [Int64: HourlyTally]] = [:]
+        for c in counts { countsByTenant[c.tenant, default: [:]][c.hour.milliseconds] = c.tally }
         var transitionsByTenant: [TenantID: [TransitionRecord]] = [:]
         for t in transitions { transitionsByTenant[t.tenant, default: []].append(t) }
 
@@ -73,28 +77,17 @@ public struct SLAReport: Sendable {
             let ts = transitionsByTenant[name] ?? []
             var first = byHour.keys.min()
             var last = byHour.keys.max()
-            if let t0 = ts.first?.time.hourStart.milliseconds { first = min(first ?? t0, t0) }
-            if let t1 = ts.last?.time.hourStart.milliseconds { last = max(last ?? t1, t1) }
-            guard let start = from?.milliseconds ?? first, let end = to?.milliseconds ?? last.map({ $0 + 3_600_000 }) else {
+            if let t0 = ts.first?.time.hourMilliseconds { first = min(first ?? t0, t0) }
+            if let t1 = ts.last?.time.hourMilliseconds { last = max(last ?? t1, t1) }
+            guard let start = from?.milliseconds ?? first, let end = to?.milliseconds ?? last.map({ $0 + 3_600_000 }), start < end else {
                 continue
             }
-            guard start < end else { continue }
             let hours = Int((end - start) / 3_600_000)
-            var tenantRows = (0..<hours).map { i in
-                Row(tenant: name, hourStart: Timestamp(milliseconds: start + Int64(i) * 3_600_000))
-            }
-            for i in 0..<hours {
-                if let c = byHour[tenantRows[i].hourStart.milliseconds] {
-                    tenantRows[i].turns = c.turns
-                    tenantRows[i].turnsBlocked = c.turnsBlocked
-                    tenantRows[i].turnsDegraded = c.turnsDegraded
-                    tenantRows[i].calls = c.calls
-                    tenantRows[i].callsBlocked = c.callsBlocked
-                    tenantRows[i].callsFailed = c.callsFailed
-                    tenantRows[i].callsTimedOut = c.callsTimedOut
-                }
-            }
-            for (a, b) in Self.notClosedIntervals(ts, end: end) {
+            var tenantRows = (0..<hours).map { i in Row(tenant: name, hourStart: Timestamp(milliseconds: start + Int64(i) * 3_600_000)) }
+            for i in 0..<hours { if let c = byHour[tenantRows[i].hourStart.milliseconds] { tenantRows[i].tally = c } }
+            var tracker = NotClosedTracker()
+            for t in ts { tracker.fold(t) }
+            for (a, b) in tracker.intervals(endingAt: end) {
                 let lo = max(a, start)
                 let hi = min(b, end)
                 guard lo < hi else { continue }
@@ -112,47 +105,75 @@ public struct SLAReport: Sendable {
         self.rows = rows
     }
 
-    /// Per key, the intervals [enter, leave) spent in any state but CLOSED, ms; an interval
-    /// still open at the end of the log runs to `end`.
-    static func notClosedIntervals(_ transitions: [TransitionRecord], end: Int64) -> [(from: Int64, to: Int64)] {
-        var tracker = NotClosedTracker()
-        for t in transitions { tracker.fold(t) }
-        return tracker.intervals(endingAt: end)
-    }
-
     /// The CSV of SPEC §9: header first, CRLF line ends.
     public var csv: String {
         var out = CSV.line(Self.columns)
         for r in rows {
+            let t = r.tally
             out += CSV.line([
-                r.tenant.rawValue, r.hourStart.iso8601Seconds, String(r.turns), String(r.turnsBlocked), String(r.turnsDegraded),
-                String(r.calls), String(r.callsBlocked), String(r.callsFailed), String(r.callsTimedOut),
+                r.tenant.rawValue, r.hourStart.iso8601Seconds, String(t.turns), String(t.turnsBlocked), String(t.turnsDegraded),
+                String(t.calls), String(t.callsBlocked), String(t.callsFailed), String(t.callsTimedOut),
                 CSV.seconds(milliseconds: r.openMs), r.availabilityText,
             ])
         }
         return out
     }
 
-    /// The same rows as a JSON array (numbers as numbers; `availability_pct` null when no turns).
-    public var json: String {
-        var parts: [String] = []
-        for r in rows {
-            parts.append(
-                "{\"tenant\":\(JSON.string(r.tenant.rawValue)),\"hour_start\":\"\(r.hourStart.iso8601Seconds)\",\"turns\":\(r.turns),\"turns_blocked\":\(r.turnsBlocked),\"turns_degraded\":\(r.turnsDegraded),\"calls\":\(r.calls),\"calls_blocked\":\(r.callsBlocked),\"calls_failed\":\(r.callsFailed),\"calls_timed_out\":\(r.callsTimedOut),\"open_seconds\":\(CSV.seconds(milliseconds: r.openMs)),\"availability_pct\":\(r.availabilityHundredths == nil ? "null" : r.availabilityText)}"
-            )
+    /// The same rows as JSON objects (numbers as numbers; `availability_pct` null when no turns).
+    public var jsonRows: [JSONRow] { rows.map(JSONRow.init) }
+
+    /// One row of the JSON report.
+    public struct JSONRow: Encodable, Sendable {
+        let row: Row
+
+        enum Keys: String, CodingKey {
+            case tenant
+            case hourStart = "hour_start"
+            case turns
+            case turnsBlocked = "turns_blocked"
+            case turnsDegraded = "turns_degraded"
+            case calls
+            case callsBlocked = "calls_blocked"
+            case callsFailed = "calls_failed"
+            case callsTimedOut = "calls_timed_out"
+            case openSeconds = "open_seconds"
+            case availabilityPct = "availability_pct"
         }
-        return "[" + parts.joined(separator: ",\n") + "]\n"
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            let t = row.tally
+            try c.encode(row.tenant.rawValue, forKey: .tenant)
+            try c.encode(row.hourStart.iso8601Seconds, forKey: .hourStart)
+            try c.encode(t.turns, forKey: .turns)
+            try c.encode(t.turnsBlocked, forKey: .turnsBlocked)
+            try c.encode(t.turnsDegraded, forKey: .turnsDegraded)
+            try c.encode(t.calls, forKey: .calls)
+            try c.encode(t.callsBlocked, forKey: .callsBlocked)
+            try c.encode(t.callsFailed, forKey: .callsFailed)
+            try c.encode(t.callsTimedOut, forKey: .callsTimedOut)
+            try c.encode(Decimal3(row.openMs), forKey: .openSeconds)
+            try c.encode(row.availabilityHundredths.map { Decimal2($0) }, forKey: .availabilityPct)
+        }
     }
 }
 
-/// JSON text helpers for the exports.
-public enum JSON {
-    /// A JSON string literal.
-    public static func string(_ s: String) -> String { JSONValue.quote(s) }
+/// A number of thousandths written with exactly three decimals (`1203.110`).
+struct Decimal3: Encodable {
+    let thousandths: Int64
+    init(_ thousandths: Int64) { self.thousandths = thousandths }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(Double(thousandths) / 1000)
+    }
+}
 
-    /// A JSON string literal, or `null`.
-    public static func string(_ s: String?) -> String { s.map { string($0) } ?? "null" }
-
-    /// A JSON number, or `null`.
-    public static func number<N: BinaryInteger>(_ n: N?) -> String { n.map { String($0) } ?? "null" }
+/// A number of hundredths written as a number (`57.14`).
+struct Decimal2: Encodable {
+    let hundredths: Int64
+    init(_ hundredths: Int64) { self.hundredths = hundredths }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(Double(hundredths) / 100)
+    }
 }

@@ -26,31 +26,30 @@ public struct DegradationSignal: Sendable, Hashable, Encodable {
         case retryAfterSeconds = "retry_after_seconds"
     }
 
-    /// A signal for `tool` with `reason`; `retryAfterMs` is rounded up to whole seconds.
-    public init(tool: ToolID, reason: String, retryAfterMs: Int64, minimumOneSecond: Bool) {
+    /// A signal for `tool` with `reason` (a rejection, a timeout or a failure); `retryAfterMs` is
+    /// rounded up to whole seconds.
+    public init(tool: ToolID, reason: CallResult, retryAfterMs: Int64, minimumOneSecond: Bool) {
         self.status = "tool_unavailable"
         self.toolName = tool.rawValue
-        self.reason = reason
+        self.reason = reason.reason ?? "tool_unavailable"
         let seconds = retryAfterMs <= 0 ? 0 : (retryAfterMs + 999) / 1000
         self.retryAfterSeconds = minimumOneSecond ? max(1, seconds) : seconds
         self.message = Self.message(tool: tool.rawValue, reason: reason, retryAfterSeconds: self.retryAfterSeconds)
     }
 
-    /// The signal for a rejected admission.
-    public init(rejection: Rejection) {
-        self.init(
-            tool: rejection.key.tool, reason: rejection.reason.rawValue, retryAfterMs: rejection.retryAfterMs,
-            minimumOneSecond: true)
+    /// The signal for a rejected admission of `tool`.
+    public init(tool: ToolID, rejection: Rejection) {
+        self.init(tool: tool, reason: .rejected(rejection.reason), retryAfterMs: rejection.retryAfterMs, minimumOneSecond: true)
     }
 
-    static func message(tool: String, reason: String, retryAfterSeconds: Int64) -> String {
+    static func message(tool: String, reason: CallResult, retryAfterSeconds: Int64) -> String {
         let why: String
         switch reason {
-        case "circuit_open": why = "it has been failing or responding too slowly"
-        case "half_open_probe_in_flight": why = "it is recovering and is being tested with a limited number of calls"
-        case "forced_open": why = "an operator has taken it offline"
-        case "awaiting_health_probe": why = "it is recovering and is being checked by a health probe"
-        case "tool_call_timeout": why = "this call took too long and was abandoned"
+        case .rejected(.circuitOpen): why = "it has been failing or responding too slowly"
+        case .rejected(.halfOpenProbeInFlight): why = "it is recovering and is being tested with a limited number of calls"
+        case .rejected(.forcedOpen): why = "an operator has taken it offline"
+        case .rejected(.awaitingHealthProbe): why = "it is recovering and is being checked by a health probe"
+        case .timeout: why = "this call took too long and was abandoned"
         default: why = "this call failed"
         }
         let when = retryAfterSeconds > 0 ? " It may be available again in about \(retryAfterSeconds) s." : ""

@@ -19,7 +19,7 @@ public struct Trace: Sendable {
     /// How a simulated call ends.
     public enum Result: Sendable, Hashable {
         case ok
-        case error(type: String)
+        case error(type: ErrorType)
         case hang
     }
 
@@ -195,9 +195,10 @@ public struct Trace: Sendable {
         case "ok": result = .ok
         case "hang": result = .hang
         case "error":
-            let type = try string("error", required: false) ?? "ToolError"
+            let name = try string("error", required: false) ?? "ToolError"
+            let type: ErrorType
             do {
-                try NameRules.validate(type, field: "error")
+                type = try ErrorType(name)
             } catch {
                 throw Self.error(number, "\"error\": \(error.message)")
             }

@@ -23,7 +23,7 @@ public struct UnavailableTool: Sendable, Hashable, Encodable {
             let settings = machine.settings(for: key)
             func add(_ state: CircuitState, _ reason: RejectionReason, _ ms: Int64) {
                 out[key.tool] = UnavailableTool(
-                    tool: key.tool.rawValue, state: state.rawValue, reason: reason.rawValue,
+                    tool: key.tool.rawValue, state: state.name, reason: reason.name,
                     retryAfterSeconds: max(1, (ms + 999) / 1000))
             }
             switch st.state {
@@ -43,18 +43,18 @@ public struct UnavailableTool: Sendable, Hashable, Encodable {
         }
         // Tools under a tool-wide force-open that this tenant has not called yet.
         for tool in machine.knownTools where out[tool] == nil {
-            guard let signal = machine.signal(for: tool), machine.slotIndex(of: BreakerKey(tenant: tenant, tool: tool)) == nil
+            guard let signal = machine.signal(for: tool), machine.status(of: BreakerKey(tenant: tenant, tool: tool)) == nil
             else { continue }
             let settings = machine.settings(for: BreakerKey(tenant: tenant, tool: tool))
             if signal.hold {
                 out[tool] = UnavailableTool(
-                    tool: tool.rawValue, state: CircuitState.forcedOpen.rawValue, reason: RejectionReason.forcedOpen.rawValue,
+                    tool: tool.rawValue, state: CircuitState.forcedOpen.name, reason: RejectionReason.forcedOpen.name,
                     retryAfterSeconds: max(1, (settings.openTimeoutMs + 999) / 1000))
             } else {
                 let remaining = signal.at.milliseconds + settings.openTimeoutMs - now.milliseconds
                 if remaining > 0 {
                     out[tool] = UnavailableTool(
-                        tool: tool.rawValue, state: CircuitState.open.rawValue, reason: RejectionReason.circuitOpen.rawValue,
+                        tool: tool.rawValue, state: CircuitState.open.name, reason: RejectionReason.circuitOpen.name,
                         retryAfterSeconds: max(1, (remaining + 999) / 1000))
                 }
             }

@@ -5,7 +5,7 @@ import GRDB
 public import Logging
 import Synchronization
 
-/// The durable ``EventSink``: one writer task appends facts to the store with group commit.
+/// The durable ``FactSink``: one writer task appends facts to the store with group commit.
 ///
 /// - Group commit: a batch is written when `batchSize` facts wait, when someone waits for
 ///   durability (a transition), or `flushIntervalMs / 2` after the first fact of the batch
@@ -18,8 +18,10 @@ import Synchronization
 ///   dropped, except call records beyond ``Options/capacity`` while failing (or beyond four times
 ///   it at any time) when ``Options/dropsWhenFull``: those are counted, and a `log_gap` record in
 ///   their place says how many once writing resumes (SPEC §8).
+/// - Snapshots are the live machine's state between two facts (``snapshotSource``), queued behind
+///   those facts and written at exactly their seq: no second copy of the state is folded here.
 /// - A background checkpointer keeps the WAL bounded without checkpointing inside COMMIT.
-public final class EventLogWriter: EventSink {
+public final class EventLogWriter: FactSink {
     /// How the writer batches, bounds its queue and gives up.
     public struct Options: Sendable {
         /// Facts written per transaction (a batch may take up to four times this when behind).
@@ -81,8 +83,10 @@ public final class EventLogWriter: EventSink {
     }
 
     struct State {
-        /// Facts not yet durable are `queue[head...]`.
-        var queue: [BreakerEvent] = []
+        /// Keys introduced and not yet durable (written at the start of the next batch).
+        var keys: [BreakerKey] = []
+        /// Facts (and snapshots) not yet durable are `queue[head...]`.
+        var queue: [QueueItem] = []
         var head = 0
         var queuedCalls = 0
         /// The index in `queue` of the `log_gap` still counting drops, if any.
@@ -103,6 +107,8 @@ public final class EventLogWriter: EventSink {
         var health = Health()
         /// Set when the writer gave up (a failing log at close): waits fail with it.
         var terminal: BreakerError?
+        /// A snapshot has been asked of the breaker and not yet written.
+        var snapshotQueued = false
 
         var pending: Int { queue.count - head }
     }
@@ -130,6 +136,15 @@ public final class EventLogWriter: EventSink {
     /// Records replayed after the latest snapshot to rebuild.
     public let replayedOnOpen: Int
 
+    /// Takes a copy of the live machine between two facts and hands it to ``enqueueSnapshot(_:)``
+    /// — `breaker.withMachineCopy { writer.enqueueSnapshot($0) }` — when a snapshot is due, and
+    /// once more for the final snapshot at close. Without one, no snapshots are written.
+    public var snapshotSource: (@Sendable () -> Void)? {
+        get { source.withLock { $0 } }
+        set { source.withLock { $0 = newValue } }
+    }
+    private let source = Locked<(@Sendable () -> Void)?>(nil)
+
     /// Opens the writer of an owned store: rebuilds the machine and loads the dictionaries.
     public init(store: EventStore, options: Options = Options()) throws(BreakerError) {
         guard store.isOwner else {
@@ -143,7 +158,7 @@ public final class EventLogWriter: EventSink {
         let (machine, lastSeq, replayed) = try store.rebuild()
         self.rebuilt = machine
         self.replayedOnOpen = replayed
-        self.encoder = Locked(try Self.encoder(store, machine: machine, lastSeq: lastSeq, snapshotEvery: options.snapshotEvery))
+        self.encoder = Locked(try Self.encoder(store, lastSeq: lastSeq, snapshotEvery: options.snapshotEvery))
         var config = Configuration()
         config.busyMode = .timeout(1)
         self.checkpointer = try? DatabaseQueue(path: store.path, configuration: config)
@@ -160,10 +175,8 @@ public final class EventLogWriter: EventSink {
         try self.init(store: store, options: options)
     }
 
-    private static func encoder(_ store: EventStore, machine: BreakerMachine, lastSeq: Int64, snapshotEvery: Int) throws(BreakerError)
-        -> RowEncoder
-    {
-        var encoder = RowEncoder(shadow: machine, lastSeq: lastSeq, snapshotEvery: snapshotEvery)
+    private static func encoder(_ store: EventStore, lastSeq: Int64, snapshotEvery: Int) throws(BreakerError) -> RowEncoder {
+        var encoder = RowEncoder(lastSeq: lastSeq, snapshotEvery: snapshotEvery)
         do {
             try store.db.read { db in try encoder.load(db) }
         } catch {
@@ -175,21 +188,22 @@ public final class EventLogWriter: EventSink {
     /// The log's health now.
     public var health: Health { state.withLock { $0.health } }
 
-    // MARK: - EventSink
+    // MARK: - FactSink
 
-    public func append(contentsOf events: [BreakerEvent]) {
+    public func append(keys: ArraySlice<BreakerKey>, facts: ArraySlice<Fact>) {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             let wasEmpty = s.pending == 0
-            for event in events {
-                if case .call(let r) = event, options.dropsWhenFull,
+            s.keys.append(contentsOf: keys)
+            for fact in facts {
+                if case .call(let f) = fact, options.dropsWhenFull,
                     s.queuedCalls >= options.capacity && s.health.failing || s.queuedCalls >= options.capacity * 4
                 {
-                    drop(r, &s)
+                    drop(f, &s)
                     continue
                 }
-                s.queue.append(event)
+                s.queue.append(.fact(fact))
                 s.appended += 1
-                if case .call = event { s.queuedCalls += 1 }
+                if case .call = fact { s.queuedCalls += 1 }
             }
             if wasEmpty { s.firstPending = .now }
             if s.pending >= options.batchSize || s.urgent || wasEmpty {
@@ -202,17 +216,26 @@ public final class EventLogWriter: EventSink {
     }
 
     /// Counts a dropped call record in the open `log_gap` (opening one where the drops begin).
-    private func drop(_ r: CallRecord, _ s: inout State) {
+    private func drop(_ r: CallFact, _ s: inout State) {
         s.health.droppedCalls += 1
         droppedCounter.increment()
-        if let g = s.openGap, case .logGap(var gap) = s.queue[g] {
+        if let g = s.openGap, case .fact(.logGap(var gap)) = s.queue[g] {
             gap.to = r.time
             gap.dropped += 1
-            s.queue[g] = .logGap(gap)
+            s.queue[g] = .fact(.logGap(gap))
         } else {
-            s.queue.append(.logGap(LogGapRecord(from: r.time, to: r.time, dropped: 1)))
+            s.queue.append(.fact(.logGap(LogGapRecord(from: r.time, to: r.time, dropped: 1))))
             s.appended += 1
             s.openGap = s.queue.count - 1
+        }
+    }
+
+    /// Queues `machine` — a copy taken under the breaker's lock, between two facts — to be
+    /// written as the snapshot at the seq of the last fact before it.
+    public func enqueueSnapshot(_ machine: BreakerMachine) {
+        state.withLock { s in
+            s.queue.append(.snapshot(machine))
+            s.snapshotQueued = true
         }
     }
 
@@ -330,24 +353,27 @@ public final class EventLogWriter: EventSink {
             if !stopping && !urgent && !failing && count < options.batchSize, let first {
                 await sleepOrWake(until: first.advanced(by: flushInterval / 2))
             }
-            let batch = state.withLock { s -> ArraySlice<BreakerEvent> in
+            let (keys, batch) = state.withLock { s -> ([BreakerKey], ArraySlice<QueueItem>) in
                 let take = min(s.pending, options.batchSize * 4)
                 // Drops after this point open a new gap: this one is about to be written.
                 if let g = s.openGap, g < s.head + take { s.openGap = nil }
-                return s.queue[s.head..<(s.head + take)]
+                return (s.keys, s.queue[s.head..<(s.head + take)])
             }
             do {
                 if encoderStale {
-                    // A failed transaction left the encoder's dictionaries, turns and shadow state ahead
-                    // of the store: start again from what is durable.
-                    let (machine, lastSeq, _) = try store.rebuild()
-                    let fresh = try Self.encoder(store, machine: machine, lastSeq: lastSeq, snapshotEvery: options.snapshotEvery)
+                    // A failed transaction left the encoder's dictionaries and turns ahead of the
+                    // store: start again from what is durable.
+                    let lastSeq = try store.read { db in try store.lastSeq(db) }
+                    let fresh = try Self.encoder(store, lastSeq: lastSeq, snapshotEvery: options.snapshotEvery)
                     encoder.withLock { $0 = fresh }
                     encoderStale = false
                 }
-                let rows = Array(batch)
+                let items = Array(batch)
                 try await store.db.write { db in
-                    try self.encoder.withLock { try $0.write(rows, db) }
+                    try self.encoder.withLock { encoder in
+                        try encoder.write(keys: keys, db)
+                        try encoder.write(items, db)
+                    }
                 }
             } catch {
                 encoderStale = true
@@ -363,7 +389,13 @@ public final class EventLogWriter: EventSink {
             }
             retry = options.retryInterval
             lastFailureLog = nil
-            noteWritten(batch.count, calls: batch.count { if case .call = $0 { true } else { false } })
+            noteWritten(
+                batch.count, keys: keys.count, facts: batch.count { if case .fact = $0 { true } else { false } },
+                calls: batch.count { if case .fact(.call) = $0 { true } else { false } },
+                snapshots: batch.contains { if case .snapshot = $0 { true } else { false } })
+            if !state.withLock({ $0.snapshotQueued }), encoder.withLock({ $0.snapshotDue }), let source = snapshotSource {
+                source()
+            }
             // Under sustained writes the log never drains by itself: restart it once it is large.
             // The background checkpointer has already copied most frames, so this is short.
             if walFrames.frames.load(ordering: .relaxed) > Self.walRestartFrames {
@@ -375,17 +407,19 @@ public final class EventLogWriter: EventSink {
     }
 
     /// A batch committed: advance, wake waiters, and report a recovery.
-    private func noteWritten(_ count: Int, calls: Int) {
+    private func noteWritten(_ count: Int, keys: Int, facts: Int, calls: Int, snapshots: Bool) {
         let (ready, capacityReady, recovered) = state.withLock {
             s -> ([CheckedContinuation<Bool, any Error>], [CheckedContinuation<Void, Never>], Health?) in
             s.head += count
+            s.keys.removeFirst(keys)
+            if snapshots { s.snapshotQueued = false }
             s.queuedCalls -= calls
             if s.head >= 4096 && s.head * 2 >= s.queue.count {
                 s.queue.removeFirst(s.head)
                 if let g = s.openGap { s.openGap = g - s.head }
                 s.head = 0
             }
-            s.durable += UInt64(count)
+            s.durable += UInt64(facts)
             s.urgent = s.durableWaiters.contains { $0.target > s.durable }
             s.firstPending = s.pending == 0 ? nil : .now
             let durable = s.durable
@@ -462,16 +496,8 @@ public final class EventLogWriter: EventSink {
         return failure
     }
 
-    /// Everything is durable: the final snapshot, and the store leaves WAL mode.
+    /// Everything is durable (the final snapshot with it): the store leaves WAL mode.
     private func finishClosing() async {
-        if state.withLock({ $0.finalSnapshot }) {
-            do {
-                try await store.db.write { db in try self.encoder.withLock { try $0.writeSnapshot(db) } }
-            } catch {
-                // The log itself is durable; a missing final snapshot only makes the next rebuild read a longer tail.
-                options.logger.warning("could not write the final snapshot", metadata: ["error": "\(error)"])
-            }
-        }
         if let checkpointer {
             _ = try? await checkpointer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         }
@@ -529,6 +555,8 @@ public final class EventLogWriter: EventSink {
     /// Call it after the last append; ``run()`` returns once done.
     /// - Parameter finalSnapshot: `false` leaves the log as a crash would (benchmarks of rebuild).
     public func close(finalSnapshot: Bool = true) {
+        // The final snapshot goes behind the last facts, so the next rebuild reads no tail.
+        if finalSnapshot, !isStopping, let source = snapshotSource { source() }
         let (wake, capacity) = state.withLock { s -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) in
             if !s.stopping { s.closeDeadline = ContinuousClock.now.advanced(by: options.closeTimeout) }
             s.stopping = true

@@ -47,7 +47,7 @@ extension EventStore {
                 try db.execute(
                     sql:
                         "INSERT INTO inbox(submitted_at, op, tool, tenant, actor, reason) VALUES (strftime('%s','now') * 1000, ?, ?, ?, ?, ?)",
-                    arguments: [op.rawValue, tool, tenant, actor, reason])
+                    arguments: [op.name, tool, tenant, actor, reason])
                 return db.lastInsertedRowID
             }
         }
@@ -93,7 +93,7 @@ extension EventStore {
                 for r in rows {
                     let id: Int64 = r[0]
                     try db.execute(sql: "UPDATE inbox SET claimed_by = ? WHERE id = ?", arguments: [owner, id])
-                    guard let op = OperatorOp(rawValue: r[1]) else {
+                    guard let op = OperatorOp(name: r[1]) else {
                         try db.execute(
                             sql: "UPDATE inbox SET error = ? WHERE id = ?",
                             arguments: ["unknown operator action \(String(reflecting: r[1] as String))", id])

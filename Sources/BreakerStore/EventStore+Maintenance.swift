@@ -53,6 +53,7 @@ extension EventStore {
             }
             lastTime = e.event.time
         }
+        verifier.finish()
         report.recordsReplayed = count
         report.transitionsChecked = verifier.transitionsChecked
         report.uncheckableAfterGaps = verifier.uncheckableAfterGaps
@@ -64,15 +65,20 @@ extension EventStore {
         return report
     }
 
-    /// Where a full replay starts: the empty machine at seq 0, or the compaction base snapshot.
+    /// Where a full replay starts: the machine with every key interned in id order (the order
+    /// the live machine interned them, which decides the order of a tool-wide action's
+    /// transitions), at seq 0 — or with the compaction base snapshot.
     func replayBase() throws(BreakerError) -> (machine: BreakerMachine, seq: Int64) {
         try read { db in
+            var machine = BreakerMachine(configuration: configuration)
+            for key in try dictionaries(db, turnsOfTenant: nil, allTurns: false).keyList { _ = machine.intern(key) }
             guard let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compaction_base_seq'").flatMap({ Int64($0) })
-            else { return (BreakerMachine(configuration: configuration), 0) }
+            else { return (machine, 0) }
             guard let data = try Data.fetchOne(db, sql: "SELECT data FROM snapshots WHERE seq = ?", arguments: [base]) else {
                 throw BreakerError(.storeCorrupt, "the compaction base snapshot \(base) is missing")
             }
-            return (BreakerMachine(configuration: configuration, snapshot: try .init(decoding: [UInt8](data))), base)
+            machine.restore(try .init(decoding: [UInt8](data)))
+            return (machine, base)
         }
     }
 
@@ -91,7 +97,7 @@ extension EventStore {
         guard lastOld > base.seq else { return 0 }
         var machine = base.machine
         try forEachEvent(EventFilter(afterSeq: base.seq, turnNames: false)) { e in
-            if e.seq <= lastOld { machine.apply(e.event) }
+            if e.seq <= lastOld { machine.fold(machine.fact(of: e.event)) }
         }
         let snapshot = machine.snapshot.encoded()
         do {

@@ -62,12 +62,18 @@ extension EventStore {
     struct Dictionaries {
         var names: [Int64: String] = [:]
         var keys: [Int64: BreakerKey] = [:]
+        /// Every key, in id order (key number = id − 1).
+        var keyList: [BreakerKey] = []
         var turns: [Int64: TurnID] = [:]
         var tsBase: Int64 = 0
 
         func key(_ id: Int64) throws -> BreakerKey {
             guard let k = keys[id] else { throw BreakerError(.storeCorrupt, "record names unknown key \(id)") }
             return k
+        }
+
+        func errorType(_ id: Int64?) -> ErrorType {
+            id.flatMap { names[$0] }.map { ErrorType(describing: $0) } ?? RowCodes.unknownErrorType
         }
     }
 
@@ -77,14 +83,19 @@ extension EventStore {
         // Each name is validated once, however many keys share it.
         var tenants: [Int64: TenantID] = [:]
         var tools: [Int64: ToolID] = [:]
-        let keys = try Row.fetchCursor(db, sql: "SELECT id, tenant_id, tool_id FROM keys")
+        let keys = try Row.fetchCursor(db, sql: "SELECT id, tenant_id, tool_id FROM keys ORDER BY id")
         while let row = try keys.next() {
+            let id: Int64 = row[0]
             let tenantID: Int64 = row[1]
             let toolID: Int64 = row[2]
-            guard let t = d.names[tenantID], let o = d.names[toolID] else { continue }
+            guard let t = d.names[tenantID], let o = d.names[toolID], id == Int64(d.keyList.count) + 1 else {
+                throw BreakerError(.storeCorrupt, "key \(id) has unknown names or breaks the numbering of keys")
+            }
             if tenants[tenantID] == nil { tenants[tenantID] = try TenantID(t) }
             if tools[toolID] == nil { tools[toolID] = try ToolID(o) }
-            d.keys[row[0]] = BreakerKey(tenant: tenants[tenantID]!, tool: tools[toolID]!)
+            let key = BreakerKey(tenant: tenants[tenantID]!, tool: tools[toolID]!)
+            d.keys[id] = key
+            d.keyList.append(key)
         }
         if allTurns || turnsOfTenant != nil {
             let rows =
@@ -149,14 +160,13 @@ extension EventStore {
                             let key = try d.key(u.keyID)
                             let turnID: Int64? = row[3]
                             let errorID: Int64? = row[6]
-                            let reason = RowCodes.reason(
-                                outcome: u.outcome, rejection: u.rejection, errorName: errorID.flatMap { d.names[$0] })
                             let ts: Int64 = row[1]
                             let gen: Int64 = row[5]
                             let record = CallRecord(
                                 time: Timestamp(milliseconds: ts + d.tsBase), tenant: key.tenant, tool: key.tool,
-                                turn: turnID.flatMap { d.turns[$0] }, outcome: u.outcome, reason: reason, latencyUs: row[4],
-                                generation: UInt64(bitPattern: gen), probe: u.probe, stale: u.stale)
+                                turn: turnID.flatMap { d.turns[$0] },
+                                result: RowCodes.result(code: u.code, errorType: d.errorType(errorID)),
+                                latencyUs: row[4], generation: UInt64(bitPattern: gen), probe: u.probe, stale: u.stale)
                             return LoggedEvent(seq: row[0], event: .call(record))
                         }
                     } catch {
@@ -210,7 +220,7 @@ extension EventStore {
                             let tool = ToolID(unchecked: row[3])
                             if let t = filter.tenant, let tenant, tenant != t { continue }
                             if let o = filter.tool, tool != o { continue }
-                            guard let op = OperatorOp(rawValue: row[4]) else {
+                            guard let op = OperatorOp(name: row[4]) else {
                                 throw BreakerError(.storeCorrupt, "operator action \(row[0] as Int64) has an unknown op")
                             }
                             let r = OperatorRecord(
@@ -308,19 +318,22 @@ extension EventStore {
                 """) ?? 0
     }
 
-    /// Rebuilds the machine: the latest snapshot, then the records after it (SPEC §8).
-    /// Returns the machine, the last seq and how many records were replayed.
+    /// Rebuilds the machine: every key in id order (so a key's number is its id − 1), the latest
+    /// snapshot, then the records after it (SPEC §8). Returns the machine, the last seq and how
+    /// many records were replayed.
     public func rebuild() throws(BreakerError) -> (machine: BreakerMachine, lastSeq: Int64, replayed: Int) {
         do {
             return try db.read { db in
+                let d = try dictionaries(db, turnsOfTenant: nil, allTurns: false)
                 var machine = BreakerMachine(configuration: configuration)
+                for key in d.keyList { _ = machine.intern(key) }
                 var after: Int64 = 0
                 if let row = try Row.fetchOne(db, sql: "SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1") {
                     let data: Data = row[1]
-                    machine = BreakerMachine(configuration: configuration, snapshot: try .init(decoding: [UInt8](data)))
+                    machine.restore(try .init(decoding: [UInt8](data)))
                     after = row[0]
                 }
-                let (replayed, last) = try fold(db, into: &machine, after: after)
+                let (replayed, last) = try fold(db, d, into: &machine, after: after)
                 return (machine, max(last, try lastSeq(db)), replayed)
             }
         } catch let e as BreakerError {
@@ -335,27 +348,19 @@ extension EventStore {
     public func replay(before end: Timestamp) throws(BreakerError) -> BreakerMachine {
         let base = try replayBase()
         var machine = base.machine
-        try forEachEvent(EventFilter(to: end, afterSeq: base.seq, turnNames: false)) { machine.apply($0.event) }
+        try forEachEvent(EventFilter(to: end, afterSeq: base.seq, turnNames: false)) { e in machine.fold(machine.fact(of: e.event)) }
         return machine
     }
 
     /// Replays the whole log from the start (or from the compaction base, once compacted).
     public func fullReplay() throws(BreakerError) -> (machine: BreakerMachine, replayed: Int) {
+        let base = try replayBase()
+        var machine = base.machine
         do {
-            return try db.read { db in
-                var machine = BreakerMachine(configuration: configuration)
-                var after: Int64 = 0
-                if let base = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compaction_base_seq'").flatMap({ Int64($0) }
-                ) {
-                    guard let data = try Data.fetchOne(db, sql: "SELECT data FROM snapshots WHERE seq = ?", arguments: [base]) else {
-                        throw BreakerError(.storeCorrupt, "the compaction base snapshot \(base) is missing")
-                    }
-                    machine = BreakerMachine(configuration: configuration, snapshot: try .init(decoding: [UInt8](data)))
-                    after = base
-                }
-                let (replayed, _) = try fold(db, into: &machine, after: after)
-                return (machine, replayed)
+            let replayed = try db.read { db in
+                try fold(db, try dictionaries(db, turnsOfTenant: nil, allTurns: false), into: &machine, after: base.seq).0
             }
+            return (machine, replayed)
         } catch let e as BreakerError {
             throw e
         } catch {
@@ -365,24 +370,23 @@ extension EventStore {
 }
 
 extension EventStore {
-    /// Folds every record after `after` into `machine`, in log order: the rare records through
-    /// ``BreakerMachine/apply(_:)``, call rows straight from SQLite into
-    /// ``BreakerMachine/applyOutcome(slot:time:outcome:latencyUs:probe:stale:)`` (no names
-    /// decoded, no string hashing per row). Returns the records folded and the last seq.
-    func fold(_ db: Database, into machine: inout BreakerMachine, after: Int64) throws -> (Int, Int64) {
-        let d = try dictionaries(db, turnsOfTenant: nil, allTurns: false)
+    /// Folds every record after `after` into `machine`, in log order: the rare records as named
+    /// records made facts, call rows straight from SQLite into compact facts (key number = id − 1,
+    /// no names decoded, no string hashing per row). Returns the records folded and the last seq.
+    func fold(_ db: Database, _ d: Dictionaries, into machine: inout BreakerMachine, after: Int64) throws -> (Int, Int64) {
+        for key in d.keyList { _ = machine.intern(key) }
         var others: [LoggedEvent] = []
         try readEvents(
             db, EventFilter(afterSeq: after, kinds: [.transitions, .operatorActions, .globalOutages, .logGaps], turnNames: false),
             dictionaries: d
         ) { others.append($0) }
-        var slotOfKey = [Int](repeating: -1, count: Int(d.keys.keys.max() ?? 0) + 1)
         var next = 0
         var count = 0
         var last = after
-        let statement = try db.makeStatement(sql: "SELECT seq, ts, packed, latency_us FROM calls WHERE seq > ? ORDER BY seq")
+        let statement = try db.makeStatement(sql: "SELECT seq, ts, packed, latency_us, generation FROM calls WHERE seq > ? ORDER BY seq")
         let s = statement.sqliteStatement
         sqlite3_bind_int64(s, 1, after)
+        let keyCount = Int64(d.keyList.count)
         while true {
             let rc = sqlite3_step(s)
             if rc == SQLITE_DONE { break }
@@ -391,28 +395,22 @@ extension EventStore {
             }
             let seq = sqlite3_column_int64(s, 0)
             while next < others.count, others[next].seq < seq {
-                machine.apply(others[next].event)
+                machine.fold(machine.fact(of: others[next].event))
                 next += 1
             }
             let u = RowCodes.unpack(sqlite3_column_int64(s, 2))
-            let keyIndex = Int(u.keyID)
-            guard keyIndex > 0, keyIndex < slotOfKey.count else {
-                throw BreakerError(.storeCorrupt, "call \(seq) names unknown key \(u.keyID)")
-            }
-            var slot = slotOfKey[keyIndex]
-            if slot < 0 {
-                slot = machine.foldSlot(for: try d.key(u.keyID))
-                slotOfKey[keyIndex] = slot
-            }
+            guard u.keyID > 0, u.keyID <= keyCount else { throw BreakerError(.storeCorrupt, "call \(seq) names unknown key \(u.keyID)") }
             let latency: Int64? = sqlite3_column_type(s, 3) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 3)
-            machine.applyOutcome(
-                slot: slot, time: Timestamp(milliseconds: sqlite3_column_int64(s, 1) + d.tsBase), outcome: u.outcome,
-                latencyUs: latency, probe: u.probe, stale: u.stale)
+            let fact = CallFact(
+                time: Timestamp(milliseconds: sqlite3_column_int64(s, 1) + d.tsBase), key: KeyRef(UInt32(u.keyID - 1)), turn: nil,
+                result: RowCodes.result(code: u.code, errorType: RowCodes.unknownErrorType), latencyUs: latency,
+                generation: UInt64(bitPattern: sqlite3_column_int64(s, 4)), probe: u.probe, stale: u.stale)
+            machine.fold(.call(fact))
             count += 1
             last = seq
         }
         while next < others.count {
-            machine.apply(others[next].event)
+            machine.fold(machine.fact(of: others[next].event))
             last = max(last, others[next].seq)
             next += 1
         }

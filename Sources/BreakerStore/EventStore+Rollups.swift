@@ -1,19 +1,6 @@
 public import BreakerCore
+public import BreakerReports
 import GRDB
-
-/// The hourly counts of one tenant, as maintained by the writer (see `hourly_rollups`).
-public struct HourlyCounts: Sendable, Hashable {
-    public var tenant: TenantID
-    /// Start of the UTC hour.
-    public var hour: Timestamp
-    public var turns: Int64
-    public var turnsBlocked: Int64
-    public var turnsDegraded: Int64
-    public var calls: Int64
-    public var callsBlocked: Int64
-    public var callsFailed: Int64
-    public var callsTimedOut: Int64
-}
 
 extension EventStore {
     /// Hourly counts for `tenant` (or every tenant), sorted by tenant id then hour.
@@ -30,9 +17,10 @@ extension EventStore {
                     db, sql: sql + " WHERE r.tenant_id = (SELECT id FROM names WHERE name = ?)", arguments: [tenant?.rawValue])
             return rows.map { r in
                 HourlyCounts(
-                    tenant: TenantID(unchecked: r[0]), hour: Timestamp(milliseconds: r[1]), turns: r[2], turnsBlocked: r[3],
-                    turnsDegraded: r[4],
-                    calls: r[5], callsBlocked: r[6], callsFailed: r[7], callsTimedOut: r[8])
+                    tenant: TenantID(unchecked: r[0]), hour: Timestamp(milliseconds: r[1]),
+                    tally: HourlyTally(
+                        turns: r[2], turnsBlocked: r[3], turnsDegraded: r[4], calls: r[5], callsBlocked: r[6], callsFailed: r[7],
+                        callsTimedOut: r[8]))
             }
         }
     }
@@ -82,14 +70,13 @@ extension EventStore {
                 let u = RowCodes.unpack(row[1])
                 let key = try d.key(u.keyID)
                 let errorID: Int64? = row[5]
-                let reason = RowCodes.reason(outcome: u.outcome, rejection: u.rejection, errorName: errorID.flatMap { d.names[$0] })
                 let ts: Int64 = row[0]
                 let gen: Int64 = row[4]
                 out.append(
                     CallRecord(
                         time: Timestamp(milliseconds: ts + d.tsBase), tenant: key.tenant, tool: key.tool, turn: try TurnID(turn),
-                        outcome: u.outcome, reason: reason, latencyUs: row[3], generation: UInt64(bitPattern: gen), probe: u.probe,
-                        stale: u.stale))
+                        result: RowCodes.result(code: u.code, errorType: d.errorType(errorID)), latencyUs: row[3],
+                        generation: UInt64(bitPattern: gen), probe: u.probe, stale: u.stale))
             }
         }
         return out

@@ -1,75 +1,51 @@
 import BreakerCore
 
-/// How facts are packed into integer columns (see migrations/001_event_log.sql).
+/// The one mapping between the typed vocabulary and the store's integer columns
+/// (see migrations/001_event_log.sql). Codes never change: they are in every store.
 enum RowCodes {
-    static func outcomeCode(_ r: CallRecord) -> Int64 {
-        switch r.outcome {
-        case .success: return 0
-        case .failure: return 1
-        case .timeout: return 2
-        case .cancelled: return 3
-        case .rejected:
-            switch RejectionReason(rawValue: r.reason ?? "") {
-            case .circuitOpen?: return 4
-            case .halfOpenProbeInFlight?: return 5
-            case .forcedOpen?: return 6
-            case .awaitingHealthProbe?: return 7
-            case nil: return 4
-            }
+    /// The outcome code of a call row: 0 success, 1 failure, 2 timeout, 3 cancelled,
+    /// 4–7 rejected (circuit_open, half_open_probe_in_flight, forced_open, awaiting_health_probe).
+    @inline(__always)
+    static func outcomeCode(_ result: CallResult) -> Int64 {
+        switch result {
+        case .success: 0
+        case .failure: 1
+        case .timeout: 2
+        case .cancelled: 3
+        case .rejected(let r): 4 + Int64(r.rawValue)
         }
     }
 
-    static func packed(keyID: Int64, _ r: CallRecord) -> Int64 {
-        keyID << 6 | outcomeCode(r) << 2 | (r.probe ? 2 : 0) | (r.stale ? 1 : 0)
+    @inline(__always)
+    static func packed(keyID: Int64, _ f: CallFact) -> Int64 {
+        keyID << 6 | outcomeCode(f.result) << 2 | (f.probe ? 2 : 0) | (f.stale ? 1 : 0)
     }
 
-    /// (key id, outcome, rejection reason, probe, stale) from a packed column.
-    static func unpack(_ p: Int64) -> (keyID: Int64, outcome: CallOutcomeKind, rejection: RejectionReason?, probe: Bool, stale: Bool) {
-        let code = (p >> 2) & 7
-        let outcome: CallOutcomeKind
-        var rejection: RejectionReason? = nil
+    /// A call row's packed column: key id, outcome code, probe, stale.
+    @inline(__always)
+    static func unpack(_ p: Int64) -> (keyID: Int64, code: Int64, probe: Bool, stale: Bool) {
+        (p >> 6, (p >> 2) & 7, p & 2 != 0, p & 1 != 0)
+    }
+
+    /// The result of outcome `code`; a failure's error type is `errorType` (read from call_errors).
+    @inline(__always)
+    static func result(code: Int64, errorType: @autoclosure () -> ErrorType) -> CallResult {
         switch code {
-        case 0: outcome = .success
-        case 1: outcome = .failure
-        case 2: outcome = .timeout
-        case 3: outcome = .cancelled
-        default:
-            outcome = .rejected
-            rejection = [.circuitOpen, .halfOpenProbeInFlight, .forcedOpen, .awaitingHealthProbe][Int(code) - 4]
-        }
-        return (p >> 6, outcome, rejection, p & 2 != 0, p & 1 != 0)
-    }
-
-    /// The call record's reason, as the machine wrote it, from its outcome code.
-    static func reason(outcome: CallOutcomeKind, rejection: RejectionReason?, errorName: String?) -> String? {
-        switch outcome {
-        case .success: return nil
-        case .failure: return "tool_call_exception:" + (errorName ?? "ToolError")
-        case .timeout: return "tool_call_timeout"
-        case .cancelled: return "cancelled"
-        case .rejected: return rejection?.rawValue
+        case 0: .success
+        case 1: .failure(errorType())
+        case 2: .timeout
+        case 3: .cancelled
+        default: .rejected(RejectionReason(rawValue: UInt8(code - 4)) ?? .circuitOpen)
         }
     }
 
-    static func stateCode(_ s: CircuitState) -> Int64 { Int64(CircuitState.allCases.firstIndex(of: s)!) }
-    static func state(_ c: Int64) -> CircuitState? {
-        c >= 0 && c < CircuitState.allCases.count ? CircuitState.allCases[Int(c)] : nil
-    }
-    static func causeCode(_ c: TransitionCause) -> Int64 { Int64(TransitionCause.allCases.firstIndex(of: c)!) }
+    /// The error type a failure row without a call_errors row is read as.
+    static let unknownErrorType = ErrorType(describing: "ToolError")
+
+    static func stateCode(_ s: CircuitState) -> Int64 { Int64(s.rawValue) }
+    static func state(_ c: Int64) -> CircuitState? { c >= 0 && c < 4 ? CircuitState(rawValue: UInt8(c)) : nil }
+    static func causeCode(_ c: TransitionCause) -> Int64 { Int64(c.rawValue) }
     static func cause(_ c: Int64) -> TransitionCause? {
-        c >= 0 && c < TransitionCause.allCases.count ? TransitionCause.allCases[Int(c)] : nil
-    }
-
-    /// Turn flag: the turn has a rejected call.
-    static let turnBlocked: Int64 = 1
-    /// Turn flag: the turn has a rejected, failed or timed-out call.
-    static let turnDegraded: Int64 = 2
-
-    static func turnFlags(_ outcome: CallOutcomeKind) -> Int64 {
-        switch outcome {
-        case .rejected: return turnBlocked | turnDegraded
-        case .failure, .timeout: return turnDegraded
-        case .success, .cancelled: return 0
-        }
+        c >= 0 && c < Int64(TransitionCause.allCases.count) ? TransitionCause(rawValue: UInt8(c)) : nil
     }
 }

@@ -1,12 +1,22 @@
 import BreakerCore
+import BreakerReports
 import Foundation
 import GRDB
 import GRDBSQLite
 
-/// The writer's side of the log: turns facts into rows, keeps the name dictionaries, the
-/// hourly rollups and a shadow machine folded from exactly what was written (for snapshots).
+/// What the writer's queue holds: facts, and snapshots of the machine taken between two of them.
+enum QueueItem {
+    case fact(Fact)
+    /// The machine exactly after every fact before this item.
+    case snapshot(BreakerMachine)
+}
+
+/// The writer's side of the log: turns facts into rows, keeps the name dictionaries, and keeps
+/// the hourly rollups and turn flags that the SLA report reads (counted by `BreakerReports`'
+/// ``HourlyTally`` and ``TurnFlags``; the store persists what they compute).
 ///
-/// Used only inside the writer's serialized database access.
+/// Used only inside the writer's serialized database access. A call fact names its key by
+/// number: the key's row id is that number + 1, so no name is looked up per record.
 struct RowEncoder {
     /// A turn by tenant id and the bytes of its name (SPEC §1).
     struct TurnKey: Hashable {
@@ -15,47 +25,41 @@ struct RowEncoder {
     }
     struct TurnInfo {
         let id: Int64
+        /// The hour the turn belongs to, ms.
         let hour: Int64
-        var flags: Int64
+        var flags: TurnFlags
     }
     struct RollupKey: Hashable {
         let tenant: Int64
         let hour: Int64
     }
-    struct Rollup {
-        var turns: Int64 = 0
-        var turnsBlocked: Int64 = 0
-        var turnsDegraded: Int64 = 0
-        var calls: Int64 = 0
-        var callsBlocked: Int64 = 0
-        var callsFailed: Int64 = 0
-        var callsTimedOut: Int64 = 0
-    }
 
     /// Name → id, by the names' bytes (SPEC §1).
     var names: [ByteString: Int64] = [:]
-    var keys: [BreakerKey: Int64] = [:]
+    /// The tenant name id of each key, by key number (row id − 1).
+    var keyTenant: [Int64] = []
+    /// Turns of the current and the previous hour; older turns are looked up in the store.
     var turns: [TurnKey: TurnInfo] = [:]
+    var currentHour: Int64 = .min
     var nextTurnID: Int64 = 1
     var nextNameID: Int64 = 1
-    var nextKeyID: Int64 = 1
     var tsBase: Int64?
     var lastSeq: Int64 = 0
-    var rollups: [RollupKey: Rollup] = [:]
-    var shadow: BreakerMachine
-    var eventsSinceSnapshot = 0
+    var rollups: [RollupKey: HourlyTally] = [:]
+    var sinceSnapshot = 0
     let snapshotEvery: Int
-    /// Records between snapshots: `snapshotEvery`, or more when the state is large (many
-    /// window entries), so that writing snapshots never costs more than logging the records.
+    /// Records between snapshots: `snapshotEvery`, or more when the state is large, so that
+    /// writing snapshots never costs more than logging the records.
     var snapshotInterval: Int
-    static let turnCacheLimit = 250_000
 
-    init(shadow: BreakerMachine, lastSeq: Int64, snapshotEvery: Int) {
-        self.shadow = shadow
+    init(lastSeq: Int64, snapshotEvery: Int) {
         self.lastSeq = lastSeq
         self.snapshotEvery = snapshotEvery
         self.snapshotInterval = snapshotEvery
     }
+
+    /// Whether enough records were written since the last snapshot to take another.
+    var snapshotDue: Bool { sinceSnapshot >= snapshotInterval }
 
     /// Loads the dictionaries and counters from the store.
     mutating func load(_ db: Database) throws {
@@ -63,14 +67,14 @@ struct RowEncoder {
             names[ByteString(row[1])] = row[0]
         }
         nextNameID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM names") ?? 0) + 1
-        let nameByID = Dictionary(uniqueKeysWithValues: names.map { ($1, $0.string) })
-        for row in try Row.fetchAll(db, sql: "SELECT id, tenant_id, tool_id FROM keys") {
+        keyTenant = []
+        for row in try Row.fetchAll(db, sql: "SELECT id, tenant_id FROM keys ORDER BY id") {
             let id: Int64 = row[0]
-            if let t = nameByID[row[1]], let o = nameByID[row[2]] {
-                keys[BreakerKey(tenant: try TenantID(t), tool: try ToolID(o))] = id
+            guard id == Int64(keyTenant.count) + 1 else {
+                throw BreakerError(.storeCorrupt, "the keys table is not numbered 1, 2, 3…: key \(id) follows \(keyTenant.count)")
             }
+            keyTenant.append(row[1])
         }
-        nextKeyID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM keys") ?? 0) + 1
         nextTurnID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM turns") ?? 0) + 1
         tsBase = try EventStore.tsBase(db)
     }
@@ -85,90 +89,82 @@ struct RowEncoder {
         return id
     }
 
-    mutating func keyID(_ key: BreakerKey, _ db: Database) throws -> Int64 {
-        if let id = keys[key] { return id }
-        let tenant = try nameID(key.tenant.rawValue, db)
-        let tool = try nameID(key.tool.rawValue, db)
-        let id = nextKeyID
-        nextKeyID += 1
-        try db.execute(sql: "INSERT INTO keys(id, tenant_id, tool_id) VALUES (?, ?, ?)", arguments: [id, tenant, tool])
-        keys[key] = id
-        return id
+    /// Writes the rows of keys interned after the ones already written, numbered on from them.
+    mutating func write(keys: some Collection<BreakerKey>, _ db: Database) throws {
+        for key in keys {
+            let tenant = try nameID(key.tenant.rawValue, db)
+            let tool = try nameID(key.tool.rawValue, db)
+            try db.execute(
+                sql: "INSERT INTO keys(id, tenant_id, tool_id) VALUES (?, ?, ?)", arguments: [Int64(keyTenant.count) + 1, tenant, tool])
+            keyTenant.append(tenant)
+        }
     }
 
-    static func hour(_ ms: Int64) -> Int64 { Timestamp(milliseconds: ms).hourStart.milliseconds }
+    static func hour(_ ms: Int64) -> Int64 { Timestamp(milliseconds: ms).hourMilliseconds }
 
-    /// Writes `events` (in order) inside the caller's transaction.
-    mutating func write(_ events: [BreakerEvent], _ db: Database) throws {
+    /// Writes `items` (in order) inside the caller's transaction.
+    mutating func write(_ items: some Collection<QueueItem>, _ db: Database) throws {
         let connection = db.sqliteConnection
         let insertCall = try db.cachedStatement(
             sql: "INSERT INTO calls(seq, ts, packed, turn, latency_us, generation) VALUES (?, ?, ?, ?, ?, ?)")
         let insertTurn = try db.cachedStatement(
             sql: "INSERT INTO turns(tenant_id, name, id, first_hour, flags) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
         let call = insertCall.sqliteStatement
-        for event in events {
+        for item in items {
+            guard case .fact(let fact) = item else {
+                if case .snapshot(let machine) = item { try writeSnapshot(machine, db) }
+                continue
+            }
             lastSeq += 1
+            sinceSnapshot += 1
             let seq = lastSeq
-            switch event {
-            case .call(let r):
-                let ts = r.time.milliseconds
+            switch fact {
+            case .call(let f):
+                let ts = f.time.milliseconds
                 if tsBase == nil {
                     let base = Self.hour(ts)
                     tsBase = base
                     try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('ts_base', ?)", arguments: [String(base)])
                 }
-                let key = try keyID(BreakerKey(tenant: r.tenant, tool: r.tool), db)
-                let tenantID = try nameID(r.tenant.rawValue, db)
+                let keyID = try self.keyID(f.key)
+                let tenantID = keyTenant[Int(f.key.index)]
+                let hour = Self.hour(ts)
                 var turnID: Int64? = nil
-                if let turn = r.turn {
+                if let turn = f.turn {
                     turnID = try self.turn(
-                        TurnKey(tenant: tenantID, name: turn.bytes), ts: ts, flags: RowCodes.turnFlags(r.outcome),
-                        insert: insertTurn, db)
-                }
-                var errorID: Int64? = nil
-                if r.outcome == .failure, let reason = r.reason {
-                    errorID = try nameID(String(reason.dropFirst("tool_call_exception:".count)), db)
+                        TurnKey(tenant: tenantID, name: turn.bytes), hour: hour, flags: TurnFlags(f.result), insert: insertTurn, db)
                 }
                 sqlite3_reset(call)
                 sqlite3_bind_int64(call, 1, seq)
                 sqlite3_bind_int64(call, 2, ts - tsBase!)
-                sqlite3_bind_int64(call, 3, RowCodes.packed(keyID: key, r))
+                sqlite3_bind_int64(call, 3, RowCodes.packed(keyID: keyID, f))
                 if let turnID { sqlite3_bind_int64(call, 4, turnID) } else { sqlite3_bind_null(call, 4) }
-                if let l = r.latencyUs { sqlite3_bind_int64(call, 5, l) } else { sqlite3_bind_null(call, 5) }
-                sqlite3_bind_int64(call, 6, Int64(bitPattern: r.generation))
+                if let l = f.latencyUs { sqlite3_bind_int64(call, 5, l) } else { sqlite3_bind_null(call, 5) }
+                sqlite3_bind_int64(call, 6, Int64(bitPattern: f.generation))
                 let rc = sqlite3_step(call)
                 guard rc == SQLITE_DONE else {
-                    throw DatabaseError(
-                        resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
                 }
-                if let errorID {
-                    try db.execute(sql: "INSERT INTO call_errors(seq, error) VALUES (?, ?)", arguments: [seq, errorID])
+                if case .failure(let type) = f.result {
+                    try db.execute(
+                        sql: "INSERT INTO call_errors(seq, error) VALUES (?, ?)", arguments: [seq, try nameID(type.rawValue, db)])
                 }
-                var rollup = rollups[RollupKey(tenant: tenantID, hour: Self.hour(ts)), default: Rollup()]
-                rollup.calls += 1
-                switch r.outcome {
-                case .rejected: rollup.callsBlocked += 1
-                case .failure: rollup.callsFailed += 1
-                case .timeout: rollup.callsTimedOut += 1
-                case .success, .cancelled: break
-                }
-                rollups[RollupKey(tenant: tenantID, hour: Self.hour(ts))] = rollup
-            case .transition(let r):
-                let key = try keyID(BreakerKey(tenant: r.tenant, tool: r.tool), db)
+                rollups[RollupKey(tenant: tenantID, hour: hour), default: HourlyTally()].count(call: f.result)
+            case .transition(let f):
                 try db.execute(
                     sql: """
                         INSERT INTO transitions(seq, ts, key_id, from_state, to_state, cause, generation, failures, calls, p95_us, actor, reason, opened_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        seq, r.time.milliseconds, key, RowCodes.stateCode(r.from), RowCodes.stateCode(r.to),
-                        RowCodes.causeCode(r.cause), Int64(bitPattern: r.generation), r.failures, r.calls, r.p95Us, r.actor,
-                        r.reason, r.openedAt?.milliseconds,
+                        seq, f.time.milliseconds, try keyID(f.key), RowCodes.stateCode(f.from), RowCodes.stateCode(f.to),
+                        RowCodes.causeCode(f.cause), Int64(bitPattern: f.generation), f.failures, f.calls, f.p95Us, f.actor, f.reason,
+                        f.openedAt?.milliseconds,
                     ])
             case .operatorAction(let r):
                 try db.execute(
                     sql: "INSERT INTO operator_actions(seq, ts, tenant, tool, op, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [seq, r.time.milliseconds, r.tenant?.rawValue, r.tool.rawValue, r.op.rawValue, r.actor, r.reason])
+                    arguments: [seq, r.time.milliseconds, r.tenant?.rawValue, r.tool.rawValue, r.op.name, r.actor, r.reason])
                 // The queued request it answers goes in the same transaction: once the row is gone,
                 // the record is durable (the CLI reports the action applied on exactly that).
                 if let request = r.requestID {
@@ -183,68 +179,65 @@ struct RowEncoder {
                     sql: "INSERT INTO log_gaps(seq, ts, from_ts, to_ts, dropped) VALUES (?, ?, ?, ?, ?)",
                     arguments: [seq, r.from.milliseconds, r.from.milliseconds, r.to.milliseconds, r.dropped])
             }
-            shadow.apply(event)
         }
         try flushRollups(db)
-        eventsSinceSnapshot += events.count
-        if eventsSinceSnapshot >= snapshotInterval {
-            try writeSnapshot(db)
-        }
     }
 
-    /// The turn's id; creates the turn at its first record, and keeps its flags and the
-    /// hourly turn counts up to date.
-    private mutating func turn(_ key: TurnKey, ts: Int64, flags: Int64, insert: Statement, _ db: Database) throws -> Int64 {
+    /// The row id of key `ref` (written before any fact that names it).
+    @inline(__always)
+    private func keyID(_ ref: KeyRef) throws -> Int64 {
+        guard Int(ref.index) < keyTenant.count else {
+            throw BreakerError(.storeCorrupt, "a record names key \(ref) before the key was written")
+        }
+        return Int64(ref.index) + 1
+    }
+
+    /// The turn's id; creates the turn at its first record, and keeps its flags and the hourly
+    /// turn counts up to date. Only the turns of the current and the previous hour are cached.
+    private mutating func turn(_ key: TurnKey, hour: Int64, flags: TurnFlags, insert: Statement, _ db: Database) throws -> Int64 {
+        if hour > currentHour {
+            currentHour = hour
+            turns = turns.filter { $0.value.hour >= hour - 3_600_000 }
+        }
         if var info = turns[key] {
-            let grown = info.flags | flags
+            let grown = info.flags.union(flags)
             if grown != info.flags {
                 try db.execute(
-                    sql: "UPDATE turns SET flags = ? WHERE tenant_id = ? AND name = ?", arguments: [grown, key.tenant, key.name.string])
-                countFlags(old: info.flags, new: grown, tenant: key.tenant, hour: info.hour)
+                    sql: "UPDATE turns SET flags = ? WHERE tenant_id = ? AND name = ?",
+                    arguments: [grown.rawValue, key.tenant, key.name.string])
+                rollups[RollupKey(tenant: key.tenant, hour: info.hour), default: HourlyTally()].count(turnGrewFrom: info.flags, to: grown)
                 info.flags = grown
                 turns[key] = info
             }
             return info.id
         }
-        if turns.count >= Self.turnCacheLimit { turns.removeAll(keepingCapacity: true) }
         let id = nextTurnID
         let s = insert.sqliteStatement
         sqlite3_reset(s)
         sqlite3_bind_int64(s, 1, key.tenant)
         _ = key.name.string.withCString { sqlite3_bind_text(s, 2, $0, -1, SQLITE_TRANSIENT) }
         sqlite3_bind_int64(s, 3, id)
-        sqlite3_bind_int64(s, 4, (Self.hour(ts) - tsBase!) / 3_600_000)
-        sqlite3_bind_int64(s, 5, flags)
+        sqlite3_bind_int64(s, 4, (hour - tsBase!) / 3_600_000)
+        sqlite3_bind_int64(s, 5, flags.rawValue)
         let rc = sqlite3_step(s)
         guard rc == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
         if sqlite3_changes(db.sqliteConnection) == 1 {
             nextTurnID += 1
-            turns[key] = TurnInfo(id: id, hour: Self.hour(ts), flags: flags)
-            var r = rollups[RollupKey(tenant: key.tenant, hour: Self.hour(ts)), default: Rollup()]
-            r.turns += 1
-            if flags & RowCodes.turnBlocked != 0 { r.turnsBlocked += 1 }
-            if flags & RowCodes.turnDegraded != 0 { r.turnsDegraded += 1 }
-            rollups[RollupKey(tenant: key.tenant, hour: Self.hour(ts))] = r
+            turns[key] = TurnInfo(id: id, hour: hour, flags: flags)
+            rollups[RollupKey(tenant: key.tenant, hour: hour), default: HourlyTally()].count(newTurn: flags)
             return id
         }
-        // The turn was written before this cache knew it (an earlier process, or evicted).
+        // The turn was written before this cache knew it (an earlier process, or an earlier hour).
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT id, first_hour, flags FROM turns WHERE tenant_id = ? AND name = ?",
                 arguments: [key.tenant, key.name.string])
         else { throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "turn row vanished") }
         let firstHour: Int64 = row[1]
-        turns[key] = TurnInfo(id: row[0], hour: tsBase! + firstHour * 3_600_000, flags: row[2])
-        return try turn(key, ts: ts, flags: flags, insert: insert, db)
-    }
-
-    private mutating func countFlags(old: Int64, new: Int64, tenant: Int64, hour: Int64) {
-        var r = rollups[RollupKey(tenant: tenant, hour: hour), default: Rollup()]
-        if old & RowCodes.turnBlocked == 0 && new & RowCodes.turnBlocked != 0 { r.turnsBlocked += 1 }
-        if old & RowCodes.turnDegraded == 0 && new & RowCodes.turnDegraded != 0 { r.turnsDegraded += 1 }
-        rollups[RollupKey(tenant: tenant, hour: hour)] = r
+        turns[key] = TurnInfo(id: row[0], hour: tsBase! + firstHour * 3_600_000, flags: TurnFlags(rawValue: row[2]))
+        return try turn(key, hour: hour, flags: flags, insert: insert, db)
     }
 
     private mutating func flushRollups(_ db: Database) throws {
@@ -261,29 +254,27 @@ struct RowEncoder {
                 """)
         for (k, r) in rollups {
             try s.execute(arguments: [
-                k.tenant, k.hour, r.turns, r.turnsBlocked, r.turnsDegraded, r.calls, r.callsBlocked, r.callsFailed,
-                r.callsTimedOut,
+                k.tenant, k.hour, r.turns, r.turnsBlocked, r.turnsDegraded, r.calls, r.callsBlocked, r.callsFailed, r.callsTimedOut,
             ])
         }
         rollups.removeAll(keepingCapacity: true)
     }
 
-    /// Writes the shadow machine's state as the snapshot after `lastSeq`; keeps the last two.
-    mutating func writeSnapshot(_ db: Database) throws {
-        let snapshot = shadow.snapshot
-        let data = snapshot.encoded()
+    /// Writes `machine`'s state as the snapshot after `lastSeq`; keeps the last two.
+    mutating func writeSnapshot(_ machine: BreakerMachine, _ db: Database) throws {
+        let snapshot = machine.snapshot
         try db.execute(
             sql: "INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?, strftime('%s','now') * 1000, ?)",
-            arguments: [lastSeq, Data(data)])
-        // Window entries grow with the call rate; keys do not. Pace by the entries only.
+            arguments: [lastSeq, Data(snapshot.encoded())])
+        // Window entries grow with the call rate; pace by the state's size.
         let entries = snapshot.keys.reduce(0) { $0 + $1.state.window.count }
-        snapshotInterval = max(snapshotEvery, entries * 2)
+        snapshotInterval = max(snapshotEvery, (entries + snapshot.keys.count) * 2)
         try db.execute(
             sql: """
                 DELETE FROM snapshots WHERE seq < (SELECT min(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2))
                 AND seq IS NOT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'compaction_base_seq')
                 """)
-        eventsSinceSnapshot = 0
+        sinceSnapshot = 0
     }
 }
 

@@ -10,7 +10,7 @@ public enum Fixtures {
     /// A breaker on a manual clock with an in-memory sink and no logging.
     public static func breaker(
         _ configuration: BreakerConfiguration = .standard, clock: ManualWallClock = ManualWallClock(),
-        sink: InMemoryEventSink = InMemoryEventSink()
+        sink: InMemoryFactSink = InMemoryFactSink()
     ) -> CircuitBreaker {
         CircuitBreaker(configuration: configuration, wallClock: clock, monotonicClock: clock, sink: sink, logger: silentLogger)
     }

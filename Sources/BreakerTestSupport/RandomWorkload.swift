@@ -36,7 +36,7 @@ public enum RandomWorkload {
             let result: Trace.Result
             var latency: Int64? = Int64.random(in: 10...400, using: &rng)
             if roll < 0.2 {
-                result = .error(type: ["ConnectionError", "QuotaExceeded"].randomElement(using: &rng)!)
+                result = .error(type: [try! ErrorType("ConnectionError"), try! ErrorType("QuotaExceeded")].randomElement(using: &rng)!)
             } else if roll < 0.27 {
                 result = .hang
                 latency = nil

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BreakerBenchmarks
 import BreakerCLI
 
 #if canImport(Glibc)
@@ -7,24 +8,14 @@ import BreakerCLI
     import Darwin
 #endif
 
+/// `breakerctl`: the commands of BreakerCLI and the benchmarks.
+struct Breakerctl: AsyncParsableCommand {
+    static let configuration = BreakerCommand.configuration(adding: [BenchCommand.self])
+}
+
 @main
 enum Main {
     static func main() async {
-        do {
-            var command = try BreakerCommand.parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            // A bad argument is one clear line (and exit 64), not a usage dump; `--help` teaches.
-            if BreakerCommand.exitCode(for: error) == .validationFailure {
-                let line = "error: \(BreakerCommand.message(for: error)) (see --help)\n"
-                _ = line.withCString { write(2, $0, strlen($0)) }
-                exit(ExitCode.validationFailure.rawValue)
-            }
-            BreakerCommand.exit(withError: error)
-        }
+        exit(await CommandRunner.run(Breakerctl.self, arguments: Array(CommandLine.arguments.dropFirst())))
     }
 }

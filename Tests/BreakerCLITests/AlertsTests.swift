@@ -1,3 +1,4 @@
+import BreakerTestSupport
 import Foundation
 import Testing
 
@@ -5,37 +6,37 @@ import Testing
 /// global-outage threshold.
 @Suite struct AlertsTests {
     /// a, b fail web_search at 10:00 (their circuits open), a reset closes a at 10:30.
-    func store(_ dir: String, config: String) throws -> String {
+    func store(_ dir: String, config: String) async throws -> String {
         var lines = ["a", "b"].map { callLine("2026-11-28T10:00:00Z", $0, "web_search", "t", latency: 0, result: "error") }
         lines.append(#"{"at": "2026-11-28T10:30:00Z", "op": "reset", "tool": "web_search", "tenant": "a", "actor": "x"}"#)
         lines.append(#"{"at": "2026-11-28T10:30:00Z", "op": "reset", "tool": "web_search", "tenant": "b", "actor": "x"}"#)
         lines.append(callLine("2026-11-28T11:00:00Z", "c", "crm", "t"))
         try config.write(toFile: dir + "/c.json", atomically: true, encoding: .utf8)
         let db = dir + "/s.sqlite"
-        let r = try CLI.run(["simulate", try writeTrace(dir, lines), "--config", dir + "/c.json", "--db", db])
+        let r = try await CLI.run(["simulate", try writeTrace(dir, lines), "--config", dir + "/c.json", "--db", db])
         #expect(r.status == 0, "\(r.stderr)")
         return db
     }
 
-    @Test func alertsJudgeTheStateAsItWasAtTheTimeAsked() throws {
+    @Test func alertsJudgeTheStateAsItWasAtTheTimeAsked() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000, "globalOutageTenants": 2}}"#)
-        let during = try CLI.run(["alerts", "--at", "2026-11-28T10:20:00Z", "--format", "json", "--db", db])
+        let db = try await store(dir, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000, "globalOutageTenants": 2}}"#)
+        let during = try await CLI.run(["alerts", "--at", "2026-11-28T10:20:00Z", "--format", "json", "--db", db])
         #expect(during.status == 2, "\(during.stderr)")
         #expect(during.text.contains("\"alert\":\"global_outage\""), "two tenants open at 10:20: \(during.text)")
         #expect(during.text.contains("\"alert\":\"open_too_long\""), "open for 20 min at 10:20: \(during.text)")
-        let before = try CLI.run(["alerts", "--at", "2026-11-28T09:59:00Z", "--db", db])
+        let before = try await CLI.run(["alerts", "--at", "2026-11-28T09:59:00Z", "--db", db])
         #expect(before.status == 0 && before.text == "no alerts\n", "nothing had happened at 09:59: \(before.text)")
-        let after = try CLI.run(["alerts", "--db", db])
+        let after = try await CLI.run(["alerts", "--db", db])
         #expect(after.status == 0 && after.text == "no alerts\n", "both closed by the end of the log: \(after.text)")
     }
 
-    @Test func theGlobalOutageAlertUsesTheConfiguredThreshold() throws {
+    @Test func theGlobalOutageAlertUsesTheConfiguredThreshold() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000, "globalOutageTenants": 3}}"#)
-        let r = try CLI.run(["alerts", "--at", "2026-11-28T10:20:00Z", "--format", "json", "--db", db])
+        let db = try await store(dir, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000, "globalOutageTenants": 3}}"#)
+        let r = try await CLI.run(["alerts", "--at", "2026-11-28T10:20:00Z", "--format", "json", "--db", db])
         #expect(!r.text.contains("global_outage"), "two tenants are below this store's threshold of 3: \(r.text)")
         #expect(r.text.contains("open_too_long"))
     }

@@ -1,3 +1,7 @@
+import ArgumentParser
+import BreakerBenchmarks
+import BreakerCLI
+import BreakerTestSupport
 import Foundation
 import Testing
 
@@ -32,8 +36,18 @@ enum CLI {
     /// `shared/conformance/`, beside the checkout.
     static var conformance: URL { packageRoot.deletingLastPathComponent().appendingPathComponent("shared/conformance") }
 
+    /// Runs `breakerctl args` in this process, its output captured (what most tests need);
+    /// with `environment`, as a child process instead.
     @discardableResult
-    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> Output {
+    static func run(_ args: [String], environment: [String: String] = [:]) async throws -> Output {
+        guard environment.isEmpty else { return try await run(async: args, environment: environment) }
+        let r = await CommandRunner.capture(Breakerctl.self, arguments: args)
+        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
+    }
+
+    /// Runs the real `breakerctl` binary as a child process (crashes, signals, environment).
+    @discardableResult
+    static func process(_ args: [String], environment: [String: String] = [:]) throws -> Output {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
@@ -41,7 +55,6 @@ enum CLI {
         env.removeValue(forKey: "BREAKER_DB")
         for (k, v) in environment { env[k] = v }
         p.environment = env
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out
@@ -54,22 +67,21 @@ enum CLI {
     }
 }
 
+/// `breakerctl`'s commands, as the executable has them, for running in-process.
+struct Breakerctl: AsyncParsableCommand {
+    static let configuration = BreakerCommand.configuration(adding: [BenchCommand.self])
+}
+
 extension CLI {
-    /// ``run(_:environment:cwd:)`` on a thread of its own: an async test that runs an owner in
-    /// this process must not block the cooperative pool while the child process runs.
+    /// ``process(_:environment:)`` on a thread of its own, so that waiting for the child does not
+    /// block the cooperative pool.
     static func run(async args: [String], environment: [String: String] = [:]) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try CLI.run(args, environment: environment) })
+                continuation.resume(with: Result { try CLI.process(args, environment: environment) })
             }
         }
     }
-}
-
-func temporaryDirectory() throws -> String {
-    let dir = NSTemporaryDirectory() + "breaker-cli-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
 }
 
 /// Writes `lines` as a JSON-lines trace file and returns its path.

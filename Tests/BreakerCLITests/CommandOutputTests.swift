@@ -1,3 +1,4 @@
+import BreakerTestSupport
 import Foundation
 import Testing
 
@@ -5,7 +6,7 @@ import Testing
 @Suite struct CommandOutputTests {
     /// acme/web_search opens at 10:00:04 and is reset at 10:10; b and c open web_search at
     /// 10:01 and 10:02 (a global outage: three tenants open); globex/crm opens at 10:20.
-    func store(_ dir: String) throws -> String {
+    func store(_ dir: String) async throws -> String {
         var lines = (0..<5).map { callLine("2026-11-28T10:00:0\($0)Z", "acme", "web_search", "t\($0)", latency: 0, result: "error") }
         for (minute, tenant) in [(1, "b"), (2, "c")] {
             lines += (0..<5).map {
@@ -15,15 +16,15 @@ import Testing
         lines.append(#"{"at": "2026-11-28T10:10:00Z", "op": "reset", "tool": "web_search", "tenant": "acme", "actor": "a", "reason": "r"}"#)
         lines += (0..<5).map { callLine("2026-11-28T10:20:0\($0)Z", "globex", "crm", "u\($0)", latency: 0, result: "error") }
         let db = dir + "/s.sqlite"
-        #expect(try CLI.run(["simulate", try writeTrace(dir, lines), "--db", db]).status == 0)
+        #expect(try await CLI.run(["simulate", try writeTrace(dir, lines), "--db", db]).status == 0)
         return db
     }
 
-    @Test func statusJSONHasEveryFieldAndNoOpenTimeForAClosedKey() throws {
+    @Test func statusJSONHasEveryFieldAndNoOpenTimeForAClosedKey() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
-        let r = try CLI.run(["status", "--format", "json", "--db", db])
+        let db = try await store(dir)
+        let r = try await CLI.run(["status", "--format", "json", "--db", db])
         let keys = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]])
         #expect(keys.count == 4)
         let fields: Set<String> = [
@@ -39,10 +40,10 @@ import Testing
         #expect(globex["window_failures"] as? Int == 5 && globex["probe_successes"] as? Int == 0)
     }
 
-    @Test func exportLinesHaveExactlyTheFieldsOfTheirKind() throws {
+    @Test func exportLinesHaveExactlyTheFieldsOfTheirKind() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
+        let db = try await store(dir)
         let expected: [String: Set<String>] = [
             "call": ["seq", "ts", "kind", "tenant", "tool", "turn", "outcome", "reason", "latency_us", "generation", "probe", "stale"],
             "transition": [
@@ -53,7 +54,7 @@ import Testing
             "global_outage": ["seq", "ts", "kind", "tool", "tenants"],
         ]
         var seen = Set<String>()
-        for line in try CLI.run(["export", "--db", db]).text.split(separator: "\n") {
+        for line in try await CLI.run(["export", "--db", db]).text.split(separator: "\n") {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let kind = try #require(object["kind"] as? String)
             seen.insert(kind)
@@ -62,11 +63,11 @@ import Testing
         #expect(seen == Set(expected.keys))
     }
 
-    @Test func anOperatorCommandPrintsOneLineWhenItSucceeds() throws {
+    @Test func anOperatorCommandPrintsOneLineWhenItSucceeds() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
-        let r = try CLI.run(["force-open", "--tool", "web_search", "--tenant", "acme", "--reason", "r", "--db", db])
+        let db = try await store(dir)
+        let r = try await CLI.run(["force-open", "--tool", "web_search", "--tenant", "acme", "--reason", "r", "--db", db])
         #expect(r.status == 0)
         #expect(r.stderr == "force_open web_search for acme recorded in \(db)\n", "no log lines: \(r.stderr)")
         #expect(r.text.isEmpty)
@@ -79,11 +80,11 @@ import Testing
             (["reset", "--tool", "x", "--reason", "r"], Int32(64), "--tenant"),
             (["release", "--tool", String(repeating: "x", count: 200), "--reason", "r"], Int32(64), "128"),
         ])
-    func anOperatorCommandsErrorIsOneClearLine(args: [String], status: Int32, mentions: String) throws {
+    func anOperatorCommandsErrorIsOneClearLine(args: [String], status: Int32, mentions: String) async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
-        let r = try CLI.run(args.contains("--db") ? args : args + ["--db", db])
+        let db = try await store(dir)
+        let r = try await CLI.run(args.contains("--db") ? args : args + ["--db", db])
         #expect(r.status == status, "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
         #expect(r.stderr.contains(mentions), "\(r.stderr)")

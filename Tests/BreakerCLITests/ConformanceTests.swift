@@ -1,3 +1,4 @@
+import BreakerTestSupport
 import Foundation
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
     }
 
     @Test(arguments: cases)
-    func reportAndAuditsAreByteExact(name: String) throws {
+    func reportAndAuditsAreByteExact(name: String) async throws {
         let dir = CLI.conformance.appendingPathComponent(name)
         let work = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -20,9 +21,9 @@ import Testing
         var args = ["simulate", dir.appendingPathComponent("trace.jsonl").path, "--db", db]
         let config = dir.appendingPathComponent("config.json")
         if FileManager.default.fileExists(atPath: config.path) { args += ["--config", config.path] }
-        let sim = try CLI.run(args)
+        let sim = try await CLI.run(args)
         #expect(sim.status == 0, "\(sim.stderr)")
-        let report = try CLI.run(["report", "--all", "--db", db])
+        let report = try await CLI.run(["report", "--all", "--db", db])
         #expect(report.stdout == (try Data(contentsOf: dir.appendingPathComponent("expected-report.csv"))))
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
             $0.hasPrefix("expected-audit-") && $0.hasSuffix(".csv")
@@ -34,7 +35,7 @@ import Testing
                 FileManager.default.fileExists(atPath: tenantFile.path)
                 ? String(decoding: try Data(contentsOf: tenantFile), as: UTF8.self).replacingOccurrences(of: "\n", with: "")
                 : String(file.dropFirst("expected-audit-".count).dropLast(4))
-            let audit = try CLI.run(["audit", "--tenant=\(tenant)", "--db", db])
+            let audit = try await CLI.run(["audit", "--tenant=\(tenant)", "--db", db])
             #expect(audit.stdout == (try Data(contentsOf: dir.appendingPathComponent(file))), "audit of \(tenant)")
         }
     }

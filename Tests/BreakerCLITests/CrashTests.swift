@@ -1,5 +1,6 @@
 import BreakerCore
 import BreakerStore
+import BreakerTestSupport
 import Foundation
 import Testing
 
@@ -103,12 +104,12 @@ import Testing
         }
         while EventStore.currentOwner(of: db) == nil { try await Task.sleep(for: .milliseconds(20)) }
 
-        let second = try CLI.run(["load", "--db", db, "--duration", "1"])
+        let second = try CLI.process(["load", "--db", db, "--duration", "1"])
         #expect(second.status == 1 && second.stderr.contains("pid \(owner.processIdentifier)"), "\(second.stderr)")
-        let status = try CLI.run(["status", "--db", db, "--format", "json"])
+        let status = try CLI.process(["status", "--db", db, "--format", "json"])
         #expect(status.status == 0, "readers work while the owner writes: \(status.stderr)")
 
-        let r = try CLI.run(["force-open", "--tool", "tool-1", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db])
+        let r = try CLI.process(["force-open", "--tool", "tool-1", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("applied by the running owner"))
 
@@ -128,7 +129,7 @@ import Testing
         #expect(try store.rebuild().replayed == 0, "a clean stop writes a final snapshot")
 
         // With no owner running, the CLI applies the action to the store itself.
-        let release = try CLI.run(["release", "--tool", "tool-1", "--reason", "vendor back", "--actor", "oncall", "--db", db])
+        let release = try CLI.process(["release", "--tool", "tool-1", "--reason", "vendor back", "--actor", "oncall", "--db", db])
         #expect(release.status == 0 && release.stderr.contains("recorded in"), "\(release.stderr)")
         let after = try EventStore.openReader(path: db).rebuild().machine
         #expect(after.keys.filter { $0.tool.rawValue == "tool-1" }.allSatisfy { after.state(of: $0)?.state == .halfOpen })

@@ -1,3 +1,4 @@
+import BreakerTestSupport
 import Foundation
 import Testing
 
@@ -79,7 +80,7 @@ struct Tmpfs {
 
     /// `status`'s line about the owner's log, from its standard error.
     func ownerLine(_ db: String) throws -> String {
-        try CLI.run(["status", "--db", db]).stderr.split(separator: "\n").first { $0.hasPrefix("owner: ") }.map(String.init) ?? ""
+        try CLI.process(["status", "--db", db]).stderr.split(separator: "\n").first { $0.hasPrefix("owner: ") }.map(String.init) ?? ""
     }
 
     func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
@@ -104,7 +105,7 @@ struct Tmpfs {
         try waitFor("the disk to fill", seconds: 60) { try ownerLine(db).contains("log failing") }
         let failing = try ownerLine(db)
         #expect(failing.contains("disk full"), "status says why: \(failing)")
-        let durableWhileFull = Set(try CLI.run(["export", "--db", db]).text.split(separator: "\n"))
+        let durableWhileFull = Set(try CLI.process(["export", "--db", db]).text.split(separator: "\n"))
         #expect(!durableWhileFull.isEmpty)
         // The owner keeps answering calls while nothing can be written: its progress keeps growing.
         let before = load.callsSoFar
@@ -121,7 +122,7 @@ struct Tmpfs {
         let dropped = try #require(Int(droppedText.prefix { $0.isNumber }))
         #expect(dropped > 0)
 
-        let export = try CLI.run(["export", "--db", db])
+        let export = try CLI.process(["export", "--db", db])
         let lines = export.text.split(separator: "\n")
         #expect(durableWhileFull.isSubset(of: Set(lines)), "nothing durable is lost")
         let objects = lines.map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
@@ -132,9 +133,9 @@ struct Tmpfs {
         #expect(logged + dropped == calls, "every call answered is in the log or counted in a gap")
         #expect(export.stderr.contains("note: the log has a gap"))
 
-        let verify = try CLI.run(["verify", "--db", db])
+        let verify = try CLI.process(["verify", "--db", db])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stderr.contains("note: the log has a gap"), "\(verify.stderr)")
-        #expect(try CLI.run(["report", "--all", "--db", db]).stderr.contains("note: the log has a gap"))
+        #expect(try CLI.process(["report", "--all", "--db", db]).stderr.contains("note: the log has a gap"))
     }
 }

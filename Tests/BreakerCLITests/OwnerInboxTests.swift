@@ -10,10 +10,10 @@ import Testing
 /// reported applied only once durable, and are never silently lost.
 @Suite(.serialized) struct OwnerInboxTests {
     /// A store with one key, owned by nobody.
-    func store(_ dir: String) throws -> String {
+    func store(_ dir: String) async throws -> String {
         let db = dir + "/s.sqlite"
         let trace = try writeTrace(dir, [callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t-1")])
-        #expect(try CLI.run(["simulate", trace, "--db", db]).status == 0)
+        #expect(try await CLI.run(["simulate", trace, "--db", db]).status == 0)
         return db
     }
 
@@ -45,17 +45,19 @@ import Testing
         app.waitUntilExit()
     }
 
-    @Test func anApplicationEmbeddingTheOwnerAppliesACLIActionAndTheCLISaysSoOnceDurable() throws {
+    @Test func anApplicationEmbeddingTheOwnerAppliesACLIActionAndTheCLISaysSoOnceDurable() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
+        let db = try await store(dir)
         let app = try startEmbeddingApplication(db)
-        let r = try CLI.run(["force-open", "--tool", "web_search", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db])
+        let r = try await CLI.run([
+            "force-open", "--tool", "web_search", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db,
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("applied by the running owner (pid \(app.processIdentifier))"), "\(r.stderr)")
         // Reported applied: the record is durable, so a reader sees it now, while the owner runs.
         #expect(try operatorRecords(db).map(\.reason) == ["vendor down"])
-        let status = try CLI.run(["status", "--format", "json", "--db", db])
+        let status = try await CLI.run(["status", "--format", "json", "--db", db])
         #expect(status.text.contains("\"state\":\"forced_open\""), "\(status.text)")
         stop(app)
         #expect(app.terminationStatus == 0)
@@ -65,13 +67,13 @@ import Testing
             if case .call(let c) = e.event, c.outcome == .rejected { rejected += 1 }
         }
         #expect(rejected > 0)
-        #expect(try CLI.run(["verify", "--db", db]).status == 0)
+        #expect(try await CLI.run(["verify", "--db", db]).status == 0)
     }
 
     @Test func aQueuedActionIsAppliedWithinOneSecondOfBeingQueued() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
+        let db = try await store(dir)
         let app = try startEmbeddingApplication(db)
         defer { stop(app) }
         for round in 0..<5 {
@@ -89,7 +91,7 @@ import Testing
     func aQueuedActionWithAnInvalidTenantIsRefusedAndNothingIsRecorded(tenant: String, message: String) async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
+        let db = try await store(dir)
         let id = try EventStore.submit(path: db, op: .forceOpenHold, tool: "web_search", tenant: tenant, actor: "a", reason: "r")
         var options = StoreOwner.Options()
         options.logger = Fixtures.silentLogger
@@ -105,13 +107,13 @@ import Testing
         #expect(machine.keys.allSatisfy { machine.status(of: $0)?.state == .closed })
     }
 
-    @Test func theCLIGivesUpWithAClearMessageWhenNoOwnerAppliesTheActionInTime() throws {
+    @Test func theCLIGivesUpWithAClearMessageWhenNoOwnerAppliesTheActionInTime() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
+        let db = try await store(dir)
         // An owner that holds the store but never reads its inbox.
         let silent = try EventStore.openOwner(path: db)
-        let r = try CLI.run(["force-open", "--tool", "web_search", "--reason", "r", "--wait", "0.5", "--db", db])
+        let r = try await CLI.run(["force-open", "--tool", "web_search", "--reason", "r", "--wait", "0.5", "--db", db])
         #expect(r.status == 1)
         #expect(
             r.stderr.contains("did not take force_open web_search for all tenants within") && r.stderr.contains("not applied"),
@@ -124,7 +126,7 @@ import Testing
     @Test func anActionTakenByAnOwnerThatDiedIsAppliedByTheNextOwner() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try store(dir)
+        let db = try await store(dir)
         let id = try EventStore.submit(path: db, op: .forceOpen, tool: "web_search", tenant: "acme", actor: "a", reason: "queued")
         do {
             // An owner claims it and dies before recording it.
@@ -133,10 +135,10 @@ import Testing
         }
         #expect(try EventStore.inboxState(path: db, id: id) == .claimed(by: "pid 1, dead"))
         // The next owner — here the CLI itself, as no owner runs — applies it along with its own action.
-        let r = try CLI.run(["release", "--tool", "web_search", "--tenant", "acme", "--reason", "own", "--db", db])
+        let r = try await CLI.run(["release", "--tool", "web_search", "--tenant", "acme", "--reason", "own", "--db", db])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try operatorRecords(db).map(\.reason) == ["queued", "own"])
         #expect(try EventStore.inboxState(path: db, id: id) == .applied)
-        #expect(try CLI.run(["verify", "--db", db]).status == 0)
+        #expect(try await CLI.run(["verify", "--db", db]).status == 0)
     }
 }

@@ -1,9 +1,10 @@
+import BreakerTestSupport
 import Foundation
 import Testing
 
 @Suite struct ReportTests {
     /// Simulates `lines` into a new store and returns its path.
-    func store(_ lines: [String], config: String? = nil) throws -> (dir: String, db: String) {
+    func store(_ lines: [String], config: String? = nil) async throws -> (dir: String, db: String) {
         let dir = try temporaryDirectory()
         let trace = try writeTrace(dir, lines)
         var args = ["simulate", trace, "--db", dir + "/s.sqlite"]
@@ -11,14 +12,14 @@ import Testing
             try config.write(toFile: dir + "/c.json", atomically: true, encoding: .utf8)
             args += ["--config", dir + "/c.json"]
         }
-        let r = try CLI.run(args)
+        let r = try await CLI.run(args)
         #expect(r.status == 0, "\(r.stderr)")
         return (dir, dir + "/s.sqlite")
     }
 
     static let awkward = ["acme", "Acme", "ACME", "say \"hi\"", "a,b", "=cmd|calc", "-minus", "+plus", "@at", "ünïcode", "Ünïcode"]
 
-    @Test func aReportOrAuditForOneTenantContainsNothingOfAnother() throws {
+    @Test func aReportOrAuditForOneTenantContainsNothingOfAnother() async throws {
         var lines: [String] = []
         for (i, t) in Self.awkward.enumerated() {
             for k in 0..<6 {
@@ -26,11 +27,11 @@ import Testing
                 lines.append(callLine(at, t, "web_search", "\(t)-turn-\(k / 2)", result: i % 2 == 0 ? "error" : "ok"))
             }
         }
-        let (dir, db) = try store(lines, config: #"{"defaults": {"failureThreshold": 2}}"#)
+        let (dir, db) = try await store(lines, config: #"{"defaults": {"failureThreshold": 2}}"#)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for t in Self.awkward {
-            let report = try CLI.run(["report", "--tenant=\(t)", "--db", db]).text
-            let audit = try CLI.run(["audit", "--tenant=\(t)", "--db", db]).text
+            let report = try await CLI.run(["report", "--tenant=\(t)", "--db", db]).text
+            let audit = try await CLI.run(["audit", "--tenant=\(t)", "--db", db]).text
             let rows = report.split(separator: "\r\n").dropFirst()
             #expect(rows.count == 1)
             let expectedField = Self.csvField(t)
@@ -68,18 +69,18 @@ import Testing
         return out
     }
 
-    @Test func everyHourOfTheRangeIsReportedIncludingEmptyOnes() throws {
-        let (dir, db) = try store([
+    @Test func everyHourOfTheRangeIsReportedIncludingEmptyOnes() async throws {
+        let (dir, db) = try await store([
             callLine("2026-11-28T08:10:00Z", "acme", "web_search", "t1"),
             callLine("2026-11-28T11:10:00Z", "acme", "web_search", "t2"),
         ])
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let text = try CLI.run(["report", "--tenant", "acme", "--db", db]).text
+        let text = try await CLI.run(["report", "--tenant", "acme", "--db", db]).text
         let rows = text.split(separator: "\r\n")
         #expect(rows.count == 5)
         #expect(rows[2] == "acme,2026-11-28T09:00:00Z,0,0,0,0,0,0,0,0.000,")
         #expect(text.hasSuffix("\r\n"))
-        let ranged = try CLI.run([
+        let ranged = try await CLI.run([
             "report", "--tenant", "acme", "--from", "2026-11-28T07:00:00Z", "--to", "2026-11-28T09:00:00Z", "--db", db,
         ]).text
         #expect(
@@ -88,27 +89,27 @@ import Testing
             ])
     }
 
-    @Test func aTurnSpanningAnHourBelongsToTheHourOfItsFirstCall() throws {
-        let (dir, db) = try store([
+    @Test func aTurnSpanningAnHourBelongsToTheHourOfItsFirstCall() async throws {
+        let (dir, db) = try await store([
             callLine("2026-11-28T09:59:59Z", "acme", "web_search", "straddle", latency: 500),
             callLine("2026-11-28T10:00:01Z", "acme", "web_search", "straddle", latency: 100),
         ])
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let rows = try CLI.run(["report", "--tenant", "acme", "--db", db]).text.split(separator: "\r\n").map(String.init)
+        let rows = try await CLI.run(["report", "--tenant", "acme", "--db", db]).text.split(separator: "\r\n").map(String.init)
         #expect(
             rows.dropFirst() == [
                 "acme,2026-11-28T09:00:00Z,1,0,0,1,0,0,0,0.000,100.00", "acme,2026-11-28T10:00:00Z,0,0,0,1,0,0,0,0.000,",
             ])
     }
 
-    @Test func anIntervalStillOpenAtTheEndOfTheLogRunsToTheReportsEnd() throws {
-        let (dir, db) = try store(
+    @Test func anIntervalStillOpenAtTheEndOfTheLogRunsToTheReportsEnd() async throws {
+        let (dir, db) = try await store(
             [
                 callLine("2026-11-28T10:30:00Z", "acme", "web_search", "t1", latency: 0, result: "error"),
                 callLine("2026-11-28T10:40:00Z", "acme", "web_search", "t2"),
             ], config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 36000000}}"#)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let rows = try CLI.run([
+        let rows = try await CLI.run([
             "report", "--tenant", "acme", "--from", "2026-11-28T10:00:00Z", "--to", "2026-11-28T12:00:00Z", "--db", db,
         ]).text.split(separator: "\r\n").map(String.init)
         #expect(rows[1] == "acme,2026-11-28T10:00:00Z,2,1,2,2,1,1,0,1800.000,50.00")
@@ -123,64 +124,66 @@ import Testing
             (["--to", "yesterday"], "UTC time"),
             ([] as [String], "--all"),
         ] as [([String], String)])
-    func badReportRangesAreRejectedWithAClearMessage(args: [String], message: String) throws {
+    func badReportRangesAreRejectedWithAClearMessage(args: [String], message: String) async throws {
         let tenant = args.isEmpty ? [] : ["--tenant", "acme"]
-        let r = try CLI.run(["report"] + tenant + args + ["--db", "/nonexistent/none.sqlite"])
+        let r = try await CLI.run(["report"] + tenant + args + ["--db", "/nonexistent/none.sqlite"])
         #expect(r.status == 64)
         #expect(r.stderr.contains(message), "\(r.stderr)")
     }
 
-    @Test func jsonReportsAndAuditOfATurn() throws {
-        let (dir, db) = try store([
+    @Test func jsonReportsAndAuditOfATurn() async throws {
+        let (dir, db) = try await store([
             callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t1", result: "error"),
             callLine("2026-11-28T10:00:01Z", "acme", "crm_api", "t1"),
         ])
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let json = try CLI.run(["report", "--tenant", "acme", "--format", "json", "--db", db])
+        let json = try await CLI.run(["report", "--tenant", "acme", "--format", "json", "--db", db])
         let array = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [[String: Any]])
         #expect(array.count == 1 && array[0]["turns_degraded"] as? Int == 1)
-        let turn = try CLI.run(["audit", "--tenant", "acme", "--turn", "t1", "--db", db]).text
+        let turn = try await CLI.run(["audit", "--tenant", "acme", "--turn", "t1", "--db", db]).text
         #expect(turn.contains("tool_call_exception:ToolError") && turn.contains("crm_api"))
         let output = dir + "/out.csv"
-        #expect(try CLI.run(["report", "--all", "--output", output, "--db", db]).status == 0)
+        #expect(try await CLI.run(["report", "--all", "--output", output, "--db", db]).status == 0)
         #expect(try String(contentsOfFile: output, encoding: .utf8).hasPrefix("tenant,hour_start"))
     }
 
-    @Test func exportWritesOneObjectPerRecordInLogOrder() throws {
-        let (dir, db) = try store(
+    @Test func exportWritesOneObjectPerRecordInLogOrder() async throws {
+        let (dir, db) = try await store(
             [
                 callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t1", result: "error"),
                 callLine("2026-11-28T10:00:01Z", "globex", "web_search", "t2"),
             ], config: #"{"defaults": {"failureThreshold": 1}}"#)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let lines = try CLI.run(["export", "--db", db]).text.split(separator: "\n")
+        let lines = try await CLI.run(["export", "--db", db]).text.split(separator: "\n")
         let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         #expect(objects.map { $0["seq"] as? Int } == Array(1...objects.count).map { Optional($0) })
         #expect(objects.map { $0["kind"] as? String } == ["call", "transition", "call"])
         #expect(objects[1]["failures"] as? Int == 1 && objects[1]["actor"] is NSNull)
-        let acme = try CLI.run(["export", "--tenant", "acme", "--db", db]).text
+        let acme = try await CLI.run(["export", "--tenant", "acme", "--db", db]).text
         #expect(!acme.contains("globex"))
     }
 
-    @Test func alertsExitWithStatusTwoWhenSomethingFires() throws {
+    @Test func alertsExitWithStatusTwoWhenSomethingFires() async throws {
         var lines: [String] = []
         for t in ["a", "b", "c"] {
             lines.append(callLine("2026-11-28T10:00:00Z", t, "web_search", "t", latency: 0, result: "error"))
         }
         for i in 0..<30 { lines.append(callLine("2026-11-28T10:09:\(String(format: "%02d", i))Z", "a", "web_search", "t\(i)")) }
-        let (dir, db) = try store(lines, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000}}"#)
+        let (dir, db) = try await store(lines, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000}}"#)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try CLI.run(["alerts", "--db", db])
+        let r = try await CLI.run(["alerts", "--db", db])
         #expect(r.status == 2)
         #expect(r.text.contains("global_outage") && r.text.contains("open_too_long") && r.text.contains("blocked_rate"))
-        let quiet = try CLI.run(["alerts", "--open-minutes", "60", "--blocked-pct", "100", "--at", "2026-11-28T09:00:00Z", "--db", db])
+        let quiet = try await CLI.run([
+            "alerts", "--open-minutes", "60", "--blocked-pct", "100", "--at", "2026-11-28T09:00:00Z", "--db", db,
+        ])
         #expect(quiet.status == 0 && quiet.text == "no alerts\n")
     }
 
     /// The hot-path benchmark prints exactly the object the contract names; --breakdown adds
     /// the parts it compares, all positive.
-    @Test func theHotPathBenchmarkPrintsItsJSONObject() throws {
-        let r = try CLI.run(["bench", "hot-path", "--keys", "7", "--calls", "2000"])
+    @Test func theHotPathBenchmarkPrintsItsJSONObject() async throws {
+        let r = try await CLI.run(["bench", "hot-path", "--keys", "7", "--calls", "2000"])
         #expect(r.status == 0, "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
         #expect(Set(object.keys) == ["scenario", "calls", "keys", "ns_per_call"])
@@ -188,25 +191,25 @@ import Testing
         #expect(object["calls"] as? Int == 2000 && object["keys"] as? Int == 7)
         #expect((object["ns_per_call"] as? Double ?? 0) > 0)
 
-        let b = try CLI.run(["bench", "hot-path", "--keys", "7", "--calls", "2000", "--breakdown"])
+        let b = try await CLI.run(["bench", "hot-path", "--keys", "7", "--calls", "2000", "--breakdown"])
         #expect(b.status == 0, "\(b.stderr)")
         let parts = try #require(try JSONSerialization.jsonObject(with: b.stdout) as? [String: Any])
         for field in ["ns_per_call", "machine_only_ns_per_call", "wall_clock_read_ns", "clock_gettime_ns", "lock_round_trip_ns"] {
             #expect((parts[field] as? Double ?? 0) > 0, "\(field)")
         }
-        let both = try CLI.run(["bench", "hot-path", "--machine-only", "--breakdown"])
+        let both = try await CLI.run(["bench", "hot-path", "--machine-only", "--breakdown"])
         #expect(both.status == 64 && both.stderr.contains("exclude each other"))
     }
 
-    @Test func theDemoWritesItsReportsAuditsAndCharts() throws {
+    @Test func theDemoWritesItsReportsAuditsAndCharts() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try CLI.run(["demo", "--output", dir + "/out"])
+        let r = try await CLI.run(["demo", "--output", dir + "/out"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.text.contains("web_search") && r.text.contains("forced_hold") && r.text.contains("globex"))
         let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/out")
         #expect(files.contains("sla-report.csv") && files.contains("index.html") && files.contains("audit-acme.csv"))
         #expect(files.filter { $0.hasPrefix("chart-") }.count == 24)
-        #expect(try CLI.run(["verify", "--db", dir + "/out/demo.sqlite"]).status == 0)
+        #expect(try await CLI.run(["verify", "--db", dir + "/out/demo.sqlite"]).status == 0)
     }
 }

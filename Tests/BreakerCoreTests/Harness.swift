@@ -1,9 +1,10 @@
 import BreakerCore
+import BreakerTestSupport
 
-/// Drives a ``BreakerMachine`` directly, keeping every event it emits.
+/// Drives a ``BreakerMachine`` directly, keeping every fact it decides.
 struct Harness {
     var machine: BreakerMachine
-    var events: [BreakerEvent] = []
+    var facts: [Fact] = []
 
     init(_ overrides: SettingsOverride = SettingsOverride(), tools: [ToolID: SettingsOverride] = [:]) {
         machine = BreakerMachine(configuration: try! BreakerConfiguration(defaults: overrides, tools: tools))
@@ -21,8 +22,10 @@ struct Harness {
 
     static func t(_ ms: Int64) -> Timestamp { Timestamp(milliseconds: 1_795_852_800_000 + ms) }
 
+    static let connectionError = try! ErrorType("ConnectionError")
+
     mutating func admit(_ key: BreakerKey, at ms: Int64, turn: String = "turn-1") -> Admission {
-        machine.admit(key, turn: try! TurnID(turn), at: Self.t(ms), events: &events)
+        machine.admit(key, turn: try! TurnID(turn), at: Self.t(ms), facts: &facts).result
     }
 
     mutating func permit(_ key: BreakerKey, at ms: Int64) -> Permit? {
@@ -32,7 +35,29 @@ struct Harness {
 
     @discardableResult
     mutating func complete(_ p: Permit, _ outcome: CallOutcome, at ms: Int64) -> Completion {
-        machine.complete(p, outcome, at: Self.t(ms), events: &events)
+        machine.complete(p, outcome, at: Self.t(ms), facts: &facts).result
+    }
+
+    mutating func perform(_ op: OperatorOp, _ tool: ToolID, tenant: TenantID?, at ms: Int64, actor: String = "a", reason: String = "r") {
+        machine.perform(OperatorAction(op: op, tool: tool, tenant: tenant, actor: actor, reason: reason), at: Self.t(ms), facts: &facts)
+    }
+
+    mutating func forceOpen(tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String, at t: Timestamp) {
+        let action = OperatorAction(op: hold ? .forceOpenHold : .forceOpen, tool: tool, tenant: tenant, actor: actor, reason: reason)
+        machine.perform(action, at: t, facts: &facts)
+    }
+
+    mutating func release(tool: ToolID, tenant: TenantID?, actor: String, reason: String, at t: Timestamp) {
+        machine.perform(OperatorAction(op: .release, tool: tool, tenant: tenant, actor: actor, reason: reason), at: t, facts: &facts)
+    }
+
+    mutating func reset(tenant: TenantID, tool: ToolID, actor: String, reason: String, at t: Timestamp) {
+        machine.perform(OperatorAction(op: .reset, tool: tool, tenant: tenant, actor: actor, reason: reason), at: t, facts: &facts)
+    }
+
+    /// Starts a health-check probe of `key` at `t`, as the prober does.
+    mutating func beginHealthProbe(_ key: BreakerKey, at t: Timestamp) -> Permit? {
+        machine.beginHealthProbe(machine.intern(key), at: t, facts: &facts).result
     }
 
     /// Admits and completes one call (admitted at `ms`, completing `latency` ms later).
@@ -42,7 +67,7 @@ struct Harness {
         if case .admitted(let p) = a {
             switch result {
             case .ok: complete(p, .success(latencyUs: latency * 1000), at: ms + latency)
-            case .fail: complete(p, .failure(errorType: "ConnectionError", latencyUs: latency * 1000), at: ms + latency)
+            case .fail: complete(p, .failure(errorType: Self.connectionError, latencyUs: latency * 1000), at: ms + latency)
             case .timeout: complete(p, .timeout, at: ms + p.callTimeoutMs)
             }
         }
@@ -53,6 +78,9 @@ struct Harness {
 
     func state(_ key: BreakerKey) -> KeyState? { machine.state(of: key) }
 
+    /// The facts so far as named records.
+    var events: [BreakerEvent] { facts.map { BreakerEvent($0, keys: machine) } }
+
     var transitions: [TransitionRecord] {
         events.compactMap { if case .transition(let t) = $0 { return t } else { return nil } }
     }
@@ -61,12 +89,8 @@ struct Harness {
         events.compactMap { if case .call(let c) = $0 { return c } else { return nil } }
     }
 
-    /// The machine obtained by folding every emitted event from an empty one.
-    var replayed: BreakerMachine {
-        var m = BreakerMachine(configuration: machine.configuration)
-        for e in events { m.apply(e) }
-        return m
-    }
+    /// The machine obtained by folding every decided fact from an empty one.
+    var replayed: BreakerMachine { BreakerMachine.replaying(events, configuration: machine.configuration) }
 }
 
 extension Admission {

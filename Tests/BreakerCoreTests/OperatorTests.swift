@@ -9,8 +9,8 @@ import Testing
         var h = Harness()
         h.call(acme, at: 0)
         h.call(globex, at: 0)
-        h.machine.forceOpen(
-            tool: acme.tool, tenant: acme.tenant, hold: false, actor: "oncall", reason: "quota", at: Harness.t(10), events: &h.events)
+        h.forceOpen(
+            tool: acme.tool, tenant: acme.tenant, hold: false, actor: "oncall", reason: "quota", at: Harness.t(10))
         #expect(h.state(acme)?.state == .open && h.state(globex)?.state == .closed)
         guard case .operatorAction(let op) = h.events[h.events.count - 2] else {
             Issue.record("the operator record comes before the transition it causes")
@@ -23,18 +23,18 @@ import Testing
     @Test func forceOpenWithHoldRejectsUntilReleased() throws {
         var h = Harness(SettingsOverride(openTimeoutMs: 1000))
         h.call(acme, at: 0)
-        h.machine.forceOpen(
-            tool: acme.tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(10), events: &h.events)
+        h.forceOpen(
+            tool: acme.tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(10))
         let r = try #require(h.admit(acme, at: 1_000_000).rejection)
         #expect(r.reason == .forcedOpen && r.retryAfterMs == 1000)
-        h.machine.release(tool: acme.tool, tenant: nil, actor: "oncall", reason: "ok", at: Harness.t(1_000_001), events: &h.events)
+        h.release(tool: acme.tool, tenant: nil, actor: "oncall", reason: "ok", at: Harness.t(1_000_001))
         #expect(h.state(acme)?.state == .halfOpen && h.transitions.last?.cause == .released)
     }
 
     @Test func aHoldForAllTenantsCoversKeysSeenLater() throws {
         var h = Harness()
-        h.machine.forceOpen(
-            tool: acme.tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(0), events: &h.events)
+        h.forceOpen(
+            tool: acme.tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(0))
         #expect(h.admit(globex, at: 5000).rejection?.reason == .forcedOpen)
         let t = try #require(h.transitions.last)
         #expect(t.from == .closed && t.to == .forcedOpen && t.cause == .forcedHold && t.time == Harness.t(5000) && t.actor == "oncall")
@@ -42,8 +42,8 @@ import Testing
 
     @Test func withoutHoldALaterKeyStartsOpenOnlyWithinTheOpenTimeout() throws {
         var h = Harness(SettingsOverride(openTimeoutMs: 10_000))
-        h.machine.forceOpen(
-            tool: acme.tool, tenant: nil, hold: false, actor: "oncall", reason: "vendor", at: Harness.t(0), events: &h.events)
+        h.forceOpen(
+            tool: acme.tool, tenant: nil, hold: false, actor: "oncall", reason: "vendor", at: Harness.t(0))
         let r = try #require(h.admit(globex, at: 4000).rejection)
         #expect(r.reason == .circuitOpen && r.retryAfterMs == 6000, "openedAt is the signal's time")
         #expect(h.state(globex)?.openedAt == Harness.t(0))
@@ -54,8 +54,8 @@ import Testing
 
     @Test func aReleaseForAllTenantsEndsTheToolWideSignal() throws {
         var h = Harness()
-        h.machine.forceOpen(tool: acme.tool, tenant: nil, hold: true, actor: "a", reason: "r", at: Harness.t(0), events: &h.events)
-        h.machine.release(tool: acme.tool, tenant: nil, actor: "a", reason: "r", at: Harness.t(1), events: &h.events)
+        h.forceOpen(tool: acme.tool, tenant: nil, hold: true, actor: "a", reason: "r", at: Harness.t(0))
+        h.release(tool: acme.tool, tenant: nil, actor: "a", reason: "r", at: Harness.t(1))
         #expect(h.machine.signal(for: acme.tool) == nil)
         #expect(h.admit(globex, at: 2).isAdmitted)
     }
@@ -64,7 +64,7 @@ import Testing
         var h = Harness(SettingsOverride(failureThreshold: 2))
         h.call(acme, at: 0, .fail)
         h.call(acme, at: 1, .fail)
-        h.machine.reset(tenant: acme.tenant, tool: acme.tool, actor: "am", reason: "quota raised", at: Harness.t(500), events: &h.events)
+        h.reset(tenant: acme.tenant, tool: acme.tool, actor: "am", reason: "quota raised", at: Harness.t(500))
         #expect(h.state(acme)?.state == .closed && h.state(acme)?.window.count == 0)
         #expect(h.transitions.last?.cause == .reset)
     }
@@ -73,7 +73,7 @@ import Testing
         var h = Harness()
         h.call(acme, at: 0)
         let before = h.events.count
-        h.machine.reset(tenant: acme.tenant, tool: acme.tool, actor: "am", reason: "noop", at: Harness.t(10), events: &h.events)
+        h.reset(tenant: acme.tenant, tool: acme.tool, actor: "am", reason: "noop", at: Harness.t(10))
         #expect(h.events.count == before + 1)
         guard case .operatorAction = h.events.last else {
             Issue.record("expected only the operator record")
@@ -83,7 +83,7 @@ import Testing
 
     @Test func anActionNamingAnUnseenTenantCreatesTheKey() throws {
         var h = Harness()
-        h.machine.forceOpen(tool: acme.tool, tenant: acme.tenant, hold: false, actor: "a", reason: "r", at: Harness.t(0), events: &h.events)
+        h.forceOpen(tool: acme.tool, tenant: acme.tenant, hold: false, actor: "a", reason: "r", at: Harness.t(0))
         #expect(h.state(acme)?.state == .open)
     }
 
@@ -100,7 +100,7 @@ import Testing
         let probe = try #require(probeMaybe)
         _ = h.permit(tenants[1], at: 2000)
         #expect(!h.machine.outageInProgress(for: tenants[0].tool))
-        h.complete(probe, .failure(errorType: "E", latencyUs: 0), at: 2001)  // a reopens: a and c open = 2
+        h.complete(probe, .failure(errorType: try! ErrorType("E"), latencyUs: 0), at: 2001)  // a reopens: a and c open = 2
         let again = h.events.compactMap { if case .globalOutage(let g) = $0 { return g } else { return nil } }
         #expect(again.count == 2, "a new episode")
     }
@@ -108,7 +108,7 @@ import Testing
     @Test func operatorOpensDoNotStartAGlobalOutage() throws {
         var h = Harness(SettingsOverride(globalOutageTenants: 2))
         for t in ["a", "b", "c"] { h.call(Harness.key(t, "web_search"), at: 0) }
-        h.machine.forceOpen(tool: acme.tool, tenant: nil, hold: false, actor: "a", reason: "r", at: Harness.t(200), events: &h.events)
+        h.forceOpen(tool: acme.tool, tenant: nil, hold: false, actor: "a", reason: "r", at: Harness.t(200))
         #expect(!h.events.contains { if case .globalOutage = $0 { return true } else { return false } })
     }
 
@@ -140,8 +140,8 @@ import Testing
         let keys = ["a", "b", "c", "d"].map { Harness.key($0, "web_search") }
         for (i, k) in keys.enumerated() { h.call(k, at: Int64(i)) }
         let tool = keys[0].tool
-        h.machine.forceOpen(tool: tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(100), events: &h.events)
-        h.machine.release(tool: tool, tenant: keys[0].tenant, actor: "oncall", reason: "try a", at: Harness.t(200), events: &h.events)
+        h.forceOpen(tool: tool, tenant: nil, hold: true, actor: "oncall", reason: "vendor", at: Harness.t(100))
+        h.release(tool: tool, tenant: keys[0].tenant, actor: "oncall", reason: "try a", at: Harness.t(200))
         #expect(h.state(keys[0])?.state == .halfOpen)
         let before = h.events.count
         h.call(keys[0], at: 300, .fail, latency: 0)  // the probe fails: a reopens, 4 tenants open
@@ -160,8 +160,8 @@ import Testing
         h.machine.register(tool: acme.tool, traits: ToolTraits(sideEffects: true, hasHealthCheck: true))
         h.call(acme, at: 0, .fail, latency: 0)
         #expect(h.admit(acme, at: 5000).rejection?.reason == .awaitingHealthProbe)
-        #expect(h.machine.keysDueForHealthProbe(at: Harness.t(5000)) == [acme])
-        let probeMaybe = h.machine.beginHealthProbe(acme, at: Harness.t(5000), events: &h.events)
+        #expect(h.machine.keysDueForHealthProbe(at: Harness.t(5000)).map { h.machine.key($0) } == [acme])
+        let probeMaybe = h.beginHealthProbe(acme, at: Harness.t(5000))
         let probe = try #require(probeMaybe)
         #expect(probe.probe && probe.turn == nil)
     }

@@ -39,11 +39,10 @@ import Testing
     @Test(arguments: 1...12)
     func replayingTheEventsGivesTheLiveState(seed: UInt64) {
         let clock = ManualWallClock()
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(RandomWorkload.lively, clock: clock, sink: sink)
         Simulation(breaker: breaker, clock: clock).run(RandomWorkload.trace(seed: seed, lines: 3000))
-        var replay = BreakerMachine(configuration: RandomWorkload.lively)
-        for e in sink.events { replay.apply(e) }
+        let replay = BreakerMachine.replaying(sink.events, configuration: RandomWorkload.lively)
         let live = breaker.machine
         #expect(live.hasSameDurableState(as: replay))
         #expect(live.keys.count == replay.keys.count)
@@ -67,7 +66,7 @@ import Testing
     func recordedTimesNeverDecreaseWhenTheWallClockStepsBack(seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         let clock = ManualWallClock(start: Timestamp(milliseconds: 1_795_852_800_000))
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(RandomWorkload.lively, clock: clock, sink: sink)
         var highest = Int64.min  // the highest time the breaker has read
         var permits: [Permit] = []
@@ -85,7 +84,8 @@ import Testing
                 breaker.apply(OperatorAction(op: .forceOpen, tool: tool, tenant: nil, actor: "a", reason: "r"))
             } else if !permits.isEmpty, Bool.random(using: &rng) {
                 let p = permits.remove(at: Int.random(in: 0..<permits.count, using: &rng))
-                _ = breaker.complete(p, Bool.random(using: &rng) ? .success(latencyUs: 10) : .failure(errorType: "E", latencyUs: 10))
+                _ = breaker.complete(
+                    p, Bool.random(using: &rng) ? .success(latencyUs: 10) : .failure(errorType: try! ErrorType("E"), latencyUs: 10))
             } else if case .admitted(let p) = breaker.admit(tenant: tenant, tool: tool, turn: try! TurnID("t\(i)")) {
                 permits.append(p)
             }

@@ -205,7 +205,7 @@ import Testing
         _ = h.permit(key, at: 1000)
         _ = h.permit(key, at: 1001)
         #expect(h.state(key)?.probesInFlight == 2)
-        h.machine.forceOpen(tool: key.tool, tenant: key.tenant, hold: true, actor: "a", reason: "r", at: Harness.t(1002), events: &h.events)
+        h.forceOpen(tool: key.tool, tenant: key.tenant, hold: true, actor: "a", reason: "r", at: Harness.t(1002))
         #expect(h.state(key)?.probesInFlight == 0)
         #expect(h.transitions.map(\.generation) == [1, 2, 3])
     }

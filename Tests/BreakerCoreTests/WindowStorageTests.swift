@@ -35,7 +35,7 @@ import Testing
             let latencyMs = Int64.random(in: 0...6000, using: &rng)
             let failed = Bool.random(using: &rng)
             let outcome: CallOutcome =
-                failed ? .failure(errorType: "E", latencyUs: latencyMs * 1000) : .success(latencyUs: latencyMs * 1000)
+                failed ? .failure(errorType: try! ErrorType("E"), latencyUs: latencyMs * 1000) : .success(latencyUs: latencyMs * 1000)
             h.complete(p, outcome, at: now)
             let entry = SlidingWindow.Entry(
                 time: Harness.t(now).milliseconds, latencyUs: latencyMs * 1000, failed: failed, slow: latencyMs > 3000, timedOut: false)
@@ -101,10 +101,10 @@ import Testing
         #expect(h.state(key)?.window.count == 40)
 
         var second = h.machine
-        var events: [BreakerEvent] = []
+        var facts: [Fact] = []
         for i in 40..<45 {
-            if case .admitted(let p) = second.admit(key, turn: nil, at: Harness.t(Int64(i) * 10), events: &events) {
-                _ = second.complete(p, .success(latencyUs: 5), at: Harness.t(Int64(i) * 10), events: &events)
+            if case .admitted(let p) = second.admit(key, turn: nil, at: Harness.t(Int64(i) * 10), facts: &facts).result {
+                _ = second.complete(p, .success(latencyUs: 5), at: Harness.t(Int64(i) * 10), facts: &facts)
             }
         }
         #expect(second.state(of: key)?.window.count == 45)
@@ -112,20 +112,20 @@ import Testing
         #expect(copy.state(of: key)?.window == before)
     }
 
-    /// Thousands of keys, including names that swap tenant and tool, each find their own slot.
-    @Test func everyKeyFindsItsOwnSlot() {
+    /// Thousands of keys, including names that swap tenant and tool, each find their own number.
+    @Test func everyKeyFindsItsOwnNumber() {
         var h = Harness.machine(.standard)
         var keys: [BreakerKey] = []
         for i in 0..<3000 {
             keys.append(Harness.key("name-\(i % 60)", "name-\(i / 60)"))
         }
         for (i, key) in keys.enumerated() { h.call(key, at: Int64(i)) }
-        #expect(Set(keys.map { h.machine.slotIndex(of: $0) }).count == keys.count)
+        #expect(Set(keys.map { h.machine.ref(of: $0) }).count == keys.count)
         for key in keys {
-            let slot = h.machine.slotIndex(of: key)
-            #expect(slot.map { h.machine.key(ofSlot: $0) } == key)
+            let ref = h.machine.ref(of: key)
+            #expect(ref.map { h.machine.key($0) } == key)
         }
-        #expect(h.machine.slotIndex(of: Harness.key("name-0", "name-999")) == nil)
+        #expect(h.machine.ref(of: Harness.key("name-0", "name-999")) == nil)
         #expect(h.machine.keys == keys)
     }
 }

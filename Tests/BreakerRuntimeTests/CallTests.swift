@@ -23,7 +23,7 @@ struct ConnectionError: Error {}
     }
 
     @Test func aThrowingToolGivesTheSignalAndKeepsTheError() async {
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(sink: sink)
         let result = await breaker.call(tenant: acme, tool: search, turn: turn) { () async throws -> Int in
             throw ConnectionError()
@@ -55,7 +55,7 @@ struct ConnectionError: Error {}
 
     @Test func aHangingToolTimesOutAtTheDeadlineAndItsTaskIsCancelled() async throws {
         let clock = ManualWallClock()
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(
             try BreakerConfiguration(defaults: SettingsOverride(latencyThresholdMs: 2000)), clock: clock, sink: sink)
         let cancelled = Tally()
@@ -86,7 +86,7 @@ struct ConnectionError: Error {}
 
     @Test func aCallerCancellationIsRecordedAsCancelled() async {
         let clock = ManualWallClock()
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(clock: clock, sink: sink)
         let started = Tally()
         let task = Task {
@@ -112,7 +112,7 @@ struct ConnectionError: Error {}
     }
 
     @Test func theDegradationSignalHasExactlyTheFieldsOfTheSpec() throws {
-        let signal = DegradationSignal(tool: search, reason: "circuit_open", retryAfterMs: 12_001, minimumOneSecond: true)
+        let signal = DegradationSignal(tool: search, reason: .rejected(.circuitOpen), retryAfterMs: 12_001, minimumOneSecond: true)
         let data = try JSONEncoder().encode(signal)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(Set(object.keys) == ["status", "tool_name", "reason", "message", "retry_after_seconds"])
@@ -124,7 +124,8 @@ struct ConnectionError: Error {}
     @Test(arguments: [(1, 1), (999, 1), (1000, 1), (1001, 2), (0, 1)] as [(Int64, Int64)])
     func retryAfterIsRoundedUpToWholeSecondsAndAtLeastOne(ms: Int64, seconds: Int64) {
         #expect(
-            DegradationSignal(tool: search, reason: "circuit_open", retryAfterMs: ms, minimumOneSecond: true).retryAfterSeconds == seconds)
+            DegradationSignal(tool: search, reason: .rejected(.circuitOpen), retryAfterMs: ms, minimumOneSecond: true).retryAfterSeconds
+                == seconds)
     }
 
     @Test func unavailableToolsAndTheSystemPromptNoteNameTheToolsThatAreDown() async throws {
@@ -145,7 +146,7 @@ struct ConnectionError: Error {}
 
     @Test func recordedTimesHoldWhenTheWallClockStepsBack() async {
         let clock = ManualWallClock(start: Timestamp(milliseconds: 1_000_000))
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(clock: clock, sink: sink)
         _ = await breaker.call(tenant: acme, tool: search, turn: turn) { 1 }
         clock.set(to: Timestamp(milliseconds: 500_000))
@@ -157,7 +158,7 @@ struct ConnectionError: Error {}
     }
 
     @Test func badNamesAreRejectedAndNothingIsRecorded() async {
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(sink: sink)
         await #expect(throws: BreakerError.self) {
             _ = try await breaker.call(tenant: "bad\nname", tool: "web_search", turn: "t") { 1 }

@@ -14,7 +14,7 @@ struct Flaky: Error {}
             defaults: SettingsOverride(
                 failureThreshold: 3, minimumCalls: 3, successThreshold: 2, windowMs: 1_000_000, openTimeoutMs: 1,
                 latencyThresholdMs: 60_000, halfOpenMaxInFlight: 2))
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = CircuitBreaker(configuration: configuration, sink: sink, logger: Fixtures.silentLogger)
         let keys = (0..<100).map { i in BreakerKey(tenant: try! TenantID("t\(i % 10)"), tool: try! ToolID("tool\(i / 10)")) }
         let violations = Tally()
@@ -42,8 +42,7 @@ struct Flaky: Error {}
         }
         #expect(violations.value == 0)
         #expect(calls.value > 1000)
-        var replay = BreakerMachine(configuration: configuration)
-        for e in sink.events { replay.apply(e) }
+        let replay = BreakerMachine.replaying(sink.events, configuration: configuration)
         #expect(breaker.machine.hasSameDurableState(as: replay))
         let times = sink.events.map(\.time)
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 <= $1 })
@@ -58,7 +57,7 @@ struct Flaky: Error {}
 
     @Test func theProberMovesAnOpenKeyToHalfOpenAndRunsTheHealthCheckAsItsProbe() async throws {
         let clock = ManualWallClock()
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(
             try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1, successThreshold: 1, openTimeoutMs: 10_000)),
             clock: clock, sink: sink)
@@ -78,7 +77,7 @@ struct Flaky: Error {}
 
     @Test func theProberMovesAnOpenKeyToHalfOpenByItselfOnceItsTimeoutElapses() async throws {
         let clock = ManualWallClock()
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(
             try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1, successThreshold: 2, openTimeoutMs: 10_000)),
             clock: clock, sink: sink)
@@ -107,7 +106,7 @@ struct Flaky: Error {}
 
     @Test func aFailingHealthCheckReopensTheCircuitAndGrowsItsTimeout() async throws {
         let clock = ManualWallClock()
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(
             try BreakerConfiguration(
                 defaults: SettingsOverride(failureThreshold: 1, openTimeoutMs: 10_000, openTimeoutMultiplier: 2, maxOpenTimeoutMs: 60_000)),

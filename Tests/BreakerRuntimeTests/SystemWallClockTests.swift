@@ -94,7 +94,7 @@ import Testing
 
     /// A breaker on the system clock records the time of the call, as the kernel gives it.
     @Test func aBreakerOnTheSystemClockRecordsTheKernelsTime() throws {
-        let sink = InMemoryEventSink()
+        let sink = InMemoryFactSink()
         let breaker = CircuitBreaker(configuration: .standard, sink: sink)
         let acme = try TenantID("acme")
         let search = try ToolID("web_search")

@@ -50,7 +50,7 @@ import Testing
             switch breaker.admit(tenant: tenant, tool: tool, turn: try TurnID("turn-\(i)")) {
             case .rejected: break
             case .admitted(let p):
-                _ = breaker.complete(p, fail ? .failure(errorType: "E", latencyUs: 10) : .success(latencyUs: 10))
+                _ = breaker.complete(p, fail ? .failure(errorType: try! ErrorType("E"), latencyUs: 10) : .success(latencyUs: 10))
             }
             calls += 1
         }
@@ -98,13 +98,15 @@ import Testing
         #expect(report.gaps.count == gaps.count)
         #expect(try reader.rebuild().machine.hasSameDurableState(as: try reader.fullReplay().machine))
         var gapLines: [String] = []
-        try reader.forEachEvent(EventFilter(kinds: .logGaps)) { gapLines.append(ExportLine.json($0)) }
+        try reader.forEachEvent(EventFilter(kinds: .logGaps)) { gapLines.append(Self.json(ExportLine(seq: $0.seq, event: $0.event))) }
         for line in gapLines {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(Set(object.keys) == ["seq", "ts", "kind", "from", "to", "dropped"], "\(line)")
             #expect(object["kind"] as? String == "log_gap")
         }
     }
+
+    static func json(_ line: ExportLine) -> String { String(decoding: try! JSONEncoder().encode(line), as: UTF8.self) }
 
     func pageCount(_ path: String) throws -> Int {
         try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "PRAGMA page_count")! }

@@ -9,31 +9,6 @@ import Testing
 
 @testable import BreakerStore
 
-/// A fresh temporary directory for one test.
-func temporaryDirectory() throws -> String {
-    let dir = NSTemporaryDirectory() + "breaker-test-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
-
-/// Runs `trace` through a breaker whose sink is the store's writer; returns the live machine.
-func simulate(
-    _ trace: Trace, into path: String, configuration: BreakerConfiguration, snapshotEvery: Int = 50_000, batchSize: Int = 4096
-) async throws -> BreakerMachine {
-    let clock = ManualWallClock(start: trace.lines.first?.at ?? Timestamp(milliseconds: 0))
-    var options = StoreOwner.Options(configuration: configuration)
-    options.dropsCallRecordsWhenFull = false
-    options.wallClock = clock
-    options.logger = Fixtures.silentLogger
-    options.batchSize = batchSize
-    options.snapshotEvery = snapshotEvery
-    let owner = try StoreOwner(path: path, options: options)
-    return try await owner.withWriter(finalSnapshot: false) { breaker in
-        Simulation(breaker: breaker, clock: clock).run(trace)
-        return breaker.machine
-    }
-}
-
 @Suite struct StoreTests {
     @Test func theEmbeddedMigrationsAreByteEqualToTheFilesInMigrations() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -182,8 +157,8 @@ func simulate(
 
     /// The SLA report, every tenant's audit, and every key's status, as a reader gets them.
     static func everythingReadersSee(_ store: EventStore) throws -> (report: String, audits: [String], status: [String]) {
-        let report = try SLAReport(store: store, tenant: nil).csv
-        let audits = try store.tenantNames().sorted().map { try AuditTimeline(store: store, tenant: $0).csv }
+        let report = try store.slaReport(tenant: nil).csv
+        let audits = try store.tenantNames().sorted().map { try store.auditTimeline(tenant: $0).csv }
         let machine = try store.rebuild().machine
         let status = machine.keys.sorted().map { "\($0) \(machine.status(of: $0)!)" }
         #expect(!audits.isEmpty && !status.isEmpty)

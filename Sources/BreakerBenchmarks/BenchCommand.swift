@@ -1,0 +1,24 @@
+public import ArgumentParser
+import BreakerCore
+import BreakerRuntime
+import Foundation
+
+/// `breakerctl bench`: the benchmarks, each printing one JSON object.
+public struct BenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks; each prints one JSON object. Build with -c release.",
+        discussion: """
+            Examples:
+              swift build -c release
+              .build/release/breakerctl bench hot-path --keys 1000 --calls 10000000 [--handles | --breakdown]
+              .build/release/breakerctl bench log --calls 1000000
+              .build/release/breakerctl bench rebuild --records 10000000 --keys 10000
+              .build/release/breakerctl bench report --records 10000000
+
+            Exit codes: 0 done; 1 failure; 64 bad arguments.
+            """,
+        subcommands: [HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self])
+
+    public init() {}
+}

@@ -1,0 +1,62 @@
+public import ArgumentParser
+import BreakerCore
+public import Foundation
+
+/// Runs a `breakerctl` command line and answers its exit status, writing to ``Console/current``:
+/// what `breakerctl`'s `main` does, and what tests do in-process.
+public enum CommandRunner {
+    /// Parses `arguments` (without the program name) against `root`, runs the command, and
+    /// returns the exit status: 0, 1 for a failure described on standard error, 64 for a bad
+    /// argument (one line), or a command's own code (`alerts` 2, `verify` 3).
+    public static func run(_ root: any ParsableCommand.Type, arguments: [String]) async -> Int32 {
+        do {
+            var command = try root.parseAsRoot(arguments)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+            return 0
+        } catch {
+            let code = root.exitCode(for: error)
+            if code == .validationFailure {
+                // A bad argument is one clear line, not a usage dump; `--help` teaches.
+                printError("error: \(root.message(for: error)) (see --help)")
+                return code.rawValue
+            }
+            let message = root.fullMessage(for: error)
+            if !message.isEmpty {
+                if code == .success { writeOut(message + "\n") } else { printError(message) }
+            }
+            return code.rawValue
+        }
+    }
+
+    /// Runs `arguments` in this process with its output captured: the exit status, standard
+    /// output and standard error.
+    public static func capture(_ root: any ParsableCommand.Type, arguments: [String]) async -> (status: Int32, stdout: Data, stderr: String)
+    {
+        let buffer = Buffers()
+        let console = Console(out: { buffer.append(out: $0) }, err: { buffer.append(err: $0) })
+        let status = await Console.$current.withValue(console) { await run(root, arguments: arguments) }
+        let (out, err) = buffer.contents
+        return (status, out, String(decoding: err, as: UTF8.self))
+    }
+
+    private final class Buffers: Sendable {
+        private let data = Locked<(out: Data, err: Data)>((Data(), Data()))
+        func append(out d: Data) { data.withLock { $0.out.append(d) } }
+        func append(err d: Data) { data.withLock { $0.err.append(d) } }
+        var contents: (Data, Data) { data.withLock { ($0.out, $0.err) } }
+    }
+}
+
+/// Runs `body`, turning a ``BreakerError`` into one line on standard error and exit status 1.
+package func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let e as BreakerError {
+        printError("error: \(e.message)")
+        throw ExitCode(1)
+    }
+}

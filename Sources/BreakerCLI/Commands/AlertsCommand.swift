@@ -1,0 +1,67 @@
+import ArgumentParser
+import BreakerCore
+import BreakerReports
+import BreakerStore
+import Foundation
+
+struct AlertsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alerts",
+        abstract: "Check the three alert conditions; exit 2 when any fires (for cron and monitoring).",
+        discussion: """
+            global_outage       a tool is OPEN or FORCED_OPEN for at least its configured
+                                globalOutageTenants tenants at once
+            open_too_long       a circuit has been out of CLOSED for more than --open-minutes
+                                (its recovery probes are not succeeding)
+            blocked_rate        a tenant's rejected calls exceed --blocked-pct % of its calls over the
+                                last --window-minutes (with at least --min-calls calls)
+
+            The store is judged as it was at --at: states and transitions replayed from the log up to
+            that time. By default "now" is the time of the newest record, so a store written by a
+            simulation is judged at its own end.
+
+            Examples:
+              breakerctl alerts
+              breakerctl alerts --at 2026-11-28T10:20:00Z --open-minutes 10 --blocked-pct 5 --format json
+
+            Exit codes: 0 nothing fires; 2 at least one alert fires; 1 cannot read the store; 64 bad arguments.
+            """)
+
+    @Option(help: "Minutes out of CLOSED before a circuit alerts.") var openMinutes = 5.0
+    @Option(help: "Blocked-call share, percent, that alerts.") var blockedPct = 10.0
+    @Option(help: "Minutes of calls the blocked rate is computed over.") var windowMinutes = 15.0
+    @Option(help: "Fewest calls in the window for the blocked rate to count.") var minCalls = 20
+    @Option(help: ArgumentHelp("Judge the store as it was at this time instead of at its newest record.", valueName: "ts"))
+    var at: String?
+    @Option(help: "Output format: table or json.") var format: TableFormat = .table
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        guard openMinutes > 0, windowMinutes > 0 else { throw ValidationError("--open-minutes and --window-minutes must be positive") }
+        guard blockedPct >= 0, blockedPct <= 100 else { throw ValidationError("--blocked-pct is a percentage from 0 to 100") }
+        _ = try at.map { try parseTime($0, option: "--at") }
+    }
+
+    func run() async throws {
+        let alerts = try await reportingErrors { () async throws -> [Alert] in
+            let s = try EventStore.openReader(path: store.path)
+            let windowMs = Int64(windowMinutes * 60_000)
+            let inputs = try s.alertInputs(at: try at.map { try parseTime($0, option: "--at") }, windowMs: windowMs)
+            let rules = AlertRules(openMs: Int64(openMinutes * 60_000), blockedPct: blockedPct, windowMs: windowMs, minCalls: minCalls)
+            return rules.evaluate(inputs)
+        }
+        switch format {
+        case .json:
+            writeOut(JSONOutput.array(alerts))
+        case .table:
+            if alerts.isEmpty {
+                writeOut("no alerts\n")
+            } else {
+                writeOut(
+                    Table.render(
+                        [["ALERT", "TENANT", "TOOL", "DETAIL"]] + alerts.map { [$0.alert, $0.tenant ?? "*", $0.tool ?? "*", $0.detail] }))
+            }
+        }
+        if !alerts.isEmpty { throw ExitCode(2) }
+    }
+}

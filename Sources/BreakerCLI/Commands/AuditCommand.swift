@@ -1,0 +1,55 @@
+import ArgumentParser
+import BreakerCore
+import BreakerReports
+import BreakerStore
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "The timeline of what the breaker did for a tenant, and why (CSV).",
+        discussion: """
+            With --tenant: the tenant's transitions, the operator actions naming it or all tenants,
+            and the global-outage events in which its key was open, in log order:
+              ts,tenant,tool,event,from_state,to_state,cause,failures,calls,p95_ms,actor,reason
+            With --turn: that turn's calls (why did this turn fail?).
+
+            Examples:
+              breakerctl audit --tenant acme --tool web_search --from 2026-11-28T10:00:00Z
+              breakerctl audit --tenant acme --turn t-1234
+
+            Exit codes: 0 done; 1 store problem; 64 bad arguments.
+            """)
+
+    @OptionGroup var tenant: TenantFilterOption
+
+    @Option(help: ArgumentHelp("Only this tool.", valueName: "tool"))
+    var tool: String?
+
+    @OptionGroup var range: TimeRangeOptions
+
+    @Option(help: ArgumentHelp("List the calls of this turn instead.", valueName: "id"))
+    var turn: String?
+
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if tenant.tenant == nil && turn == nil {
+            throw ValidationError("say whose timeline: --tenant NAME (or --turn ID for one turn's calls)")
+        }
+        if let tool { _ = try parseName(tool, option: "--tool") as ToolID }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let s = try EventStore.openReader(path: store.path)
+            if let turn {
+                writeOut(try s.turnAudit(turn: turn, tenant: try tenant.tenantID).csv)
+                return
+            }
+            let timeline = try s.auditTimeline(
+                tenant: try tenant.tenantID!, tool: try tool.map { try parseName($0, option: "--tool") }, from: try range.fromTime,
+                to: try range.toTime)
+            writeOut(timeline.csv)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import BreakerCore
+import BreakerOwner
+import BreakerRuntime
+import BreakerStore
+
+/// Applies an operator action (SPEC §8): it is queued in the store's inbox, then applied by the
+/// running owner within a second — or, with no owner running, by this process as the owner.
+/// "Applied" is reported only once the operator record is durable (its inbox row goes in the same
+/// transaction); if no owner applies it within `wait`, the CLI withdraws it and says so, or — when an
+/// owner took it but could not record it yet — says that it stays queued.
+enum OperatorRelay {
+    static func apply(
+        op: OperatorOp, tool: String, tenant: String?, actor: String, reason: String, storePath: String, wait: Duration
+    ) async throws {
+        _ = try parseName(tool, option: "--tool") as ToolID
+        if let tenant { _ = try parseName(tenant, option: "--tenant") as TenantID }
+        let what = "\(op.name) \(tool)\(tenant.map { " for " + $0 } ?? " for all tenants")"
+        // Checked before anything is queued: a bad store is refused and left as it was.
+        try EventStore.checkWritable(path: storePath, mustExist: true)
+        let id = try EventStore.submit(path: storePath, op: op, tool: tool, tenant: tenant, actor: actor, reason: reason)
+        let deadline = ContinuousClock.now.advanced(by: wait)
+        var appliedHere = false
+        while true {
+            switch try EventStore.inboxState(path: storePath, id: id) {
+            case .applied:
+                if appliedHere {
+                    printError("\(what) recorded in \(storePath)")
+                } else {
+                    printError(
+                        "\(what) applied by the running owner (\(EventStore.currentOwner(of: storePath).map { "pid " + $0 } ?? "now stopped"))"
+                    )
+                }
+                return
+            case .refused(let message):
+                _ = try? EventStore.withdraw(path: storePath, id: id)
+                throw BreakerError(.invalidOperation, "the owner refused \(what): \(message)")
+            case .pending, .claimed:
+                break
+            }
+            if EventStore.currentOwner(of: storePath) == nil {
+                // No owner: apply everything queued (this action included) as the owner.
+                do {
+                    try await applyAsOwner(storePath)
+                    appliedHere = true
+                } catch let e as BreakerError where e.code == .storeLocked {
+                    // Another process became the owner meanwhile: it applies the action.
+                }
+                continue
+            }
+            if ContinuousClock.now >= deadline {
+                let pid = EventStore.currentOwner(of: storePath) ?? "?"
+                if try EventStore.withdraw(path: storePath, id: id) {
+                    throw BreakerError(
+                        .storeUnavailable,
+                        "the owner of \(storePath) (pid \(pid)) did not take \(what) within \(wait); it was withdrawn and not applied")
+                }
+                throw BreakerError(
+                    .storeUnavailable,
+                    "the owner of \(storePath) (pid \(pid)) took \(what) but has not made it durable within \(wait) (is its log failing? see `breakerctl status`); it stays queued and is recorded when the log accepts it, or by the next owner"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    /// Opens the store as its owner, applies every queued action, makes them durable and closes.
+    static func applyAsOwner(_ path: String) async throws {
+        var options = StoreOwner.Options()
+        options.mustExist = true
+        options.logger = quietLogger
+        let owner = try StoreOwner(path: path, options: options)
+        try await owner.withWriter { breaker in
+            try owner.applyInbox()
+            try await breaker.flush()
+        }
+    }
+}

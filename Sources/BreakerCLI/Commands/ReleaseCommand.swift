@@ -1,0 +1,32 @@
+import ArgumentParser
+import BreakerCore
+
+struct ReleaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release",
+        abstract: "Release a forced or open circuit: it goes to half-open and probes.",
+        discussion: """
+            Without --tenant, every tenant's circuit for the tool is released and the tool-wide
+            force-open ends.
+
+            Example:
+              breakerctl release --tool web_search --reason "vendor recovered" --actor oncall
+
+            Exit codes: 0 applied (durable); 1 failure or not applied within --wait (said on standard
+            error); 64 bad arguments.
+            """)
+
+    @OptionGroup var options: OperatorOptions
+    @Option(help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"))
+    var tenant: String?
+    @OptionGroup var waiting: WaitOption
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            try await OperatorRelay.apply(
+                op: .release, tool: options.tool, tenant: tenant, actor: options.actorName, reason: options.reason,
+                storePath: store.path, wait: waiting.duration)
+        }
+    }
+}

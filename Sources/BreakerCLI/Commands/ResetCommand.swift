@@ -1,0 +1,29 @@
+import ArgumentParser
+import BreakerCore
+
+struct ResetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reset",
+        abstract: "Close one tenant's circuit for a tool at once.",
+        discussion: """
+            Example:
+              breakerctl reset --tenant acme --tool crm_api --reason "quota raised" --actor am-jane
+
+            Exit codes: 0 applied (durable); 1 failure or not applied within --wait (said on standard
+            error); 64 bad arguments.
+            """)
+
+    @OptionGroup var options: OperatorOptions
+    @Option(help: ArgumentHelp("The tenant.", valueName: "tenant"))
+    var tenant: String
+    @OptionGroup var waiting: WaitOption
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            try await OperatorRelay.apply(
+                op: .reset, tool: options.tool, tenant: tenant, actor: options.actorName, reason: options.reason,
+                storePath: store.path, wait: waiting.duration)
+        }
+    }
+}

@@ -1,0 +1,371 @@
+// The steps of the machine: each decides facts from the state and its inputs, emits them and
+// folds what the emitter answers. Written once, generic over the emitter: live steps keep every
+// fact for the log; verification (`LogVerifier`) feeds the same steps the facts the log recorded.
+
+extension BreakerMachine {
+    // MARK: - Public steps (live)
+
+    /// Admits or rejects a call for `key` in `turn` at `now` (SPEC §4), interning the key.
+    public mutating func admit(_ key: BreakerKey, turn: TurnID?, at now: Timestamp, facts: inout [Fact]) -> Step<Admission> {
+        admitting(intern(key), turn: turn, at: now, &facts)
+    }
+
+    /// Admits or rejects a call for key `ref` in `turn` at `now` (SPEC §4).
+    ///
+    /// Records, in order: a start transition if the key is first seen under a tool-wide signal,
+    /// an OPEN→HALF_OPEN transition if the open timeout elapsed, and a call record if rejected.
+    public mutating func admit(_ ref: KeyRef, turn: TurnID?, at now: Timestamp, facts: inout [Fact]) -> Step<Admission> {
+        admitting(ref, turn: turn, at: now, &facts)
+    }
+
+    /// Records how the call of `permit` ended, at completion time `t` (SPEC §5; for a timeout
+    /// `t` is admission + its call timeout): its call record, then any transition it causes.
+    public mutating func complete(_ permit: Permit, _ outcome: CallOutcome, at t: Timestamp, facts: inout [Fact]) -> Step<Completion> {
+        completing(permit, outcome, at: t, &facts)
+    }
+
+    /// Applies an operator action at `now` (SPEC §7): its record, then the transitions it causes.
+    @discardableResult
+    public mutating func perform(_ action: OperatorAction, at now: Timestamp, facts: inout [Fact]) -> Step<Void> {
+        performing(action, at: now, &facts)
+    }
+
+    /// Starts a health-check probe for `ref` at `now` (SPEC §6): an OPEN key whose timeout has
+    /// elapsed moves to HALF_OPEN first. `nil` when the key is not due.
+    public mutating func beginHealthProbe(_ ref: KeyRef, at now: Timestamp, facts: inout [Fact]) -> Step<Permit?> {
+        beginningProbe(ref, at: now, &facts)
+    }
+
+    // MARK: - Emitting
+
+    /// Hands `fact` to the emitter and folds what it answers, noting what the caller must do.
+    @inline(__always)
+    mutating func emit<E: FactEmitter>(_ fact: Fact, _ e: inout E, _ fx: inout StepEffects) {
+        guard let folded = e.emit(fact) else { return }
+        fx.facts += 1
+        switch folded {
+        case .call(let f):
+            if case .rejected = f.result { fx.rejected = true }
+            foldCall(f)
+        case .transition(let f):
+            fx.transitions += 1
+            fx.mustBeDurable = true
+            foldTransition(f)
+        case .operatorAction(let r):
+            fx.mustBeDurable = true
+            foldOperator(r)
+        case .globalOutage:
+            fx.globalOutages += 1
+            fx.mustBeDurable = true
+            fold(folded)
+        case .logGap:
+            fold(folded)
+        }
+    }
+
+    /// Emits the transition of `ref` to `to`, then what it may set off (SPEC §7): a
+    /// global-outage event, and auto-propagation.
+    mutating func transition<E: FactEmitter>(
+        _ ref: KeyRef, to: CircuitState, cause: TransitionCause, at now: Timestamp, failures: Int? = nil, calls: Int? = nil,
+        p95Us: Int64? = nil, actor: String? = nil, reason: String? = nil, openedAt: Timestamp? = nil, _ e: inout E,
+        _ fx: inout StepEffects
+    ) {
+        let s = table[ref]
+        let fact = TransitionFact(
+            time: now, key: ref, from: s.state, to: to, cause: cause, generation: s.generation + 1, failures: failures, calls: calls,
+            p95Us: p95Us, actor: actor, reason: reason, openedAt: openedAt == now ? nil : openedAt)
+        emit(.transition(fact), &e, &fx)
+        if to == .open && !cause.isOperator { afterOpening(tool: Int(s.tool), at: now, &e, &fx) }
+    }
+
+    /// SPEC §7: a key entered OPEN by any cause but an operator's. When the tenants open on its
+    /// tool reach the threshold, a global-outage event opens an episode; with auto-propagation,
+    /// the tool is force-opened for every tenant — unless an operator's hold is in force.
+    mutating func afterOpening<E: FactEmitter>(tool: Int, at now: Timestamp, _ e: inout E, _ fx: inout StepEffects) {
+        let wide = toolWide(tool)
+        let status = tools[tool]
+        guard !status.outageEpisode, status.openTenants >= wide.globalOutageTenants else { return }
+        let name = table.tools.names[tool]
+        emit(.globalOutage(GlobalOutageRecord(time: now, tool: name, tenants: status.openTenants)), &e, &fx)
+        guard wide.autoPropagate, tools[tool].signal?.hold != true else { return }
+        let action = OperatorAction(op: .forceOpen, tool: name, tenant: nil, actor: "auto", reason: "\(status.openTenants) tenants open")
+        performing(action, at: now, &e, &fx)
+    }
+
+    // MARK: - First sight (SPEC §4.1, §7)
+
+    /// The transition a key first seen at `now` starts with under its tool's signal: held, or
+    /// OPEN at the signal's time when seen within its open timeout of the signal. `nil` otherwise
+    /// (it starts CLOSED, generation 0).
+    func startFact(_ ref: KeyRef, at now: Timestamp) -> (to: CircuitState, cause: TransitionCause, signal: ToolSignal)? {
+        let s = table[ref]
+        guard !s.seen, let signal = tools[Int(s.tool)].signal else { return nil }
+        if signal.hold { return (.forcedOpen, .forcedHold, signal) }
+        if now.milliseconds - signal.at.milliseconds < settings[s.settings].openTimeoutMs { return (.open, .forced, signal) }
+        return nil
+    }
+
+    /// Sees key `ref` at `now`: a first sight under a tool-wide signal records its start transition.
+    mutating func see<E: FactEmitter>(_ ref: KeyRef, at now: Timestamp, _ e: inout E, _ fx: inout StepEffects) {
+        guard !table[ref].seen else { return }
+        if let start = startFact(ref, at: now) {
+            transition(
+                ref, to: start.to, cause: start.cause, at: now, actor: start.signal.actor, reason: start.signal.reason,
+                openedAt: start.to == .open ? start.signal.at : nil, &e, &fx)
+        }
+        table.writable(ref).pointee.seen = true
+    }
+
+    // MARK: - Admission (SPEC §4)
+
+    mutating func admitting<E: FactEmitter>(_ ref: KeyRef, turn: TurnID?, at now: Timestamp, _ e: inout E) -> Step<Admission> {
+        var fx = StepEffects()
+        see(ref, at: now, &e, &fx)
+        let s = table[ref]
+        switch s.state {
+        case .closed:
+            return Step(result: .admitted(admitted(ref, turn: turn, probe: false, at: now)), effects: fx)
+        case .open:
+            let elapsed = now.milliseconds - s.openedAt
+            if elapsed >= s.currentOpenTimeoutMs {
+                transition(ref, to: .halfOpen, cause: .openTimeoutElapsed, at: now, &e, &fx)
+                return admitHalfOpen(ref, turn: turn, at: now, &e, &fx)
+            }
+            return reject(ref, turn: turn, .circuitOpen, retryAfterMs: s.currentOpenTimeoutMs - elapsed, at: now, &e, &fx)
+        case .halfOpen:
+            return admitHalfOpen(ref, turn: turn, at: now, &e, &fx)
+        case .forcedOpen:
+            return reject(ref, turn: turn, .forcedOpen, retryAfterMs: settings[s.settings].openTimeoutMs, at: now, &e, &fx)
+        }
+    }
+
+    /// The probes a HALF_OPEN key of this tool admits at once: none but health checks for a
+    /// side-effect tool with one, one for a side-effect tool without, else halfOpenMaxInFlight.
+    func probeLimit(_ ref: KeyRef) -> UInt32 {
+        let s = table[ref]
+        return tools[Int(s.tool)].traits.sideEffects ? 1 : UInt32(settings[s.settings].halfOpenMaxInFlight)
+    }
+
+    private mutating func admitHalfOpen<E: FactEmitter>(
+        _ ref: KeyRef, turn: TurnID?, at now: Timestamp, _ e: inout E, _ fx: inout StepEffects
+    ) -> Step<Admission> {
+        let s = table[ref]
+        let traits = tools[Int(s.tool)].traits
+        if traits.sideEffects && traits.hasHealthCheck {
+            return reject(ref, turn: turn, .awaitingHealthProbe, retryAfterMs: configuration.runtime.probeIntervalMs, at: now, &e, &fx)
+        }
+        guard s.probesInFlight < probeLimit(ref) else {
+            return reject(
+                ref, turn: turn, .halfOpenProbeInFlight, retryAfterMs: settings[s.settings].callTimeoutMs, at: now, &e, &fx)
+        }
+        table.writable(ref).pointee.probesInFlight += 1
+        return Step(result: .admitted(admitted(ref, turn: turn, probe: true, at: now)), effects: fx)
+    }
+
+    @inline(__always)
+    private mutating func admitted(_ ref: KeyRef, turn: TurnID?, probe: Bool, at now: Timestamp) -> Permit {
+        let s = table.writable(ref)
+        s.pointee.inFlight &+= 1
+        return Permit(
+            key: ref, turn: turn, generation: s.pointee.generation, probe: probe, admittedAt: now,
+            callTimeoutMs: settings[s.pointee.settings].callTimeoutMs)
+    }
+
+    private mutating func reject<E: FactEmitter>(
+        _ ref: KeyRef, turn: TurnID?, _ reason: RejectionReason, retryAfterMs: Int64, at now: Timestamp, _ e: inout E,
+        _ fx: inout StepEffects
+    ) -> Step<Admission> {
+        let fact = CallFact(
+            time: now, key: ref, turn: turn, result: .rejected(reason), latencyUs: nil, generation: table[ref].generation, probe: false,
+            stale: false)
+        emit(.call(fact), &e, &fx)
+        return Step(result: .rejected(Rejection(key: ref, reason: reason, retryAfterMs: retryAfterMs)), effects: fx)
+    }
+
+    // MARK: - Outcomes (SPEC §5)
+
+    mutating func completing<E: FactEmitter>(
+        _ permit: Permit, _ outcome: CallOutcome, at t: Timestamp, _ e: inout E
+    ) -> Step<Completion> {
+        var fx = StepEffects()
+        let ref = permit.key
+        let before = table[ref]
+        let stale = before.generation != permit.generation
+        let result: CallResult
+        let latencyUs: Int64
+        switch outcome {
+        case .success(let l):
+            result = .success
+            latencyUs = l
+        case .failure(let type, let l):
+            result = .failure(type)
+            latencyUs = l
+        case .timeout:
+            result = .timeout
+            latencyUs = permit.callTimeoutMs * 1000
+        case .cancelled(let l):
+            result = .cancelled
+            latencyUs = l
+        }
+        // What the log does not keep: the call is no longer in flight, nor is a current probe.
+        let volatile = table.writable(ref)
+        if volatile.pointee.inFlight > 0 { volatile.pointee.inFlight -= 1 }
+        if !stale && permit.probe && volatile.pointee.probesInFlight > 0 { volatile.pointee.probesInFlight -= 1 }
+        let fact = CallFact(
+            time: t, key: ref, turn: permit.turn, result: result, latencyUs: latencyUs, generation: permit.generation,
+            probe: permit.probe, stale: stale)
+        emit(.call(fact), &e, &fx)
+        if !stale && result != .cancelled {
+            switch table[ref].state {
+            case .closed:
+                applyWindowRules(ref, at: t, &e, &fx)
+            case .halfOpen:
+                if result == .success {
+                    let s = table[ref]
+                    if s.probeSuccesses >= settings[s.settings].successThreshold {
+                        transition(ref, to: .closed, cause: .probeSucceeded, at: t, &e, &fx)
+                    }
+                } else {
+                    transition(ref, to: .open, cause: .probeFailed, at: t, &e, &fx)
+                }
+            case .open, .forcedOpen:
+                // Unreachable: every transition ends the generation, so a current permit
+                // always finds the state it was admitted in.
+                break
+            }
+        }
+        let after = table[ref]
+        return Step(
+            result: Completion(state: after.state, stale: stale, retryAfterMs: after.state == .closed ? 0 : retryAfter(ref, at: t)),
+            effects: fx)
+    }
+
+    /// The open rules of SPEC §5.2, in order, on the window the call record was folded into.
+    @inline(__always)
+    mutating func applyWindowRules<E: FactEmitter>(_ ref: KeyRef, at t: Timestamp, _ e: inout E, _ fx: inout StepEffects) {
+        let s = table[ref]
+        let set = settings[s.settings]
+        let n = Int(s.window.count)
+        let failures = Int(s.window.failures)
+        let cause: TransitionCause
+        if failures >= set.failureThreshold {
+            cause = .failureThreshold
+        } else if let r = set.failureRateThreshold, n >= set.minimumCalls, Double(failures) / Double(n) >= r {
+            cause = .failureRate
+        } else if n >= set.minimumCalls, SlidingWindow.p95IsSlow(count: n, slowCalls: Int(s.window.slowCalls)) {
+            cause = .slowCalls
+        } else {
+            return
+        }
+        let p95 = SlidingWindow.p95LatencyUs(of: s.window.entries)
+        transition(ref, to: .open, cause: cause, at: t, failures: failures, calls: n, p95Us: p95, &e, &fx)
+    }
+
+    /// ms until a call to `ref` could be admitted at `now` (0 while CLOSED).
+    func retryAfter(_ ref: KeyRef, at now: Timestamp) -> Int64 {
+        let s = table[ref]
+        switch s.state {
+        case .closed: return 0
+        case .open: return max(0, s.openedAt + s.currentOpenTimeoutMs - now.milliseconds)
+        case .halfOpen: return s.probesInFlight < probeLimit(ref) ? 0 : settings[s.settings].callTimeoutMs
+        case .forcedOpen: return settings[s.settings].openTimeoutMs
+        }
+    }
+
+    // MARK: - Health probes (SPEC §6)
+
+    /// Keys of tools with a health check that a prober run at `now` would probe: OPEN with the
+    /// open timeout elapsed, or HALF_OPEN with a free probe slot.
+    public func keysDueForHealthProbe(at now: Timestamp) -> [KeyRef] {
+        var due: [KeyRef] = []
+        for (tool, status) in tools.enumerated() where status.traits.hasHealthCheck {
+            for i in table.keys(ofTool: tool) {
+                let ref = KeyRef(i)
+                let s = table[ref]
+                guard s.seen else { continue }
+                switch s.state {
+                case .open:
+                    if now.milliseconds - s.openedAt >= s.currentOpenTimeoutMs { due.append(ref) }
+                case .halfOpen:
+                    if s.probesInFlight < probeLimit(ref) { due.append(ref) }
+                case .closed, .forcedOpen:
+                    break
+                }
+            }
+        }
+        return due
+    }
+
+    mutating func beginningProbe<E: FactEmitter>(_ ref: KeyRef, at now: Timestamp, _ e: inout E) -> Step<Permit?> {
+        var fx = StepEffects()
+        let s = table[ref]
+        switch s.state {
+        case .open:
+            guard now.milliseconds - s.openedAt >= s.currentOpenTimeoutMs else { return Step(result: nil, effects: fx) }
+            transition(ref, to: .halfOpen, cause: .openTimeoutElapsed, at: now, &e, &fx)
+        case .halfOpen:
+            break
+        case .closed, .forcedOpen:
+            return Step(result: nil, effects: fx)
+        }
+        guard table[ref].probesInFlight < probeLimit(ref) else { return Step(result: nil, effects: fx) }
+        table.writable(ref).pointee.probesInFlight += 1
+        return Step(result: admitted(ref, turn: nil, probe: true, at: now), effects: fx)
+    }
+
+    // MARK: - Operator actions (SPEC §7)
+
+    mutating func performing<E: FactEmitter>(_ action: OperatorAction, at now: Timestamp, _ e: inout E) -> Step<Void> {
+        var fx = StepEffects()
+        performing(action, at: now, &e, &fx)
+        return Step(result: (), effects: fx)
+    }
+
+    /// Records the action, then moves the keys it names: force-open (OPEN, or FORCED_OPEN with
+    /// hold; for all tenants also a signal for keys seen later), release (OPEN and FORCED_OPEN to
+    /// HALF_OPEN; for all tenants the signal ends), reset (to CLOSED). A key already in the target
+    /// state is left alone; an action naming one tenant sees its key first.
+    mutating func performing<E: FactEmitter>(_ action: OperatorAction, at now: Timestamp, _ e: inout E, _ fx: inout StepEffects) {
+        // A key named for the first time is seen after the action's record, but by the rule in
+        // force before it (the record of an action for one tenant sets no signal).
+        let named = action.tenant.map { intern(BreakerKey(tenant: $0, tool: action.tool)) }
+        let start = named.flatMap { startFact($0, at: now) }
+        let record = OperatorRecord(
+            time: now, tenant: action.tenant, tool: action.tool, op: action.op, actor: action.actor, reason: action.reason,
+            requestID: action.requestID)
+        emit(.operatorAction(record), &e, &fx)
+        let targets: [KeyRef]
+        if let named {
+            if let start {
+                transition(
+                    named, to: start.to, cause: start.cause, at: now, actor: start.signal.actor, reason: start.signal.reason,
+                    openedAt: start.to == .open ? start.signal.at : nil, &e, &fx)
+            }
+            targets = [named]
+        } else {
+            let tool = table.tools.number(of: action.tool).map(Int.init)
+            targets = tool.map { table.keys(ofTool: $0).map(KeyRef.init).filter { table[$0].seen } } ?? []
+        }
+        for ref in targets {
+            let state = table[ref].state
+            switch action.op {
+            case .forceOpenHold:
+                if state != .forcedOpen {
+                    transition(ref, to: .forcedOpen, cause: .forcedHold, at: now, actor: action.actor, reason: action.reason, &e, &fx)
+                }
+            case .forceOpen:
+                if !state.isOpen {
+                    transition(ref, to: .open, cause: .forced, at: now, actor: action.actor, reason: action.reason, &e, &fx)
+                }
+            case .release:
+                if state.isOpen {
+                    transition(ref, to: .halfOpen, cause: .released, at: now, actor: action.actor, reason: action.reason, &e, &fx)
+                }
+            case .reset:
+                if state != .closed {
+                    transition(ref, to: .closed, cause: .reset, at: now, actor: action.actor, reason: action.reason, &e, &fx)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+/// A key by its number in one machine (and in its store, where key id = index + 1): what facts
+/// carry instead of names. Stable for the machine's life; never reused.
+public struct KeyRef: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The key's number, from 0, in the order the machine first saw keys.
+    public let index: UInt32
+
+    @inlinable public init(_ index: UInt32) { self.index = index }
+
+    @inlinable public static func < (a: KeyRef, b: KeyRef) -> Bool { a.index < b.index }
+    public var description: String { "#\(index)" }
+}
+
+/// A call record with its key by number (the compact form of ``CallRecord``).
+public struct CallFact: Sendable, Hashable {
+    public var time: Timestamp
+    public var key: KeyRef
+    /// The agent turn; `nil` for a health-check probe.
+    public var turn: TurnID?
+    public var result: CallResult
+    /// Latency in µs; `nil` when rejected.
+    public var latencyUs: Int64?
+    /// The key's generation at admission (for a rejection: now).
+    public var generation: UInt64
+    /// Admitted as a HALF_OPEN probe.
+    public var probe: Bool
+    /// The key's generation had moved on.
+    public var stale: Bool
+
+    public init(
+        time: Timestamp, key: KeyRef, turn: TurnID?, result: CallResult, latencyUs: Int64?, generation: UInt64, probe: Bool,
+        stale: Bool
+    ) {
+        self.time = time
+        self.key = key
+        self.turn = turn
+        self.result = result
+        self.latencyUs = latencyUs
+        self.generation = generation
+        self.probe = probe
+        self.stale = stale
+    }
+}
+
+/// A transition with its key by number (the compact form of ``TransitionRecord``).
+public struct TransitionFact: Sendable, Hashable {
+    public var time: Timestamp
+    public var key: KeyRef
+    public var from: CircuitState
+    public var to: CircuitState
+    public var cause: TransitionCause
+    /// The generation after the transition.
+    public var generation: UInt64
+    /// For opens caused by the window: failures, calls and p95 latency (µs).
+    public var failures: Int?
+    public var calls: Int?
+    public var p95Us: Int64?
+    /// For transitions an operator or `auto` caused.
+    public var actor: String?
+    public var reason: String?
+    /// Set only when a key first seen under a tool-wide force-open starts OPEN at the signal's time.
+    public var openedAt: Timestamp?
+
+    public init(
+        time: Timestamp, key: KeyRef, from: CircuitState, to: CircuitState, cause: TransitionCause, generation: UInt64,
+        failures: Int? = nil, calls: Int? = nil, p95Us: Int64? = nil, actor: String? = nil, reason: String? = nil,
+        openedAt: Timestamp? = nil
+    ) {
+        self.time = time
+        self.key = key
+        self.from = from
+        self.to = to
+        self.cause = cause
+        self.generation = generation
+        self.failures = failures
+        self.calls = calls
+        self.p95Us = p95Us
+        self.actor = actor
+        self.reason = reason
+        self.openedAt = openedAt
+    }
+}
+
+/// One fact of the log as the machine decides and folds it (SPEC §8).
+///
+/// Each step of ``BreakerMachine`` decides facts from its state and its inputs, and its state
+/// changes only by folding them with ``BreakerMachine/fold(_:)`` — the same fold a rebuild uses.
+public enum Fact: Sendable, Hashable {
+    case call(CallFact)
+    indirect case transition(TransitionFact)
+    indirect case operatorAction(OperatorRecord)
+    case globalOutage(GlobalOutageRecord)
+    case logGap(LogGapRecord)
+
+    /// When it happened.
+    public var time: Timestamp {
+        switch self {
+        case .call(let f): f.time
+        case .transition(let f): f.time
+        case .operatorAction(let r): r.time
+        case .globalOutage(let r): r.time
+        case .logGap(let r): r.from
+        }
+    }
+
+    /// Whether the caller of the step that produced it waits for it to be durable (SPEC §8: a
+    /// transition, and everything before it, is durable before the call that caused it returns).
+    @inlinable public var mustBeDurable: Bool {
+        if case .call = self { return false }
+        return true
+    }
+}
+
+/// Where a step's facts go. The machine proposes each fact it decides; the emitter answers with
+/// the fact to fold: live, the same one (after keeping it for the log); in verification, the one
+/// the log recorded in its place (or none, if the log has nothing there).
+public protocol FactEmitter {
+    /// Takes `fact`; returns what the machine folds.
+    mutating func emit(_ fact: Fact) -> Fact?
+}
+
+extension Array: FactEmitter where Element == Fact {
+    /// Keeps the fact for the log: live, every decided fact is folded and recorded.
+    @inlinable public mutating func emit(_ fact: Fact) -> Fact? {
+        append(fact)
+        return fact
+    }
+}
+
+/// Resolves key numbers to names.
+public protocol KeyDirectory {
+    /// The key numbered `ref`.
+    func key(_ ref: KeyRef) -> BreakerKey
+}
+
+extension BreakerEvent {
+    /// The named record of `fact`, its key resolved through `keys`.
+    public init(_ fact: Fact, keys: some KeyDirectory) {
+        switch fact {
+        case .call(let f):
+            let key = keys.key(f.key)
+            self = .call(
+                CallRecord(
+                    time: f.time, tenant: key.tenant, tool: key.tool, turn: f.turn, result: f.result, latencyUs: f.latencyUs,
+                    generation: f.generation, probe: f.probe, stale: f.stale))
+        case .transition(let f):
+            let key = keys.key(f.key)
+            self = .transition(
+                TransitionRecord(
+                    time: f.time, tenant: key.tenant, tool: key.tool, from: f.from, to: f.to, cause: f.cause, generation: f.generation,
+                    failures: f.failures, calls: f.calls, p95Us: f.p95Us, actor: f.actor, reason: f.reason, openedAt: f.openedAt))
+        case .operatorAction(let r): self = .operatorAction(r)
+        case .globalOutage(let r): self = .globalOutage(r)
+        case .logGap(let r): self = .logGap(r)
+        }
+    }
+}

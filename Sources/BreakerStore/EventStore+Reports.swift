@@ -1,0 +1,55 @@
+public import BreakerCore
+public import BreakerReports
+
+// The store's side of the reports: it reads the rows a report is computed from and hands them to
+// the pure functions of BreakerReports.
+
+extension EventStore {
+    /// The SLA report (SPEC §9) of `tenant`, or of every tenant, over [`from`, `to`).
+    public func slaReport(tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError) -> SLAReport {
+        SLAReport(
+            counts: try hourlyCounts(tenant: tenant), transitions: try transitions(tenant: tenant), tenant: tenant, from: from, to: to)
+    }
+
+    /// The audit timeline (SPEC §9) of `tenant`, optionally of one tool and a time range.
+    public func auditTimeline(tenant: TenantID, tool: ToolID? = nil, from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError)
+        -> AuditTimeline
+    {
+        var records: [BreakerEvent] = []
+        try forEachEvent(
+            EventFilter(tenant: tenant, tool: tool, kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false)
+        ) { records.append($0.event) }
+        return AuditTimeline(records: records, from: from, to: to)
+    }
+
+    /// The calls of one turn of `tenant` (or of every tenant with a turn so named).
+    public func turnAudit(turn: String, tenant: TenantID?) throws(BreakerError) -> TurnAudit {
+        TurnAudit(calls: try turnCalls(turn: turn, tenant: tenant))
+    }
+
+    /// What the alert rules look at, read as the store was at `at` (default: the time of its
+    /// newest record): every key's state replayed from the log up to and including `at`, the
+    /// keys out of CLOSED then, and the tenants' call records in the `windowMs` before it.
+    public func alertInputs(at: Timestamp?, windowMs: Int64) throws(BreakerError) -> AlertInputs {
+        let latest = try latestTime() ?? Timestamp(milliseconds: 0)
+        let at = at ?? latest
+        let end = at.adding(milliseconds: 1)
+        let machine = at >= latest ? try rebuild().machine : try replay(before: end)
+        var states: [BreakerKey: CircuitState] = [:]
+        for key in machine.keys { states[key] = machine.status(of: key)?.state }
+        var tracker = NotClosedTracker()
+        try forEachEvent(EventFilter(to: end, kinds: .transitions, turnNames: false)) { e in
+            if case .transition(let t) = e.event { tracker.fold(t) }
+        }
+        var calls: [TenantID: (all: Int, blocked: Int)] = [:]
+        try forEachEvent(EventFilter(from: Timestamp(milliseconds: at.milliseconds - windowMs), to: end, kinds: .calls, turnNames: false)) {
+            e in
+            guard case .call(let c) = e.event else { return }
+            var tally = calls[c.tenant] ?? (0, 0)
+            tally.all += 1
+            if c.outcome == .rejected { tally.blocked += 1 }
+            calls[c.tenant] = tally
+        }
+        return AlertInputs(at: at, configuration: machine.configuration, states: states, notClosedSince: tracker.since, calls: calls)
+    }
+}
