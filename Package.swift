@@ -102,6 +102,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        .testTarget(name: "BreakerReportsTests", dependencies: ["BreakerCore", "BreakerReports"]),
         .testTarget(
             name: "BreakerStoreTests",
             dependencies: [
