@@ -40,26 +40,27 @@ extension BreakerMachine {
 
     /// Hands `fact` to the emitter and folds what it answers, noting what the caller must do.
     @inline(__always)
-    mutating func emit<E: FactEmitter>(_ fact: Fact, _ e: inout E, _ fx: inout StepEffects) {
-        guard let folded = e.emit(fact) else { return }
-        fx.facts += 1
-        switch folded {
-        case .call(let f):
-            if case .rejected = f.result { fx.rejected = true }
-            foldCall(f)
-        case .transition(let f):
-            fx.transitions += 1
-            fx.mustBeDurable = true
-            foldTransition(f)
-        case .operatorAction(let r):
-            fx.mustBeDurable = true
-            foldOperator(r)
-        case .globalOutage:
-            fx.globalOutages += 1
-            fx.mustBeDurable = true
-            fold(folded)
-        case .logGap:
-            fold(folded)
+    mutating func emit<E: FactEmitter>(_ fact: consuming Fact, _ e: inout E, _ fx: inout StepEffects) {
+        e.emit(fact) { folded in
+            fx.facts += 1
+            switch folded {
+            case .call(let f):
+                if f.result.kind == .rejected { fx.rejected = true }
+                foldCall(f)
+            case .transition:
+                fx.transitions += 1
+                fx.mustBeDurable = true
+                fold(copy folded)
+            case .operatorAction:
+                fx.mustBeDurable = true
+                fold(copy folded)
+            case .globalOutage:
+                fx.globalOutages += 1
+                fx.mustBeDurable = true
+                fold(copy folded)
+            case .logGap:
+                fold(copy folded)
+            }
         }
     }
 
@@ -118,24 +119,25 @@ extension BreakerMachine {
 
     // MARK: - Admission (SPEC §4)
 
+    @inline(__always)
     mutating func admitting<E: FactEmitter>(_ ref: KeyRef, turn: TurnID?, at now: Timestamp, _ e: inout E) -> Step<Admission> {
         var fx = StepEffects()
-        see(ref, at: now, &e, &fx)
-        let s = table[ref]
-        switch s.state {
+        if !table[ref].seen { see(ref, at: now, &e, &fx) }
+        switch table[ref].state {
         case .closed:
             return Step(result: .admitted(admitted(ref, turn: turn, probe: false, at: now)), effects: fx)
         case .open:
-            let elapsed = now.milliseconds - s.openedAt
-            if elapsed >= s.currentOpenTimeoutMs {
+            let elapsed = now.milliseconds - table[ref].openedAt
+            let timeout = table[ref].currentOpenTimeoutMs
+            if elapsed >= timeout {
                 transition(ref, to: .halfOpen, cause: .openTimeoutElapsed, at: now, &e, &fx)
                 return admitHalfOpen(ref, turn: turn, at: now, &e, &fx)
             }
-            return reject(ref, turn: turn, .circuitOpen, retryAfterMs: s.currentOpenTimeoutMs - elapsed, at: now, &e, &fx)
+            return reject(ref, turn: turn, .circuitOpen, retryAfterMs: timeout - elapsed, at: now, &e, &fx)
         case .halfOpen:
             return admitHalfOpen(ref, turn: turn, at: now, &e, &fx)
         case .forcedOpen:
-            return reject(ref, turn: turn, .forcedOpen, retryAfterMs: settings[s.settings].openTimeoutMs, at: now, &e, &fx)
+            return reject(ref, turn: turn, .forcedOpen, retryAfterMs: settings[table[ref].settings].openTimeoutMs, at: now, &e, &fx)
         }
     }
 
@@ -189,8 +191,7 @@ extension BreakerMachine {
     ) -> Step<Completion> {
         var fx = StepEffects()
         let ref = permit.key
-        let before = table[ref]
-        let stale = before.generation != permit.generation
+        let stale = table[ref].generation != permit.generation
         let result: CallResult
         let latencyUs: Int64
         switch outcome {
@@ -215,14 +216,13 @@ extension BreakerMachine {
             time: t, key: ref, turn: permit.turn, result: result, latencyUs: latencyUs, generation: permit.generation,
             probe: permit.probe, stale: stale)
         emit(.call(fact), &e, &fx)
-        if !stale && result != .cancelled {
+        if !stale && result.kind != .cancelled {
             switch table[ref].state {
             case .closed:
                 applyWindowRules(ref, at: t, &e, &fx)
             case .halfOpen:
-                if result == .success {
-                    let s = table[ref]
-                    if s.probeSuccesses >= settings[s.settings].successThreshold {
+                if result.kind == .success {
+                    if table[ref].probeSuccesses >= settings[table[ref].settings].successThreshold {
                         transition(ref, to: .closed, cause: .probeSucceeded, at: t, &e, &fx)
                     }
                 } else {
@@ -234,30 +234,28 @@ extension BreakerMachine {
                 break
             }
         }
-        let after = table[ref]
+        let state = table[ref].state
         return Step(
-            result: Completion(state: after.state, stale: stale, retryAfterMs: after.state == .closed ? 0 : retryAfter(ref, at: t)),
-            effects: fx)
+            result: Completion(state: state, stale: stale, retryAfterMs: state == .closed ? 0 : retryAfter(ref, at: t)), effects: fx)
     }
 
     /// The open rules of SPEC §5.2, in order, on the window the call record was folded into.
     @inline(__always)
     mutating func applyWindowRules<E: FactEmitter>(_ ref: KeyRef, at t: Timestamp, _ e: inout E, _ fx: inout StepEffects) {
-        let s = table[ref]
-        let set = settings[s.settings]
-        let n = Int(s.window.count)
-        let failures = Int(s.window.failures)
+        let n = Int(table[ref].window.count)
+        let failures = Int(table[ref].window.failures)
+        let number = table[ref].settings
         let cause: TransitionCause
-        if failures >= set.failureThreshold {
+        if failures >= settings[number].failureThreshold {
             cause = .failureThreshold
-        } else if let r = set.failureRateThreshold, n >= set.minimumCalls, Double(failures) / Double(n) >= r {
+        } else if let r = settings[number].failureRateThreshold, n >= settings[number].minimumCalls, Double(failures) / Double(n) >= r {
             cause = .failureRate
-        } else if n >= set.minimumCalls, SlidingWindow.p95IsSlow(count: n, slowCalls: Int(s.window.slowCalls)) {
+        } else if n >= settings[number].minimumCalls, SlidingWindow.p95IsSlow(count: n, slowCalls: Int(table[ref].window.slowCalls)) {
             cause = .slowCalls
         } else {
             return
         }
-        let p95 = SlidingWindow.p95LatencyUs(of: s.window.entries)
+        let p95 = SlidingWindow.p95LatencyUs(of: table[ref].window.entries)
         transition(ref, to: .open, cause: cause, at: t, failures: failures, calls: n, p95Us: p95, &e, &fx)
     }
 

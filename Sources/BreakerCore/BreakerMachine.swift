@@ -193,7 +193,7 @@ public struct BreakerMachine: Sendable {
 
     /// A call record: a current outcome of a CLOSED key enters its window; a probe success counts.
     @inline(__always)
-    mutating func foldCall(_ f: CallFact) {
+    mutating func foldCall(_ f: borrowing CallFact) {
         let s = table.writable(f.key)
         s.pointee.seen = true
         guard !f.stale else { return }
@@ -206,13 +206,14 @@ public struct BreakerMachine: Sendable {
         switch s.pointee.state {
         case .closed:
             let latency = f.latencyUs ?? 0
-            let timedOut = f.result == .timeout
+            let timedOut = f.result.kind == .timeout
+            let number = s.pointee.settings
             let entry = SlidingWindow.Entry(
                 time: f.time.milliseconds, latencyUs: latency, failed: f.result.failed,
-                slow: timedOut || latency > settings[s.pointee.settings].latencyThresholdMs * 1000, timedOut: timedOut)
-            s.pointee.window.append(entry, windowMs: settings[s.pointee.settings].windowMs)
+                slow: timedOut || latency > settings[number].latencyThresholdMs * 1000, timedOut: timedOut)
+            s.pointee.window.append(entry, windowMs: settings[number].windowMs)
         case .halfOpen:
-            if f.probe && f.result == .success { s.pointee.probeSuccesses += 1 }
+            if f.probe && f.result.kind == .success { s.pointee.probeSuccesses += 1 }
         case .open, .forcedOpen:
             break
         }

@@ -110,19 +110,19 @@ public enum Fact: Sendable, Hashable {
     }
 }
 
-/// Where a step's facts go. The machine proposes each fact it decides; the emitter answers with
-/// the fact to fold: live, the same one (after keeping it for the log); in verification, the one
+/// Where a step's facts go. The machine proposes each fact it decides; the emitter has the
+/// machine fold a fact: live, the same one (and keeps it for the log); in verification, the one
 /// the log recorded in its place (or none, if the log has nothing there).
 public protocol FactEmitter {
-    /// Takes `fact`; returns what the machine folds.
-    mutating func emit(_ fact: Fact) -> Fact?
+    /// Takes `fact`, calls `fold` with what the machine folds (once, or not at all).
+    mutating func emit(_ fact: consuming Fact, fold: (borrowing Fact) -> Void)
 }
 
 extension Array: FactEmitter where Element == Fact {
-    /// Keeps the fact for the log: live, every decided fact is folded and recorded.
-    @inlinable public mutating func emit(_ fact: Fact) -> Fact? {
+    /// Folds the fact and keeps it for the log: live, every decided fact is folded and recorded.
+    @inlinable public mutating func emit(_ fact: consuming Fact, fold: (borrowing Fact) -> Void) {
+        fold(fact)
         append(fact)
-        return fact
     }
 }
 

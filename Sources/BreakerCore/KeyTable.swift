@@ -41,10 +41,10 @@ struct KeyTable {
         }
     }
 
-    /// The slot of `ref`, read.
+    /// The slot of `ref`, read in place (no copy of the slot).
     @inline(__always)
     subscript(ref: KeyRef) -> KeySlot {
-        chunks[Int(ref.index) >> KeyChunk.shift].slots[Int(ref.index) & (KeyChunk.capacity - 1)]
+        unsafeAddress { UnsafePointer(chunks[Int(ref.index) >> KeyChunk.shift].slots + (Int(ref.index) & (KeyChunk.capacity - 1))) }
     }
 
     /// A pointer to the slot of `ref` for writing: the chunk is made this table's own first.

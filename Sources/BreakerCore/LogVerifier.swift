@@ -193,23 +193,25 @@ struct CheckingEmitter: FactEmitter {
         self.upcoming = upcoming
     }
 
-    mutating func emit(_ decided: Fact) -> Fact? {
+    mutating func emit(_ decided: consuming Fact, fold: (borrowing Fact) -> Void) {
+        let decided = copy decided
         guard consumed < upcoming.count else {
             problems.append((upcoming.last?.seq ?? 0, decided, "the log ends where the rules record \(decided)"))
-            return nil
+            return
         }
         let (seq, recorded) = upcoming[consumed]
         if Self.same(recorded, decided) {
             consumed += 1
-            return recorded
+            fold(recorded)
+            return
         }
         if Self.sameSlot(recorded, decided) {
             consumed += 1
             problems.append((seq, recorded, "the records before it give \(decided)"))
-            return recorded
+            fold(recorded)
+            return
         }
         problems.append((seq, recorded, "the rules record \(decided) before it"))
-        return nil
     }
 
     /// Equal as records (free text by its bytes).

@@ -48,6 +48,8 @@ public struct ByteString: Hashable, Comparable, Sendable, CustomStringConvertibl
     public let string: String
     /// The hash of the bytes, computed once.
     package let hash: Int
+    /// All bytes are ASCII: then `String`'s own equality is byte equality, and fast.
+    let isASCII: Bool
 
     /// Wraps `string`, keeping its bytes exactly as they are (no normalization).
     public init(_ string: String) {
@@ -55,6 +57,7 @@ public struct ByteString: Hashable, Comparable, Sendable, CustomStringConvertibl
         s.makeContiguousUTF8()
         self.string = s
         self.hash = Self.hashBytes(of: s)
+        self.isASCII = s.utf8.allSatisfy { $0 < 0x80 }
     }
 
     private static func hashBytes(of s: String) -> Int {
@@ -65,8 +68,12 @@ public struct ByteString: Hashable, Comparable, Sendable, CustomStringConvertibl
         return hasher.finalize()
     }
 
+    @inline(__always)
     public static func == (a: ByteString, b: ByteString) -> Bool {
-        a.hash == b.hash && compareBytes(a.string, b.string) == 0
+        guard a.hash == b.hash else { return false }
+        // For ASCII text canonical equivalence is byte equality, and String compares it fast.
+        if a.isASCII && b.isASCII { return a.string == b.string }
+        return compareBytes(a.string, b.string) == 0
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(hash) }

@@ -6,9 +6,11 @@ struct SettingsTable: Sendable {
     /// Per tool number: the settings of its keys whose tenant has no override of its own.
     private var byTool: [UInt32: UInt32] = [:]
 
-    /// The settings numbered `n`.
+    /// The settings numbered `n`, read in place.
     @inline(__always)
-    subscript(n: UInt32) -> BreakerSettings { all[Int(n)] }
+    subscript(n: UInt32) -> BreakerSettings {
+        _read { yield all[Int(n)] }
+    }
 
     /// The number of the settings `configuration` gives `key`.
     mutating func number(for key: BreakerKey, tenant: UInt32, tool: UInt32, in configuration: BreakerConfiguration) -> UInt32 {

@@ -54,8 +54,10 @@ extension CircuitBreaker {
             if admitAfter != nil { _ = try? await finish(admitAfter, timeout: .milliseconds(p.callTimeoutMs)) }
         }
         let (outcome, callOutcome, completeAt, elapsedUs) = await runTimed(permit, body)
-        let (completion, after) = step(at: completeAt) { m, now, facts in m.complete(permit, callOutcome, at: now, facts: &facts) }
-        inner.withLock { metrics(&$0, permit.key) }.latency.recordNanoseconds(elapsedUs * 1000)
+        let (completion, after, measured) = step(at: completeAt, metricsOf: permit.key) { m, now, facts in
+            m.complete(permit, callOutcome, at: now, facts: &facts)
+        }
+        measured?.latency.recordNanoseconds(elapsedUs * 1000)
         _ = try? await finish(after, timeout: .milliseconds(permit.callTimeoutMs))
         let retry = completion.state == .closed ? 0 : completion.retryAfterMs
         let degraded = completion.state != .closed

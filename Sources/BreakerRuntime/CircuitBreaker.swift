@@ -106,7 +106,17 @@ public final class CircuitBreaker: Sendable {
     func step<R>(
         at explicitTime: Timestamp? = nil, _ body: (inout BreakerMachine, Timestamp, inout [Fact]) -> Step<R>
     ) -> (R, Aftermath?) {
+        let (result, after, _) = step(at: explicitTime, metricsOf: nil, body)
+        return (result, after)
+    }
+
+    /// ``step(at:_:)``, also answering the metric handles of key `measured` (under the same lock).
+    @inline(__always)
+    func step<R>(
+        at explicitTime: Timestamp?, metricsOf measured: KeyRef?, _ body: (inout BreakerMachine, Timestamp, inout [Fact]) -> Step<R>
+    ) -> (R, Aftermath?, KeyMetrics?) {
         inner.withLock { inner in
+            let handles = measured.map { metrics(&inner, $0) }
             let raw = explicitTime?.milliseconds ?? now(&inner)
             let t = max(raw, inner.lastTime)
             inner.lastTime = t
@@ -119,7 +129,7 @@ public final class CircuitBreaker: Sendable {
             let fx = step.effects
             guard fx.transitions > 0 || fx.globalOutages > 0 || fx.rejected || fx.mustBeDurable else {
                 if !inner.facts.isEmpty { inner.facts.removeAll(keepingCapacity: true) }
-                return (step.result, nil)
+                return (step.result, nil, handles)
             }
             var after = Aftermath(mustBeDurable: fx.mustBeDurable)
             for fact in inner.facts {
@@ -137,7 +147,7 @@ public final class CircuitBreaker: Sendable {
                 }
             }
             inner.facts.removeAll(keepingCapacity: true)
-            return (step.result, after)
+            return (step.result, after, handles)
         }
     }
 
