@@ -1,14 +1,14 @@
-public import ArgumentParser
+package import ArgumentParser
 import BreakerCore
-public import Foundation
+package import Foundation
 
 /// Runs a `breakerctl` command line and answers its exit status, writing to ``Console/current``:
 /// what `breakerctl`'s `main` does, and what tests do in-process.
-public enum CommandRunner {
+package enum CommandRunner {
     /// Parses `arguments` (without the program name) against `root`, runs the command, and
     /// returns the exit status: 0, 1 for a failure described on standard error, 64 for a bad
     /// argument (one line), or a command's own code (`alerts` 2, `verify` 3).
-    public static func run(_ root: any ParsableCommand.Type, arguments: [String]) async -> Int32 {
+    package static func run(_ root: any ParsableCommand.Type, arguments: [String]) async -> Int32 {
         do {
             var command = try root.parseAsRoot(arguments)
             if var command = command as? any AsyncParsableCommand {
@@ -34,8 +34,9 @@ public enum CommandRunner {
 
     /// Runs `arguments` in this process with its output captured: the exit status, standard
     /// output and standard error.
-    public static func capture(_ root: any ParsableCommand.Type, arguments: [String]) async -> (status: Int32, stdout: Data, stderr: String)
-    {
+    package static func capture(_ root: any ParsableCommand.Type, arguments: [String]) async -> (
+        status: Int32, stdout: Data, stderr: String
+    ) {
         let buffer = Buffers()
         let console = Console(out: { buffer.append(out: $0) }, err: { buffer.append(err: $0) })
         let status = await Console.$current.withValue(console) { await run(root, arguments: arguments) }

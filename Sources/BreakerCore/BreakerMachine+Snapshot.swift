@@ -57,7 +57,7 @@ extension BreakerMachine {
     }
 
     /// Lays `snapshot` over this machine: keys already interned keep their numbers.
-    public mutating func restore(_ snapshot: Snapshot) {
+    package mutating func restore(_ snapshot: Snapshot) {
         if let c = snapshot.configuration, c != configuration {
             configuration = c
             reresolveSettings()

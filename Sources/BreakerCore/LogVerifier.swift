@@ -54,7 +54,7 @@ public struct LogVerifier: Sendable {
 
 extension BreakerMachine {
     /// The compact fact of a named record, its key interned (rebuild, verification).
-    public mutating func fact(of event: BreakerEvent) -> Fact {
+    package mutating func fact(of event: BreakerEvent) -> Fact {
         switch event {
         case .call(let r):
             return .call(

@@ -10,7 +10,7 @@ extension CircuitBreaker {
     /// Calls `body` with a copy of the machine between two steps, under the breaker's lock: the
     /// state exactly after every fact the sink has been handed (for the store's snapshots, which
     /// `body` queues behind those facts).
-    public func withMachineCopy<R>(_ body: (BreakerMachine) -> R) -> R {
+    package func withMachineCopy<R>(_ body: (BreakerMachine) -> R) -> R {
         inner.withLock { inner in
             // The sink learns every key the copy has before it sees the copy.
             let interned = inner.machine.internedCount

@@ -139,7 +139,7 @@ public final class EventLogWriter: FactSink {
     /// Takes a copy of the live machine between two facts and hands it to ``enqueueSnapshot(_:)``
     /// — `breaker.withMachineCopy { writer.enqueueSnapshot($0) }` — when a snapshot is due, and
     /// once more for the final snapshot at close. Without one, no snapshots are written.
-    public var snapshotSource: (@Sendable () -> Void)? {
+    package var snapshotSource: (@Sendable () -> Void)? {
         get { source.withLock { $0 } }
         set { source.withLock { $0 = newValue } }
     }
@@ -232,7 +232,7 @@ public final class EventLogWriter: FactSink {
 
     /// Queues `machine` — a copy taken under the breaker's lock, between two facts — to be
     /// written as the snapshot at the seq of the last fact before it.
-    public func enqueueSnapshot(_ machine: BreakerMachine) {
+    package func enqueueSnapshot(_ machine: BreakerMachine) {
         state.withLock { s in
             s.queue.append(.snapshot(machine))
             s.snapshotQueued = true

@@ -1,19 +1,19 @@
-public import BreakerCore
+package import BreakerCore
 import GRDB
 
 /// An operator action waiting in the store's inbox for the owner to apply (SPEC §8).
-public struct InboxAction: Sendable, Hashable {
-    public var id: Int64
-    public var op: OperatorOp
+package struct InboxAction: Sendable, Hashable {
+    package var id: Int64
+    package var op: OperatorOp
     /// The tool and tenant as the CLI wrote them; the owner validates them (SPEC §1).
-    public var tool: String
-    public var tenant: String?
-    public var actor: String
-    public var reason: String
+    package var tool: String
+    package var tenant: String?
+    package var actor: String
+    package var reason: String
 }
 
 /// Where a queued action stands, as the CLI that queued it sees it.
-public enum InboxState: Sendable, Hashable {
+package enum InboxState: Sendable, Hashable {
     /// Waiting for an owner to take it.
     case pending
     /// An owner took it; it is gone once its record is durable.
@@ -39,7 +39,7 @@ extension EventStore {
     /// Queues an operator action for whichever process owns `path` (no ownership needed).
     /// Returns the inbox id; the owner applies it within a second and removes the row in the
     /// transaction that records it.
-    public static func submit(
+    package static func submit(
         path: String, op: OperatorOp, tool: String, tenant: String?, actor: String, reason: String
     ) throws(BreakerError) -> Int64 {
         try withQueue(path: path) { queue in
@@ -54,7 +54,7 @@ extension EventStore {
     }
 
     /// Where the queued action `id` stands.
-    public static func inboxState(path: String, id: Int64) throws(BreakerError) -> InboxState {
+    package static func inboxState(path: String, id: Int64) throws(BreakerError) -> InboxState {
         try withQueue(path: path) { queue in
             try queue.read { db in
                 guard let row = try Row.fetchOne(db, sql: "SELECT claimed_by, error FROM inbox WHERE id = ?", arguments: [id]) else {
@@ -69,7 +69,7 @@ extension EventStore {
 
     /// Removes the queued action `id` unless an owner has taken it (or removes it once refused).
     /// Returns whether it was removed: an action an owner took is applied, never withdrawn.
-    public static func withdraw(path: String, id: Int64) throws(BreakerError) -> Bool {
+    package static func withdraw(path: String, id: Int64) throws(BreakerError) -> Bool {
         try withQueue(path: path) { queue in
             try queue.write { db in
                 try db.execute(sql: "DELETE FROM inbox WHERE id = ? AND (claimed_by IS NULL OR error IS NOT NULL)", arguments: [id])
@@ -80,7 +80,7 @@ extension EventStore {
 
     /// The owner takes every queued action it has not taken yet, oldest first: unclaimed ones,
     /// and ones an earlier owner took but did not record (it died). Refused ones stay for their CLI.
-    public func claimInbox(owner: String) throws(BreakerError) -> [InboxAction] {
+    package func claimInbox(owner: String) throws(BreakerError) -> [InboxAction] {
         do {
             return try db.write { db in
                 let rows = try Row.fetchAll(
@@ -109,7 +109,7 @@ extension EventStore {
     }
 
     /// The owner refuses queued action `id`: nothing is recorded; its CLI reports `message`.
-    public func refuseInbox(id: Int64, message: String) throws(BreakerError) {
+    package func refuseInbox(id: Int64, message: String) throws(BreakerError) {
         do {
             try db.write { db in try db.execute(sql: "UPDATE inbox SET error = ? WHERE id = ?", arguments: [message, id]) }
         } catch {

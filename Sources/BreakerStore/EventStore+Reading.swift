@@ -142,135 +142,100 @@ extension EventStore {
             if let t = filter.to { c += " AND \(column) < \(t.milliseconds - base)" }
             return c
         }
+        /// One table's records in seq order: `decode` makes a record of a row, or `nil` to skip it.
+        func source(_ sql: String, after: Int64, _ decode: @escaping (Row) throws -> BreakerEvent?) throws {
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [after])
+            sources.append(
+                AnyIterator {
+                    do {
+                        while let row = try cursor.next() {
+                            if let event = try decode(row) { return LoggedEvent(seq: row[0], event: event) }
+                        }
+                    } catch {
+                        errors.append(error)
+                    }
+                    return nil
+                })
+        }
         if filter.kinds.contains(.calls) {
             var startSeq = filter.afterSeq
             if let f = filter.from { startSeq = max(startSeq, try firstCallSeq(db, atOrAfter: f.milliseconds - d.tsBase) - 1) }
-            let cursor = try Row.fetchCursor(
-                db,
-                sql:
-                    "SELECT seq, ts, packed, turn, latency_us, generation, CASE WHEN (packed >> 2) & 7 = 1 THEN (SELECT error FROM call_errors e WHERE e.seq = calls.seq) END FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
-                arguments: [startSeq])
-            sources.append(
-                AnyIterator {
-                    do {
-                        while let row = try cursor.next() {
-                            let packed: Int64 = row[2]
-                            let u = RowCodes.unpack(packed)
-                            guard keyAllowed(u.keyID) else { continue }
-                            let key = try d.key(u.keyID)
-                            let turnID: Int64? = row[3]
-                            let errorID: Int64? = row[6]
-                            let ts: Int64 = row[1]
-                            let gen: Int64 = row[5]
-                            let record = CallRecord(
-                                time: Timestamp(milliseconds: ts + d.tsBase), tenant: key.tenant, tool: key.tool,
-                                turn: turnID.flatMap { d.turns[$0] },
-                                result: RowCodes.result(code: u.code, errorType: d.errorType(errorID)),
-                                latencyUs: row[4], generation: UInt64(bitPattern: gen), probe: u.probe, stale: u.stale)
-                            return LoggedEvent(seq: row[0], event: .call(record))
-                        }
-                    } catch {
-                        errors.append(error)
-                    }
-                    return nil
-                })
+            try source(
+                "SELECT seq, ts, packed, turn, latency_us, generation, CASE WHEN (packed >> 2) & 7 = 1 THEN (SELECT error FROM call_errors e WHERE e.seq = calls.seq) END FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
+                after: startSeq
+            ) { row in
+                let u = RowCodes.unpack(row[2])
+                guard keyAllowed(u.keyID) else { return nil }
+                let key = try d.key(u.keyID)
+                let turnID: Int64? = row[3]
+                let errorID: Int64? = row[6]
+                let ts: Int64 = row[1]
+                let gen: Int64 = row[5]
+                return .call(
+                    CallRecord(
+                        time: Timestamp(milliseconds: ts + d.tsBase), tenant: key.tenant, tool: key.tool,
+                        turn: turnID.flatMap { d.turns[$0] },
+                        result: RowCodes.result(code: u.code, errorType: d.errorType(errorID)), latencyUs: row[4],
+                        generation: UInt64(bitPattern: gen), probe: u.probe, stale: u.stale))
+            }
         }
         if filter.kinds.contains(.transitions) {
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT seq, ts, key_id, from_state, to_state, cause, generation, failures, calls, p95_us, actor, reason, opened_at
-                    FROM transitions WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq
-                    """, arguments: [filter.afterSeq])
-            sources.append(
-                AnyIterator {
-                    do {
-                        while let row = try cursor.next() {
-                            let keyID: Int64 = row[2]
-                            guard keyAllowed(keyID) else { continue }
-                            let key = try d.key(keyID)
-                            guard let from = RowCodes.state(row[3]), let to = RowCodes.state(row[4]), let cause = RowCodes.cause(row[5])
-                            else { throw BreakerError(.storeCorrupt, "transition \(row[0] as Int64) has unknown codes") }
-                            let gen: Int64 = row[6]
-                            let openedAt: Int64? = row[12]
-                            let r = TransitionRecord(
-                                time: Timestamp(milliseconds: row[1]), tenant: key.tenant, tool: key.tool, from: from, to: to,
-                                cause: cause, generation: UInt64(bitPattern: gen), failures: row[7], calls: row[8], p95Us: row[9],
-                                actor: row[10], reason: row[11], openedAt: openedAt.map { Timestamp(milliseconds: $0) })
-                            return LoggedEvent(seq: row[0], event: .transition(r))
-                        }
-                    } catch {
-                        errors.append(error)
-                    }
-                    return nil
-                })
+            try source(
+                """
+                SELECT seq, ts, key_id, from_state, to_state, cause, generation, failures, calls, p95_us, actor, reason, opened_at
+                FROM transitions WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq
+                """, after: filter.afterSeq
+            ) { row in
+                let keyID: Int64 = row[2]
+                guard keyAllowed(keyID) else { return nil }
+                let key = try d.key(keyID)
+                guard let from = RowCodes.state(row[3]), let to = RowCodes.state(row[4]), let cause = RowCodes.cause(row[5]) else {
+                    throw BreakerError(.storeCorrupt, "transition \(row[0] as Int64) has unknown codes")
+                }
+                let gen: Int64 = row[6]
+                let openedAt: Int64? = row[12]
+                return .transition(
+                    TransitionRecord(
+                        time: Timestamp(milliseconds: row[1]), tenant: key.tenant, tool: key.tool, from: from, to: to, cause: cause,
+                        generation: UInt64(bitPattern: gen), failures: row[7], calls: row[8], p95Us: row[9], actor: row[10],
+                        reason: row[11], openedAt: openedAt.map { Timestamp(milliseconds: $0) }))
+            }
         }
         if filter.kinds.contains(.operatorActions) {
-            let cursor = try Row.fetchCursor(
-                db,
-                sql:
-                    "SELECT seq, ts, tenant, tool, op, actor, reason FROM operator_actions WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
-                arguments: [filter.afterSeq])
-            sources.append(
-                AnyIterator {
-                    do {
-                        while let row = try cursor.next() {
-                            let tenantName: String? = row[2]
-                            let tenant = tenantName.map { TenantID(unchecked: $0) }
-                            let tool = ToolID(unchecked: row[3])
-                            if let t = filter.tenant, let tenant, tenant != t { continue }
-                            if let o = filter.tool, tool != o { continue }
-                            guard let op = OperatorOp(name: row[4]) else {
-                                throw BreakerError(.storeCorrupt, "operator action \(row[0] as Int64) has an unknown op")
-                            }
-                            let r = OperatorRecord(
-                                time: Timestamp(milliseconds: row[1]), tenant: tenant, tool: tool, op: op, actor: row[5],
-                                reason: row[6])
-                            return LoggedEvent(seq: row[0], event: .operatorAction(r))
-                        }
-                    } catch {
-                        errors.append(error)
-                    }
-                    return nil
-                })
+            try source(
+                "SELECT seq, ts, tenant, tool, op, actor, reason FROM operator_actions WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                after: filter.afterSeq
+            ) { row in
+                let tenantName: String? = row[2]
+                let tenant = tenantName.map { TenantID(unchecked: $0) }
+                let tool = ToolID(unchecked: row[3])
+                if let t = filter.tenant, let tenant, tenant != t { return nil }
+                if let o = filter.tool, tool != o { return nil }
+                guard let op = OperatorOp(name: row[4]) else {
+                    throw BreakerError(.storeCorrupt, "operator action \(row[0] as Int64) has an unknown op")
+                }
+                return .operatorAction(
+                    OperatorRecord(time: Timestamp(milliseconds: row[1]), tenant: tenant, tool: tool, op: op, actor: row[5], reason: row[6])
+                )
+            }
         }
         if filter.kinds.contains(.globalOutages) {
-            let cursor = try Row.fetchCursor(
-                db, sql: "SELECT seq, ts, tool, tenants FROM global_outages WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
-                arguments: [filter.afterSeq])
-            sources.append(
-                AnyIterator {
-                    do {
-                        while let row = try cursor.next() {
-                            let tool = ToolID(unchecked: row[2])
-                            if let o = filter.tool, tool != o { continue }
-                            let r = GlobalOutageRecord(time: Timestamp(milliseconds: row[1]), tool: tool, tenants: row[3])
-                            return LoggedEvent(seq: row[0], event: .globalOutage(r))
-                        }
-                    } catch {
-                        errors.append(error)
-                    }
-                    return nil
-                })
+            try source(
+                "SELECT seq, ts, tool, tenants FROM global_outages WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                after: filter.afterSeq
+            ) { row in
+                let tool = ToolID(unchecked: row[2])
+                if let o = filter.tool, tool != o { return nil }
+                return .globalOutage(GlobalOutageRecord(time: Timestamp(milliseconds: row[1]), tool: tool, tenants: row[3]))
+            }
         }
         if filter.kinds.contains(.logGaps) {
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: "SELECT seq, from_ts, to_ts, dropped FROM log_gaps WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
-                arguments: [filter.afterSeq])
-            sources.append(
-                AnyIterator {
-                    do {
-                        if let row = try cursor.next() {
-                            let r = LogGapRecord(
-                                from: Timestamp(milliseconds: row[1]), to: Timestamp(milliseconds: row[2]), dropped: row[3])
-                            return LoggedEvent(seq: row[0], event: .logGap(r))
-                        }
-                    } catch {
-                        errors.append(error)
-                    }
-                    return nil
-                })
+            try source(
+                "SELECT seq, from_ts, to_ts, dropped FROM log_gaps WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                after: filter.afterSeq
+            ) { row in
+                .logGap(LogGapRecord(from: Timestamp(milliseconds: row[1]), to: Timestamp(milliseconds: row[2]), dropped: row[3]))
+            }
         }
         // k-way merge by seq (k ≤ 5).
         var heads: [LoggedEvent?] = sources.map { $0.next() }

@@ -86,7 +86,7 @@ public final class EventStore: Sendable {
     /// knows. Used before any write, so that bad input leaves the file exactly as it was.
     /// - Throws: ``BreakerError`` naming the problem and the fix.
     @discardableResult
-    public static func checkWritable(
+    package static func checkWritable(
         path: String, mustCreate: Bool = false, mustExist: Bool = false, inspectingContent: Bool = true
     ) throws(BreakerError) -> StoreFile.Presence {
         let presence = try StoreFile.presence(path)
@@ -233,7 +233,7 @@ public final class EventStore: Sendable {
     public static func currentOwner(of path: String) -> String? { StoreLock.owner(of: path) }
 
     /// The pid and the status line (the log's health) that the process owning `path` publishes.
-    public static func ownerStatus(of path: String) -> (pid: String, status: String)? { StoreLock.ownerStatus(of: path) }
+    package static func ownerStatus(of path: String) -> (pid: String, status: String)? { StoreLock.ownerStatus(of: path) }
 
     /// Publishes this owner's status line for other processes (`breakerctl status`).
     func publishOwnerStatus(_ status: String) { lock?.publish(status: status) }

@@ -8,9 +8,9 @@ import BreakerCore
 
 /// Checks on a store's file made before SQLite touches it, so that bad input is refused
 /// with a clear message and the file is left exactly as it was.
-public enum StoreFile {
+package enum StoreFile {
     /// Whether a store file exists, and its size.
-    public enum Presence: Sendable {
+    package enum Presence: Sendable {
         case missing
         case present(size: Int64)
     }
