@@ -11,6 +11,11 @@ extension BreakerConfiguration {
         } catch {
             throw BreakerError(.invalidConfiguration, "configuration is not valid JSON: \(error.message)")
         }
+        try self.init(value: root)
+    }
+
+    /// Reads a configuration from a parsed JSON object (see ``init(json:)``).
+    public init(value root: JSONValue) throws(BreakerError) {
         guard case .object(let members) = root else {
             throw BreakerError(.invalidConfiguration, "configuration must be a JSON object, not \(root.typeName)")
         }
@@ -167,27 +172,66 @@ extension BreakerConfiguration {
     }
 }
 
+extension BreakerConfiguration: Encodable {
+    private struct Key: CodingKey {
+        let stringValue: String
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The file format of SPEC §2 (names sorted by their bytes): `init(json:)` reads it back to
+    /// an equal value.
+    public func encode(to encoder: any Encoder) throws {
+        func encode(_ o: SettingsOverride, _ c: inout KeyedEncodingContainer<Key>) throws {
+            if let v = o.failureThreshold { try c.encode(v, forKey: Key("failureThreshold")) }
+            if o.removesFailureRateThreshold {
+                try c.encodeNil(forKey: Key("failureRateThreshold"))
+            } else if let v = o.failureRateThreshold {
+                try c.encode(v, forKey: Key("failureRateThreshold"))
+            }
+            if let v = o.minimumCalls { try c.encode(v, forKey: Key("minimumCalls")) }
+            if let v = o.successThreshold { try c.encode(v, forKey: Key("successThreshold")) }
+            if let v = o.windowMs { try c.encode(v, forKey: Key("windowMs")) }
+            if let v = o.openTimeoutMs { try c.encode(v, forKey: Key("openTimeoutMs")) }
+            if let v = o.latencyThresholdMs { try c.encode(v, forKey: Key("latencyThresholdMs")) }
+            if let v = o.callTimeoutMs { try c.encode(v, forKey: Key("callTimeoutMs")) }
+            if let v = o.halfOpenMaxInFlight { try c.encode(v, forKey: Key("halfOpenMaxInFlight")) }
+            if let v = o.openTimeoutMultiplier { try c.encode(v, forKey: Key("openTimeoutMultiplier")) }
+            if let v = o.maxOpenTimeoutMs { try c.encode(v, forKey: Key("maxOpenTimeoutMs")) }
+            if let v = o.globalOutageTenants { try c.encode(v, forKey: Key("globalOutageTenants")) }
+            if let v = o.autoPropagateGlobalOutage { try c.encode(v, forKey: Key("autoPropagateGlobalOutage")) }
+        }
+        var root = encoder.container(keyedBy: Key.self)
+        var d = root.nestedContainer(keyedBy: Key.self, forKey: Key("defaults"))
+        try encode(defaults, &d)
+        var t = root.nestedContainer(keyedBy: Key.self, forKey: Key("tools"))
+        for tool in tools.keys.sorted() {
+            var c = t.nestedContainer(keyedBy: Key.self, forKey: Key(tool.rawValue))
+            try encode(tools[tool]!, &c)
+        }
+        var n = root.nestedContainer(keyedBy: Key.self, forKey: Key("tenants"))
+        for tenant in tenants.keys.sorted() {
+            var entry = n.nestedContainer(keyedBy: Key.self, forKey: Key(tenant.rawValue))
+            var byTool = entry.nestedContainer(keyedBy: Key.self, forKey: Key("tools"))
+            for tool in tenants[tenant]!.keys.sorted() {
+                var c = byTool.nestedContainer(keyedBy: Key.self, forKey: Key(tool.rawValue))
+                try encode(tenants[tenant]![tool]!, &c)
+            }
+        }
+        var r = root.nestedContainer(keyedBy: Key.self, forKey: Key("runtime"))
+        try r.encode(runtime.probeIntervalMs, forKey: Key("probeIntervalMs"))
+        try r.encode(runtime.flushIntervalMs, forKey: Key("flushIntervalMs"))
+    }
+}
+
 extension BreakerConfiguration {
     /// The configuration in the file format of SPEC §2, keys sorted; `init(json:)` reads it back
     /// to an equal value.
     public var jsonText: String {
         func override(_ o: SettingsOverride) -> String {
-            var parts: [String] = []
-            func add(_ k: String, _ v: String?) { if let v { parts.append("\"\(k)\": \(v)") } }
-            add("failureThreshold", o.failureThreshold.map { String($0) })
-            add("failureRateThreshold", o.removesFailureRateThreshold ? "null" : o.failureRateThreshold.map { String($0) })
-            add("minimumCalls", o.minimumCalls.map { String($0) })
-            add("successThreshold", o.successThreshold.map { String($0) })
-            add("windowMs", o.windowMs.map { String($0) })
-            add("openTimeoutMs", o.openTimeoutMs.map { String($0) })
-            add("latencyThresholdMs", o.latencyThresholdMs.map { String($0) })
-            add("callTimeoutMs", o.callTimeoutMs.map { String($0) })
-            add("halfOpenMaxInFlight", o.halfOpenMaxInFlight.map { String($0) })
-            add("openTimeoutMultiplier", o.openTimeoutMultiplier.map { String($0) })
-            add("maxOpenTimeoutMs", o.maxOpenTimeoutMs.map { String($0) })
-            add("globalOutageTenants", o.globalOutageTenants.map { String($0) })
-            add("autoPropagateGlobalOutage", o.autoPropagateGlobalOutage.map { String($0) })
-            return "{" + parts.joined(separator: ", ") + "}"
+            "{" + o.fieldTexts.map { "\"\($0.name)\": \($0.json)" }.joined(separator: ", ") + "}"
         }
         let quote = JSONValue.quote
         let tools = self.tools.keys.sorted().map { "\(quote($0.rawValue)): \(override(self.tools[$0]!))" }.joined(separator: ", ")
@@ -198,5 +242,71 @@ extension BreakerConfiguration {
         }.joined(separator: ", ")
         return
             "{\"defaults\": \(override(defaults)), \"tools\": {\(tools)}, \"tenants\": {\(tenants)}, \"runtime\": {\"probeIntervalMs\": \(runtime.probeIntervalMs), \"flushIntervalMs\": \(runtime.flushIntervalMs)}}"
+    }
+}
+
+extension SettingsOverride {
+    /// The settings this override sets, as (name, JSON text), in the order of SPEC §2's table;
+    /// a removed rate rule is `failureRateThreshold: null`.
+    public var fieldTexts: [(name: String, json: String)] {
+        var out: [(name: String, json: String)] = []
+        func add(_ k: String, _ v: String?) { if let v { out.append((k, v)) } }
+        add("failureThreshold", failureThreshold.map { String($0) })
+        add("failureRateThreshold", removesFailureRateThreshold ? "null" : failureRateThreshold.map { String($0) })
+        add("minimumCalls", minimumCalls.map { String($0) })
+        add("successThreshold", successThreshold.map { String($0) })
+        add("windowMs", windowMs.map { String($0) })
+        add("openTimeoutMs", openTimeoutMs.map { String($0) })
+        add("latencyThresholdMs", latencyThresholdMs.map { String($0) })
+        add("callTimeoutMs", callTimeoutMs.map { String($0) })
+        add("halfOpenMaxInFlight", halfOpenMaxInFlight.map { String($0) })
+        add("openTimeoutMultiplier", openTimeoutMultiplier.map { String($0) })
+        add("maxOpenTimeoutMs", maxOpenTimeoutMs.map { String($0) })
+        add("globalOutageTenants", globalOutageTenants.map { String($0) })
+        add("autoPropagateGlobalOutage", autoPropagateGlobalOutage.map { String($0) })
+        return out
+    }
+}
+
+extension BreakerConfiguration {
+    /// What differs from `old`, one line a setting, like
+    /// `tools.vector_db.latencyThresholdMs: (inherited) → 5000`, in file order (names by their bytes).
+    /// Empty when the two are equal.
+    public func changes(from old: BreakerConfiguration) -> [String] {
+        var lines: [String] = []
+        func compare(_ scope: String, _ before: SettingsOverride?, _ after: SettingsOverride?) {
+            let b = Dictionary((before?.fieldTexts ?? []).map { ($0.name, $0.json) }, uniquingKeysWith: { a, _ in a })
+            let a = Dictionary((after?.fieldTexts ?? []).map { ($0.name, $0.json) }, uniquingKeysWith: { a, _ in a })
+            for name in BreakerConfiguration.settingNames where b[name] != a[name] {
+                lines.append("\(scope).\(name): \(b[name] ?? "(inherited)") → \(a[name] ?? "(inherited)")")
+            }
+        }
+        // A name is written bare when it is plain ASCII letters, digits, `_` and `-`, else quoted.
+        func part(_ name: String) -> String {
+            let plain =
+                !name.isEmpty
+                && name.utf8.allSatisfy {
+                    $0 == 0x5F || $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+                }
+            return plain ? name : JSONValue.quote(name)
+        }
+        compare("defaults", old.defaults, defaults)
+        for tool in Set(old.tools.keys).union(tools.keys).sorted() {
+            compare("tools.\(part(tool.rawValue))", old.tools[tool], tools[tool])
+        }
+        for tenant in Set(old.tenants.keys).union(tenants.keys).sorted() {
+            let before = old.tenants[tenant] ?? [:]
+            let after = tenants[tenant] ?? [:]
+            for tool in Set(before.keys).union(after.keys).sorted() {
+                compare("tenants.\(part(tenant.rawValue)).tools.\(part(tool.rawValue))", before[tool], after[tool])
+            }
+        }
+        if old.runtime.probeIntervalMs != runtime.probeIntervalMs {
+            lines.append("runtime.probeIntervalMs: \(old.runtime.probeIntervalMs) → \(runtime.probeIntervalMs)")
+        }
+        if old.runtime.flushIntervalMs != runtime.flushIntervalMs {
+            lines.append("runtime.flushIntervalMs: \(old.runtime.flushIntervalMs) → \(runtime.flushIntervalMs)")
+        }
+        return lines
     }
 }

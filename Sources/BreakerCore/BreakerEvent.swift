@@ -8,6 +8,8 @@ public enum BreakerEvent: Sendable, Hashable {
     case globalOutage(GlobalOutageRecord)
     /// Call records the log could not keep (SPEC §8).
     case logGap(LogGapRecord)
+    /// A change of the configuration (SPEC §2).
+    indirect case configuration(ConfigurationRecord)
 
     /// When it happened.
     public var time: Timestamp {
@@ -17,7 +19,38 @@ public enum BreakerEvent: Sendable, Hashable {
         case .operatorAction(let r): r.time
         case .globalOutage(let r): r.time
         case .logGap(let r): r.from
+        case .configuration(let r): r.time
         }
+    }
+}
+
+/// A change of the configuration of a store in use (SPEC §2): from its time on, every key
+/// resolves its settings from `configuration`.
+public struct ConfigurationRecord: Sendable, Hashable {
+    public var time: Timestamp
+    /// The whole configuration now in force.
+    public var configuration: BreakerConfiguration
+    public var actor: String
+    public var reason: String
+    /// The request this change answers (the store's inbox row), if any. Not part of the log.
+    public var requestID: Int64?
+
+    public init(time: Timestamp, configuration: BreakerConfiguration, actor: String, reason: String, requestID: Int64? = nil) {
+        self.time = time
+        self.configuration = configuration
+        self.actor = actor
+        self.reason = reason
+        self.requestID = requestID
+    }
+
+    /// Equal as records of the log (the request id is not part of it).
+    public static func == (a: ConfigurationRecord, b: ConfigurationRecord) -> Bool {
+        a.time == b.time && a.configuration == b.configuration && a.actor.hasSameBytes(as: b.actor) && a.reason.hasSameBytes(as: b.reason)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(time)
+        hasher.combine(configuration)
     }
 }
 

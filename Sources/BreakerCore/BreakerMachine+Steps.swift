@@ -30,6 +30,13 @@ extension BreakerMachine {
         performing(action, at: now, &facts)
     }
 
+    /// Changes the configuration (SPEC §2): `change` is recorded (its configuration was validated
+    /// as a whole when it was made) and from its time on every key resolves its settings from it.
+    @discardableResult
+    public mutating func configure(_ change: ConfigurationRecord, facts: inout [Fact]) -> Step<Void> {
+        configuring(change, &facts)
+    }
+
     /// Starts a health-check probe for `ref` at `now` (SPEC §6): an OPEN key whose timeout has
     /// elapsed moves to HALF_OPEN first. `nil` when the key is not due.
     public mutating func beginHealthProbe(_ ref: KeyRef, at now: Timestamp, facts: inout [Fact]) -> Step<Permit?> {
@@ -59,6 +66,9 @@ extension BreakerMachine {
                 fx.mustBeDurable = true
                 fold(copy folded)
             case .logGap:
+                fold(copy folded)
+            case .configuration:
+                fx.mustBeDurable = true
                 fold(copy folded)
             }
         }
@@ -309,6 +319,14 @@ extension BreakerMachine {
         guard table[ref].probesInFlight < probeLimit(ref) else { return Step(result: nil, effects: fx) }
         table.writable(ref).pointee.probesInFlight += 1
         return Step(result: admitted(ref, turn: nil, probe: true, at: now), effects: fx)
+    }
+
+    // MARK: - Configuration changes (SPEC §2)
+
+    mutating func configuring<E: FactEmitter>(_ change: ConfigurationRecord, _ e: inout E) -> Step<Void> {
+        var fx = StepEffects()
+        emit(.configuration(change), &e, &fx)
+        return Step(result: (), effects: fx)
     }
 
     // MARK: - Operator actions (SPEC §7)

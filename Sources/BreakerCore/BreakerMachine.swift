@@ -188,6 +188,23 @@ public struct BreakerMachine: Sendable {
         case .logGap:
             // The dropped records are gone: the durable state is what the kept ones give.
             break
+        case .configuration(let r):
+            foldConfiguration(r)
+        }
+    }
+
+    /// A configuration change (SPEC §2): from now on every key resolves its settings from the new
+    /// configuration; nothing else moves. Each setting is read where it applies — thresholds and
+    /// windowMs at a key's next outcome, halfOpenMaxInFlight at its next admission, the open
+    /// timeouts at its next transition that uses them, the tool-wide settings at the next
+    /// transition — so the state is left exactly as it is. A key not seen yet has no state: its
+    /// open timeout starts from the new configuration.
+    mutating func foldConfiguration(_ r: ConfigurationRecord) {
+        configuration = r.configuration
+        reresolveSettings()
+        for i in 0..<table.count where !table[KeyRef(UInt32(i))].seen {
+            let s = table.writable(KeyRef(UInt32(i)))
+            s.pointee.currentOpenTimeoutMs = settings[s.pointee.settings].openTimeoutMs
         }
     }
 

@@ -90,6 +90,7 @@ public enum Fact: Sendable, Hashable {
     indirect case operatorAction(OperatorRecord)
     case globalOutage(GlobalOutageRecord)
     case logGap(LogGapRecord)
+    indirect case configuration(ConfigurationRecord)
 
     /// When it happened.
     public var time: Timestamp {
@@ -99,6 +100,7 @@ public enum Fact: Sendable, Hashable {
         case .operatorAction(let r): r.time
         case .globalOutage(let r): r.time
         case .logGap(let r): r.from
+        case .configuration(let r): r.time
         }
     }
 
@@ -151,6 +153,7 @@ extension BreakerEvent {
         case .operatorAction(let r): self = .operatorAction(r)
         case .globalOutage(let r): self = .globalOutage(r)
         case .logGap(let r): self = .logGap(r)
+        case .configuration(let r): self = .configuration(r)
         }
     }
 }

@@ -70,6 +70,7 @@ extension BreakerMachine {
         case .operatorAction(let r): return .operatorAction(r)
         case .globalOutage(let r): return .globalOutage(r)
         case .logGap(let r): return .logGap(r)
+        case .configuration(let r): return .configuration(r)
         }
     }
 }
@@ -109,6 +110,8 @@ extension LogVerifier {
         case .operatorAction(let r):
             let action = OperatorAction(op: r.op, tool: r.tool, tenant: r.tenant, actor: r.actor, reason: r.reason)
             _ = machine.performing(action, at: r.time, &emitter)
+        case .configuration(let r):
+            _ = machine.configuring(r, &emitter)
         case .logGap(let g):
             lastGapEnd = g.to
             gapShadowUntil = g.to.adding(milliseconds: machine.configuration.longestWindowMs)
@@ -178,6 +181,7 @@ extension LogVerifier {
         case .operatorAction(let o): "\(o.op) \(o.tool)"
         case .globalOutage(let g): "global outage on \(g.tool)"
         case .logGap: "log gap"
+        case .configuration: "configuration change"
         }
     }
 }

@@ -110,6 +110,12 @@ public final class StoreOwner: Service, Sendable {
         identity = "pid \(ProcessInfo.processInfo.processIdentifier), \(UUID().uuidString)"
     }
 
+    /// Queues a snapshot of the live machine now, behind every fact decided so far (tests that
+    /// need snapshots at chosen places in the log).
+    package func queueSnapshot() {
+        breaker.withMachineCopy { writer.enqueueSnapshot($0) }
+    }
+
     /// Whether the log is being written (readiness, `breakerctl status`).
     public var health: EventLogWriter.Health { writer.health }
 
@@ -164,29 +170,32 @@ public final class StoreOwner: Service, Sendable {
     public func applyInbox() throws(BreakerError) -> Int {
         var applied = 0
         for item in try store.claimInbox(owner: identity) {
-            let action: OperatorAction
             do {
-                action = try Self.action(item)
+                switch item.request {
+                case .operatorAction(let op):
+                    breaker.apply(try Self.action(item, op))
+                case .configure(let json):
+                    // Validated as a whole; an invalid one is refused and nothing is recorded (SPEC §2).
+                    let configuration = try BreakerConfiguration(json: json)
+                    breaker.configure(configuration, actor: item.actor, reason: item.reason, requestID: item.id)
+                }
+                applied += 1
             } catch {
-                options.logger.error(
-                    "refused a queued operator action", metadata: ["inbox_id": "\(item.id)", "error": "\(error.message)"])
+                options.logger.error("refused a queued operator action", metadata: ["inbox_id": "\(item.id)", "error": "\(error.message)"])
                 try store.refuseInbox(id: item.id, message: error.message)
-                continue
             }
-            breaker.apply(action)
-            applied += 1
         }
         return applied
     }
 
     /// The action a queued row asks for, validated as the CLI would (SPEC §1, §7).
-    static func action(_ item: InboxAction) throws(BreakerError) -> OperatorAction {
+    static func action(_ item: InboxAction, _ op: OperatorOp) throws(BreakerError) -> OperatorAction {
         let tool = try ToolID(item.tool)
         let tenant = try item.tenant.map { (t) throws(BreakerError) in try TenantID(t) }
-        if item.op == .reset && tenant == nil {
+        if op == .reset && tenant == nil {
             throw BreakerError(.invalidOperation, "reset needs a tenant; give --tenant", context: ["tool": item.tool])
         }
-        return OperatorAction(op: item.op, tool: tool, tenant: tenant, actor: item.actor, reason: item.reason, requestID: item.id)
+        return OperatorAction(op: op, tool: tool, tenant: tenant, actor: item.actor, reason: item.reason, requestID: item.id)
     }
 }
 

@@ -41,6 +41,9 @@ public struct AuditTimeline: Sendable {
                     ts, "", r.tool.rawValue, "global_outage", "", "", "global_outage_suspected", "", "", "", "",
                     "\(r.tenants) tenants open",
                 ])
+            case .configuration(let r):
+                guard inRange else { continue }
+                rows.append([ts, "", "", "config", "", "", "configure", "", "", "", r.actor, r.reason])
             case .call, .logGap:
                 continue
             }

@@ -27,6 +27,7 @@ public struct ExportLine: Encodable, Sendable {
         case .operatorAction: "operator"
         case .globalOutage: "global_outage"
         case .logGap: "log_gap"
+        case .configuration: "config"
         }
     }
 
@@ -73,6 +74,10 @@ public struct ExportLine: Encodable, Sendable {
             try c.encode(r.from.milliseconds, forKey: .from)
             try c.encode(r.to.milliseconds, forKey: .to)
             try c.encode(r.dropped, forKey: .dropped)
+        case .configuration(let r):
+            try c.encode(r.actor, forKey: .actor)
+            try c.encode(r.reason, forKey: .reason)
+            try c.encode(r.configuration, forKey: .config)
         }
     }
 }

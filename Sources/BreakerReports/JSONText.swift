@@ -13,6 +13,16 @@ public enum JSONText {
         try root.write(to: &out)
         return out
     }
+
+    /// `value` as JSON indented by two spaces a level, for files a person reads and edits.
+    /// - Throws: `EncodingError` for a non-finite number.
+    public static func indented(_ value: some Encodable) throws -> String {
+        let root = Node()
+        try value.encode(to: TreeEncoder(node: root, codingPath: []))
+        var out = ""
+        try root.write(to: &out, indent: "")
+        return out + "\n"
+    }
 }
 
 /// A JSON value being built: encoding containers fill it, then it is written out.
@@ -27,7 +37,12 @@ final class Node {
     }
     var value = Value.unset
 
-    func write(to out: inout String) throws {
+    /// Writes the value on one line, or — with `indent` — one member or element a line, nested
+    /// ones indented two more spaces. Empty objects and arrays stay `{}` and `[]`.
+    func write(to out: inout String, indent: String? = nil) throws {
+        let inner = indent.map { $0 + "  " }
+        let open = inner.map { "\n" + $0 } ?? ""
+        let close = indent.map { "\n" + $0 } ?? ""
         switch value {
         case .unset, .null: out += "null"
         case .literal(let s): out += s
@@ -35,19 +50,19 @@ final class Node {
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                try item.write(to: &out)
+                out += i > 0 ? "," + open : open
+                try item.write(to: &out, indent: inner)
             }
-            out += "]"
+            out += items.isEmpty ? "]" : close + "]"
         case .object(let members):
             out += "{"
             for (i, (key, item)) in members.enumerated() {
-                if i > 0 { out += "," }
+                out += i > 0 ? "," + open : open
                 out += JSONValue.quote(key)
-                out += ":"
-                try item.write(to: &out)
+                out += indent == nil ? ":" : ": "
+                try item.write(to: &out, indent: inner)
             }
-            out += "}"
+            out += members.isEmpty ? "}" : close + "}"
         }
     }
 

@@ -30,3 +30,31 @@ extension CircuitBreaker {
         try await apply(OperatorAction(op: .reset, tool: tool, tenant: tenant, actor: actor, reason: reason))
     }
 }
+
+extension CircuitBreaker {
+    /// Changes the configuration now (or at `time`, for a virtual clock) without waiting for
+    /// durability (SPEC §2; simulation, and the owner's inbox).
+    public func configure(
+        _ configuration: BreakerConfiguration, actor: String, reason: String, requestID: Int64? = nil, at time: Timestamp? = nil
+    ) {
+        let (_, after) = step(at: time) { m, now, facts in
+            m.configure(
+                ConfigurationRecord(time: now, configuration: configuration, actor: actor, reason: reason, requestID: requestID),
+                facts: &facts)
+        }
+        reportWithoutWaiting(after)
+    }
+
+    /// Changes the configuration now (SPEC §2); returns once the change is durable. From then on
+    /// every key resolves its settings from `configuration` — each setting where it applies next
+    /// (thresholds and windowMs at the key's next outcome, halfOpenMaxInFlight at its next
+    /// admission, open timeouts at its next transition that uses them); nothing else moves, and
+    /// calls already admitted keep their call timeout.
+    /// - Throws: when the log cannot make it durable.
+    public func configure(_ configuration: BreakerConfiguration, actor: String, reason: String) async throws {
+        let (_, after) = step { m, now, facts in
+            m.configure(ConfigurationRecord(time: now, configuration: configuration, actor: actor, reason: reason), facts: &facts)
+        }
+        try await finish(after, timeout: nil)
+    }
+}

@@ -3,12 +3,12 @@ public import ServiceLifecycle
 
 /// The background prober of SPEC §6 as a swift-service-lifecycle `Service`.
 ///
-/// Every `probeIntervalMs` (on the injected clock) it runs one round of
-/// ``CircuitBreaker/runHealthProbes()``. It stops cleanly on graceful shutdown or cancellation.
+/// Every `probeIntervalMs` of the configuration in force (on the injected clock) it runs one
+/// round of ``CircuitBreaker/runHealthProbes()``. It stops cleanly on graceful shutdown or
+/// cancellation.
 public struct HealthProber: Service {
     let breaker: CircuitBreaker
     let clock: any Clock<Duration>
-    let interval: Duration
 
     /// - Parameters:
     ///   - breaker: the breaker whose OPEN keys to probe.
@@ -16,8 +16,10 @@ public struct HealthProber: Service {
     public init(breaker: CircuitBreaker, clock: any Clock<Duration> = ContinuousClock()) {
         self.breaker = breaker
         self.clock = clock
-        self.interval = .milliseconds(breaker.configuration.runtime.probeIntervalMs)
     }
+
+    /// The wait between rounds: read each round, so a configuration change applies to the next.
+    var interval: Duration { .milliseconds(breaker.configuration.runtime.probeIntervalMs) }
 
     /// Probes every interval until graceful shutdown or cancellation, then returns normally.
     public func run() async throws {

@@ -14,6 +14,7 @@ public struct Simulation: Sendable {
         public var calls = 0
         public var rejected = 0
         public var operatorActions = 0
+        public var configurationChanges = 0
         public var firstTime: Timestamp?
         public var lastTime: Timestamp?
     }
@@ -92,6 +93,9 @@ public struct Simulation: Sendable {
             case .operatorAction(let op):
                 summary.operatorActions += 1
                 breaker.apply(op.action, at: op.at)
+            case .configure(let c):
+                summary.configurationChanges += 1
+                breaker.configure(c.configuration, actor: c.actor, reason: c.reason, at: c.at)
             }
             if (n + 1) % progressEvery == 0 { progress(n + 1, trace.lines.count) }
         }

@@ -6,12 +6,15 @@ public struct Trace: Sendable {
     public enum Line: Sendable, Hashable {
         case call(TraceCall)
         case operatorAction(TraceOperatorAction)
+        /// `{"at", "op": "configure", "config": {…}, "reason"?, "actor"?}` (SPEC §2, §10).
+        case configure(TraceConfigure)
 
         /// When the line happens.
         public var at: Timestamp {
             switch self {
             case .call(let c): c.at
             case .operatorAction(let o): o.at
+            case .configure(let c): c.at
             }
         }
     }
@@ -57,6 +60,23 @@ public struct Trace: Sendable {
         public init(at: Timestamp, action: OperatorAction, line: Int) {
             self.at = at
             self.action = action
+            self.line = line
+        }
+    }
+
+    /// A configuration change of a trace.
+    public struct TraceConfigure: Sendable, Hashable {
+        public var at: Timestamp
+        public var configuration: BreakerConfiguration
+        public var actor: String
+        public var reason: String
+        public var line: Int
+
+        public init(at: Timestamp, configuration: BreakerConfiguration, actor: String, reason: String, line: Int) {
+            self.at = at
+            self.configuration = configuration
+            self.actor = actor
+            self.reason = reason
             self.line = line
         }
     }
@@ -140,6 +160,27 @@ public struct Trace: Sendable {
             throw Self.error(number, "\"at\" must be integer epoch milliseconds or an ISO 8601 UTC string, not \(v.typeName)")
         }
 
+        if case .string("configure")? = fields["op"] {
+            let allowed: Set<String> = ["at", "op", "config", "reason", "actor"]
+            if let unknown = members.first(where: { !allowed.contains($0.key) }) {
+                throw Self.error(
+                    number, "unknown field \"\(unknown.key)\" in a configure line; allowed: \(allowed.sorted().joined(separator: ", "))")
+            }
+            guard case .object? = fields["config"] else {
+                throw Self.error(number, "a configure line needs \"config\": an object in the format of SPEC §2")
+            }
+            let configuration: BreakerConfiguration
+            do {
+                configuration = try BreakerConfiguration(value: fields["config"]!)
+            } catch {
+                throw Self.error(number, "\"config\": \(error.message)")
+            }
+            return .configure(
+                TraceConfigure(
+                    at: at, configuration: configuration, actor: try string("actor", required: false) ?? "",
+                    reason: try string("reason", required: false) ?? "", line: number))
+        }
+
         if let opValue = fields["op"] {
             let allowed: Set<String> = ["at", "op", "tool", "tenant", "hold", "reason", "actor"]
             if let unknown = members.first(where: { !allowed.contains($0.key) }) {
@@ -168,7 +209,7 @@ public struct Trace: Sendable {
                 guard tenant != nil else { throw Self.error(number, "\"reset\" needs a \"tenant\"") }
                 op = .reset
             default:
-                throw Self.error(number, "unknown op \(String(reflecting: opName)); allowed: force_open, release, reset")
+                throw Self.error(number, "unknown op \(String(reflecting: opName)); allowed: force_open, release, reset, configure")
             }
             if hold && opName != "force_open" {
                 throw Self.error(number, "\"hold\" applies only to force_open")

@@ -152,11 +152,13 @@ public final class EventLogWriter: FactSink {
         }
         self.store = store
         self.options = options
-        self.flushInterval = .milliseconds(store.configuration.runtime.flushIntervalMs)
         self.errorsCounter = Counter(label: "agent_circuit_breaker_log_errors_total", factory: options.metricsFactory)
         self.droppedCounter = Counter(label: "agent_circuit_breaker_log_dropped_total", factory: options.metricsFactory)
         let (machine, lastSeq, replayed) = try store.rebuild()
         self.rebuilt = machine
+        // The configuration in force at the end of the log (SPEC §2): a change of
+        // flushIntervalMs takes effect when an owner opens the store.
+        self.flushInterval = .milliseconds(machine.configuration.runtime.flushIntervalMs)
         self.replayedOnOpen = replayed
         self.encoder = Locked(try Self.encoder(store, lastSeq: lastSeq, snapshotEvery: options.snapshotEvery))
         var config = Configuration()

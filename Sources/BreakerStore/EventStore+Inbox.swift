@@ -3,8 +3,14 @@ import GRDB
 
 /// An operator action waiting in the store's inbox for the owner to apply (SPEC §8).
 package struct InboxAction: Sendable, Hashable {
+    /// What is asked: an operator action, or a configuration change (its JSON, not yet checked).
+    package enum Request: Sendable, Hashable {
+        case operatorAction(OperatorOp)
+        case configure(String)
+    }
+
     package var id: Int64
-    package var op: OperatorOp
+    package var request: Request
     /// The tool and tenant as the CLI wrote them; the owner validates them (SPEC §1).
     package var tool: String
     package var tenant: String?
@@ -42,12 +48,27 @@ extension EventStore {
     package static func submit(
         path: String, op: OperatorOp, tool: String, tenant: String?, actor: String, reason: String
     ) throws(BreakerError) -> Int64 {
+        try insert(path: path, op: op.name, tool: tool, tenant: tenant, config: nil, actor: actor, reason: reason)
+    }
+
+    /// Queues a configuration change (SPEC §2) for whichever process owns `path`.
+    package static func submit(path: String, configuration: BreakerConfiguration, actor: String, reason: String) throws(BreakerError)
+        -> Int64
+    {
+        try insert(path: path, op: "configure", tool: "", tenant: nil, config: configuration.jsonText, actor: actor, reason: reason)
+    }
+
+    private static func insert(
+        path: String, op: String, tool: String, tenant: String?, config: String?, actor: String, reason: String
+    ) throws(BreakerError) -> Int64 {
         try withQueue(path: path) { queue in
             try queue.write { db in
                 try db.execute(
-                    sql:
-                        "INSERT INTO inbox(submitted_at, op, tool, tenant, actor, reason) VALUES (strftime('%s','now') * 1000, ?, ?, ?, ?, ?)",
-                    arguments: [op.name, tool, tenant, actor, reason])
+                    sql: """
+                        INSERT INTO inbox(submitted_at, op, tool, tenant, config, actor, reason)
+                        VALUES (strftime('%s','now') * 1000, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [op, tool, tenant, config, actor, reason])
                 return db.lastInsertedRowID
             }
         }
@@ -86,20 +107,25 @@ extension EventStore {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT id, op, tool, tenant, actor, reason FROM inbox
+                        SELECT id, op, tool, tenant, actor, reason, config FROM inbox
                         WHERE error IS NULL AND (claimed_by IS NULL OR claimed_by != ?) ORDER BY id
                         """, arguments: [owner])
                 var out: [InboxAction] = []
                 for r in rows {
                     let id: Int64 = r[0]
                     try db.execute(sql: "UPDATE inbox SET claimed_by = ? WHERE id = ?", arguments: [owner, id])
-                    guard let op = OperatorOp(name: r[1]) else {
+                    let request: InboxAction.Request
+                    if r[1] as String == "configure" {
+                        request = .configure(r[6] ?? "")
+                    } else if let op = OperatorOp(name: r[1]) {
+                        request = .operatorAction(op)
+                    } else {
                         try db.execute(
                             sql: "UPDATE inbox SET error = ? WHERE id = ?",
                             arguments: ["unknown operator action \(String(reflecting: r[1] as String))", id])
                         continue
                     }
-                    out.append(InboxAction(id: id, op: op, tool: r[2], tenant: r[3], actor: r[4], reason: r[5]))
+                    out.append(InboxAction(id: id, request: request, tool: r[2], tenant: r[3], actor: r[4], reason: r[5]))
                 }
                 return out
             }

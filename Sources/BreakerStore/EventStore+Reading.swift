@@ -19,7 +19,10 @@ public struct EventKinds: OptionSet, Sendable {
     public static let operatorActions = EventKinds(rawValue: 4)
     public static let globalOutages = EventKinds(rawValue: 8)
     public static let logGaps = EventKinds(rawValue: 16)
-    public static let all: EventKinds = [.calls, .transitions, .operatorActions, .globalOutages, .logGaps]
+    public static let configurations = EventKinds(rawValue: 32)
+    /// Everything but the calls: what a rebuild reads by name.
+    public static let rare: EventKinds = [.transitions, .operatorActions, .globalOutages, .logGaps, .configurations]
+    public static let all: EventKinds = [.calls, .transitions, .operatorActions, .globalOutages, .logGaps, .configurations]
 }
 
 /// Filters for reading the log.
@@ -237,6 +240,16 @@ extension EventStore {
                 .logGap(LogGapRecord(from: Timestamp(milliseconds: row[1]), to: Timestamp(milliseconds: row[2]), dropped: row[3]))
             }
         }
+        if filter.kinds.contains(.configurations) {
+            try source(
+                "SELECT seq, ts, actor, reason, config FROM config_changes WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                after: filter.afterSeq
+            ) { row in
+                let configuration = try BreakerConfiguration(json: row[4] as String)
+                return .configuration(
+                    ConfigurationRecord(time: Timestamp(milliseconds: row[1]), configuration: configuration, actor: row[2], reason: row[3]))
+            }
+        }
         // k-way merge by seq (k ≤ 5).
         var heads: [LoggedEvent?] = sources.map { $0.next() }
         while true {
@@ -279,7 +292,7 @@ extension EventStore {
             sql: """
                 SELECT max(m) FROM (SELECT max(seq) AS m FROM calls UNION ALL SELECT max(seq) FROM transitions
                 UNION ALL SELECT max(seq) FROM operator_actions UNION ALL SELECT max(seq) FROM global_outages
-                UNION ALL SELECT max(seq) FROM log_gaps)
+                UNION ALL SELECT max(seq) FROM log_gaps UNION ALL SELECT max(seq) FROM config_changes)
                 """) ?? 0
     }
 }

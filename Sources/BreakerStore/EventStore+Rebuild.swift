@@ -63,7 +63,7 @@ extension EventStore {
         for key in d.keyList { _ = machine.intern(key) }
         var others: [LoggedEvent] = []
         try readEvents(
-            db, EventFilter(afterSeq: after, kinds: [.transitions, .operatorActions, .globalOutages, .logGaps], turnNames: false),
+            db, EventFilter(afterSeq: after, kinds: .rare, turnNames: false),
             dictionaries: d
         ) { others.append($0) }
         var next = 0

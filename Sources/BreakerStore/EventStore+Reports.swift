@@ -17,7 +17,8 @@ extension EventStore {
     {
         var records: [BreakerEvent] = []
         try forEachEvent(
-            EventFilter(tenant: tenant, tool: tool, kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false)
+            EventFilter(
+                tenant: tenant, tool: tool, kinds: [.transitions, .operatorActions, .globalOutages, .configurations], turnNames: false)
         ) { records.append($0.event) }
         return AuditTimeline(records: records, from: from, to: to)
     }

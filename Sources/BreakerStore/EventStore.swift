@@ -10,7 +10,8 @@ import Synchronization
 public final class EventStore: Sendable {
     /// The store's file path.
     public let path: String
-    /// The configuration the store was created with (rebuild and status use it).
+    /// The configuration the store was created with: where a rebuild starts. The one in force
+    /// now is ``configurationInForce()``.
     public let configuration: BreakerConfiguration
     /// Whether this process owns the store for writing.
     public var isOwner: Bool { lock != nil }
@@ -226,6 +227,19 @@ public final class EventStore: Sendable {
             return try db.read { db in try body(db) }
         } catch {
             throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// The configuration in force after the last record: that of the last configuration change
+    /// (SPEC §2), else the one the store was created with.
+    public func configurationInForce() throws(BreakerError) -> BreakerConfiguration {
+        let text = try read { db in try String.fetchOne(db, sql: "SELECT config FROM config_changes ORDER BY seq DESC LIMIT 1") }
+        guard let text else { return configuration }
+        do {
+            return try BreakerConfiguration(json: text)
+        } catch {
+            throw BreakerError(
+                .storeCorrupt, "the last configuration change in \(path) is not valid: \(error.message)", context: ["path": path])
         }
     }
 

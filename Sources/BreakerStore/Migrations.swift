@@ -7,6 +7,7 @@ enum Migrations {
         (1, "001_event_log.sql", migration001),
         (2, "002_inbox_claims.sql", migration002),
         (3, "003_log_gaps.sql", migration003),
+        (4, "004_configuration_changes.sql", migration004),
     ]
 
     static let migration001 = #"""
@@ -160,6 +161,24 @@ enum Migrations {
             to_ts   INTEGER NOT NULL,
             dropped INTEGER NOT NULL
         );
+
+        """#
+
+    static let migration004 = #"""
+        -- TenantBreaker event log, schema version 4: changes of the configuration of a store in use
+        -- (SPEC §2). config is the whole configuration in force from ts on, in the file format; actor and
+        -- reason say who changed it and why. meta 'configuration' stays the configuration the store was
+        -- created with: a rebuild folds these rows, in log order, over it.
+        CREATE TABLE config_changes (
+            seq    INTEGER PRIMARY KEY,
+            ts     INTEGER NOT NULL,
+            actor  TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            config TEXT NOT NULL
+        );
+
+        -- A configure action queued for the owner carries the whole configuration (op 'configure').
+        ALTER TABLE inbox ADD COLUMN config TEXT;
 
         """#
 }

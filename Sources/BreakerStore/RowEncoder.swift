@@ -178,6 +178,13 @@ struct RowEncoder {
                 try db.execute(
                     sql: "INSERT INTO log_gaps(seq, ts, from_ts, to_ts, dropped) VALUES (?, ?, ?, ?, ?)",
                     arguments: [seq, r.from.milliseconds, r.from.milliseconds, r.to.milliseconds, r.dropped])
+            case .configuration(let r):
+                try db.execute(
+                    sql: "INSERT INTO config_changes(seq, ts, actor, reason, config) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [seq, r.time.milliseconds, r.actor, r.reason, r.configuration.jsonText])
+                if let request = r.requestID {
+                    try db.execute(sql: "DELETE FROM inbox WHERE id = ?", arguments: [request])
+                }
             }
         }
         try flushRollups(db)

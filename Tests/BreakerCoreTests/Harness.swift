@@ -5,14 +5,18 @@ import BreakerTestSupport
 struct Harness {
     var machine: BreakerMachine
     var facts: [Fact] = []
+    /// The configuration the machine started with (a change replaces the machine's).
+    var initialConfiguration: BreakerConfiguration
 
     init(_ overrides: SettingsOverride = SettingsOverride(), tools: [ToolID: SettingsOverride] = [:]) {
-        machine = BreakerMachine(configuration: try! BreakerConfiguration(defaults: overrides, tools: tools))
+        initialConfiguration = try! BreakerConfiguration(defaults: overrides, tools: tools)
+        machine = BreakerMachine(configuration: initialConfiguration)
     }
 
     static func machine(_ configuration: BreakerConfiguration) -> Harness {
         var h = Harness()
         h.machine = BreakerMachine(configuration: configuration)
+        h.initialConfiguration = configuration
         return h
     }
 
@@ -90,10 +94,19 @@ struct Harness {
     }
 
     /// The machine obtained by folding every decided fact from an empty one.
-    var replayed: BreakerMachine { BreakerMachine.replaying(events, configuration: machine.configuration) }
+    var replayed: BreakerMachine { BreakerMachine.replaying(events, configuration: initialConfiguration) }
 }
 
 extension Admission {
     var isAdmitted: Bool { if case .admitted = self { return true } else { return false } }
     var rejection: Rejection? { if case .rejected(let r) = self { return r } else { return nil } }
+}
+
+extension Harness {
+    /// Changes the configuration at `ms` (SPEC §2): `defaults` over SPEC's defaults, `tools` per tool.
+    mutating func configure(_ defaults: SettingsOverride, tools: [ToolID: SettingsOverride] = [:], at ms: Int64) {
+        let configuration = try! BreakerConfiguration(defaults: defaults, tools: tools)
+        machine.configure(
+            ConfigurationRecord(time: Self.t(ms), configuration: configuration, actor: "sre", reason: "retune"), facts: &facts)
+    }
 }

@@ -50,6 +50,22 @@ import Testing
         #expect(transitions > 20, "the workload must exercise transitions")
     }
 
+    /// The same with configuration changes in the trace (SPEC §2): replay folds them in order and
+    /// ends with the live state and configuration.
+    @Test(arguments: 21...26)
+    func replayingEventsWithConfigurationChangesGivesTheLiveState(seed: UInt64) {
+        let clock = ManualWallClock()
+        let sink = InMemoryFactSink()
+        let breaker = Fixtures.breaker(RandomWorkload.lively, clock: clock, sink: sink)
+        let trace = RandomWorkload.trace(seed: seed, lines: 3000, configureRate: 0.004)
+        Simulation(breaker: breaker, clock: clock).run(trace)
+        let replay = BreakerMachine.replaying(sink.events, configuration: RandomWorkload.lively)
+        #expect(breaker.machine.hasSameDurableState(as: replay))
+        let changes = sink.events.filter { if case .configuration = $0 { return true } else { return false } }.count
+        #expect(changes >= 4, "the workload must change the configuration several times")
+        #expect(breaker.machine.configuration != RandomWorkload.lively)
+    }
+
     @Test(arguments: 1...5)
     func aSnapshotRoundTripsThroughItsEncoding(seed: UInt64) throws {
         let clock = ManualWallClock()

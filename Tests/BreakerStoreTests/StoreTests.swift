@@ -40,6 +40,167 @@ import Testing
         #expect(report.transitionsChecked > 20)
     }
 
+    /// Rebuild folds configuration records in log order (SPEC §2): with several changes and
+    /// snapshots taken before and after them, the rebuilt state is a full replay's, and verify
+    /// re-decides every transition under the configuration in force at its record.
+    @Test(arguments: [31, 32, 33] as [UInt64])
+    func theRebuiltStateEqualsAReplayAcrossConfigurationChanges(seed: UInt64) async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.sqlite"
+        // Random changes all along, and one change each between the last two snapshots (after
+        // lines 3 600 and 3 900) and after the last: the store keeps its latest two snapshots.
+        var lines = RandomWorkload.trace(seed: seed, lines: 4000, configureRate: 0.003).lines
+        var rng = SeededGenerator(seed: seed)
+        for index in [3950, 3750] {
+            let configuration = RandomWorkload.randomConfiguration(
+                tenants: (0..<4).map { try! TenantID("tenant-\($0)") }, tools: (0..<3).map { try! ToolID("tool-\($0)") }, using: &rng)
+            lines.insert(
+                .configure(
+                    Trace.TraceConfigure(at: lines[index].at, configuration: configuration, actor: "sre", reason: "retune", line: 0)),
+                at: index + 1)
+        }
+        let live = try await simulate(
+            Trace(lines: lines), into: path, configuration: RandomWorkload.lively, batchSize: 64, snapshotEveryLines: 300)
+        let (changes, snapshots) = try await DatabaseQueue(path: path).read { db in
+            (
+                try Int64.fetchAll(db, sql: "SELECT seq FROM config_changes"),
+                try Int64.fetchAll(db, sql: "SELECT seq FROM snapshots ORDER BY seq")
+            )
+        }
+        #expect(changes.count >= 4)
+        try #require(snapshots.count == 2)
+        #expect(changes.contains { $0 > snapshots[0] && $0 < snapshots[1] } && changes.contains { $0 > snapshots[1] })
+        let store = try EventStore.openReader(path: path)
+        let full = try store.fullReplay()
+        #expect(full.machine.hasSameDurableState(as: live))
+        #expect(try store.configurationInForce() == live.configuration)
+        // From the latest snapshot (the change before it inside it, the one after in the tail) …
+        let fromLatest = try store.rebuild()
+        #expect(fromLatest.machine.hasSameDurableState(as: full.machine))
+        #expect(fromLatest.machine.configuration == live.configuration)
+        // … and from the one before (both changes in the tail).
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "DELETE FROM snapshots WHERE seq = ?", arguments: [snapshots[1]])
+        }
+        let fromEarlier = try EventStore.openReader(path: path).rebuild()
+        #expect(fromEarlier.replayed > fromLatest.replayed)
+        #expect(fromEarlier.machine.hasSameDurableState(as: full.machine))
+        let report = try store.verify()
+        #expect(report.problems.isEmpty, "\(report.problems)")
+    }
+
+    /// The library's `configure` (SPEC §2): it returns once the change is durable, and the
+    /// running breaker decides with it from then on.
+    @Test func theLibraryConfigureReturnsOnceTheChangeIsDurableAndTheBreakerUsesIt() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.sqlite"
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        options.runsProber = false
+        let owner = try StoreOwner(path: path, options: options)
+        let tighter = try BreakerConfiguration(tools: [try ToolID("crm_api"): SettingsOverride(failureThreshold: 1)])
+        try await owner.withWriter { breaker in
+            let acme = try TenantID("acme")
+            let crm = try ToolID("crm_api")
+            let turn = try TurnID("t")
+            try await breaker.configure(tighter, actor: "billing-service", reason: "CRM quota is tight")
+            // Durable on return: a reader sees it while the owner still runs.
+            let reader = try EventStore.openReader(path: path)
+            #expect(try reader.configurationInForce() == tighter)
+            guard case .admitted(let permit) = breaker.admit(tenant: acme, tool: crm, turn: turn) else {
+                Issue.record("a closed circuit admits")
+                return
+            }
+            _ = breaker.complete(permit, .failure(errorType: try ErrorType("QuotaExceeded"), latencyUs: 1_000))
+            #expect(breaker.machine.state(of: BreakerKey(tenant: acme, tool: crm))?.state == .open, "one failure opens under the new rule")
+        }
+        var records: [ConfigurationRecord] = []
+        try EventStore.openReader(path: path).forEachEvent(EventFilter(kinds: .configurations)) { e in
+            if case .configuration(let c) = e.event { records.append(c) }
+        }
+        #expect(records.map(\.actor) == ["billing-service"] && records.map(\.reason) == ["CRM quota is tight"])
+    }
+
+    /// runtime.flushIntervalMs belongs to the writer: a change takes effect when an owner next
+    /// opens the store, from the configuration in force (not the one it was created with).
+    @Test func theNextOwnerFlushesAtTheFlushIntervalInForce() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.sqlite"
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        do {
+            let first = try StoreOwner(path: path, options: options)
+            #expect(first.writer.flushInterval == .milliseconds(50))
+            var runtime = RuntimeSettings()
+            runtime.flushIntervalMs = 400
+            let slower = try BreakerConfiguration(runtime: runtime)
+            try await first.withWriter { breaker in try await breaker.configure(slower, actor: "sre", reason: "fewer fsyncs") }
+        }
+        let second = try StoreOwner(path: path, options: options)
+        #expect(second.writer.flushInterval == .milliseconds(400))
+    }
+
+    /// A configure queued for the owner is checked again there: an invalid one (written by
+    /// another tool, or an older build) is refused naming the key, and nothing is recorded.
+    @Test func theOwnerRefusesAnInvalidQueuedConfigurationAndRecordsNothing() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.sqlite"
+        _ = try await simulate(RandomWorkload.trace(seed: 3, lines: 50), into: path, configuration: .standard)
+        let id = try EventStore.submit(path: path, configuration: .standard, actor: "a", reason: "r")
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "UPDATE inbox SET config = ? WHERE id = ?", arguments: [#"{"defaults": {"minimumCalls": 0}}"#, id])
+        }
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        let owner = try StoreOwner(path: path, options: options)
+        let applied = try await owner.withWriter { _ in try owner.applyInbox() }
+        #expect(applied == 0)
+        guard case .refused(let why) = try EventStore.inboxState(path: path, id: id) else {
+            Issue.record("expected the change to be refused")
+            return
+        }
+        #expect(why.contains("defaults.minimumCalls"), "\(why)")
+        #expect(try EventStore.openReader(path: path).configurationInForce() == .standard)
+        #expect(try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM config_changes") } == 0)
+    }
+
+    /// Verify decides with the configuration in force at each record: a log whose configuration
+    /// change is taken away no longer justifies the transitions that followed it.
+    @Test func verifyFailsWhenAConfigurationChangeIsTakenOutOfTheLog() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.sqlite"
+        let at = { (ms: Int64) in Timestamp(milliseconds: 1_795_852_800_000 + ms) }
+        let acme = try TenantID("acme")
+        let tool = try ToolID("web_search")
+        let turn = try TurnID("t")
+        var lines: [Trace.Line] = []
+        func fail(_ ms: Int64) {
+            lines.append(
+                .call(
+                    Trace.TraceCall(
+                        at: at(ms), tenant: acme, tool: tool, turn: turn, latencyMs: 1, result: .error(type: try! ErrorType("ToolError")),
+                        line: 0)))
+        }
+        fail(0)
+        lines.append(
+            .configure(
+                Trace.TraceConfigure(
+                    at: at(10), configuration: try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 2)), actor: "sre",
+                    reason: "tighter", line: 0)))
+        fail(20)
+        _ = try await simulate(Trace(lines: lines), into: path, configuration: .standard)
+        let store = try EventStore.openReader(path: path)
+        #expect(try store.verify().problems.isEmpty)
+        #expect(try store.rebuild().machine.state(of: BreakerKey(tenant: acme, tool: tool))?.state == .open)
+        try await DatabaseQueue(path: path).write { db in try db.execute(sql: "DELETE FROM config_changes") }
+        #expect(try !EventStore.openReader(path: path).verify().problems.isEmpty, "under the defaults two failures open nothing")
+    }
+
     @Test func aStoreReopenedByItsOwnerContinuesFromTheRebuiltState() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -12,8 +12,10 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             24 tenants call 6 tools for 2 h 30 min of virtual time (about 65 000 calls) through the
             real breaker and store: web_search's vendor goes down at 10:00 and on-call holds it
-            open for everyone at 10:03 until 10:27; vector_db turns slow at 10:40; globex's CRM
-            quota runs out at 09:30 and its account manager resets the circuit at 10:35.
+            open for everyone at 10:03 until 10:27; vector_db turns slow at 10:40, and at 11:02 an
+            SRE raises its latency threshold (a configuration change), so its next slow spell at
+            11:10 keeps it closed; globex's CRM quota runs out at 09:30 and its account manager
+            resets the circuit at 10:35.
 
             It prints what opened, when and why, and the affected turns per tenant, and writes into
             the output folder: demo.sqlite (the store: try `breakerctl status --db …/demo.sqlite`),
@@ -94,7 +96,9 @@ struct DemoCommand: AsyncParsableCommand {
         var opens: [String: Episode] = [:]
         var order: [String] = []
         var timeline: [(Timestamp, String)] = []
-        try store.forEachEvent(EventFilter(kinds: [.transitions, .operatorActions, .globalOutages], turnNames: false)) { e in
+        var inForce = store.configuration
+        try store.forEachEvent(EventFilter(kinds: [.transitions, .operatorActions, .globalOutages, .configurations], turnNames: false)) {
+            e in
             switch e.event {
             case .transition(let t) where t.to == .open || t.to == .forcedOpen:
                 let label = "\(t.tool.rawValue) opened on \(t.cause.name)"
@@ -108,6 +112,10 @@ struct DemoCommand: AsyncParsableCommand {
             case .operatorAction(let o):
                 timeline.append(
                     (o.time, "\(o.actor) \(o.op.name) \(o.tool.rawValue) for \(o.tenant?.rawValue ?? "all tenants"): \(o.reason)"))
+            case .configuration(let c):
+                let changes = c.configuration.changes(from: inForce)
+                inForce = c.configuration
+                timeline.append((c.time, "\(c.actor) changed the configuration (\(changes.joined(separator: "; "))): \(c.reason)"))
             case .globalOutage(let g):
                 timeline.append((g.time, "global outage suspected on \(g.tool.rawValue): \(g.tenants) tenants open"))
             default:

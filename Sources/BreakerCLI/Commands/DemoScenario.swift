@@ -2,7 +2,8 @@ import BreakerCore
 import BreakerRuntime
 
 /// The demo's traffic: 24 tenants, 6 tools, 2 h 30 min from 09:00 UTC, about 65 000 calls,
-/// with a web_search vendor outage held open by an operator, a slow vector_db, and one
+/// with a web_search vendor outage held open by an operator, a slow vector_db (after which an
+/// operator raises its latency threshold, so its next slow spell keeps it closed), and one
 /// tenant's CRM quota running out (reset by its account manager).
 enum DemoScenario {
     static let start = Timestamp(milliseconds: 1_795_856_400_000)  // 2026-11-28T09:00:00Z
@@ -20,12 +21,18 @@ enum DemoScenario {
 
     static func minute(_ m: Int64) -> Int64 { start.milliseconds + m * 60_000 }
 
-    static var configuration: BreakerConfiguration {
+    static var configuration: BreakerConfiguration { configuration(vectorDBLatencyThresholdMs: 2_000) }
+
+    /// The configuration after the vector_db incident: its p95 under re-indexing (2.4–4.5 s) is
+    /// expected, so the operator raises its latency threshold to 5 s at 11:02.
+    static var retuned: BreakerConfiguration { configuration(vectorDBLatencyThresholdMs: 5_000) }
+
+    static func configuration(vectorDBLatencyThresholdMs: Int64) -> BreakerConfiguration {
         try! BreakerConfiguration(
             defaults: SettingsOverride(openTimeoutMs: 30_000, openTimeoutMultiplier: 2.0, maxOpenTimeoutMs: 240_000),
             tools: [
                 try! ToolID("code_exec"): SettingsOverride(latencyThresholdMs: 5_000),
-                try! ToolID("vector_db"): SettingsOverride(minimumCalls: 5, latencyThresholdMs: 2_000),
+                try! ToolID("vector_db"): SettingsOverride(minimumCalls: 5, latencyThresholdMs: vectorDBLatencyThresholdMs),
                 try! ToolID("crm_api"): SettingsOverride(failureRateThreshold: 0.5, minimumCalls: 6),
             ])
     }
@@ -55,8 +62,11 @@ enum DemoScenario {
                         result = chance(0.9) ? .error(type: try! ErrorType("ServiceUnavailable")) : .hang
                         latency = 40
                     }
-                    // vector_db slows down 10:40–11:00.
-                    if toolName == "vector_db" && at >= minute(100) && at < minute(120) { latency = uniform(2_400...4_500) }
+                    // vector_db slows down (re-indexing) 10:40–11:00, and again 11:10–11:20, after
+                    // its latency threshold was raised.
+                    if toolName == "vector_db" && (at >= minute(100) && at < minute(120) || at >= minute(130) && at < minute(140)) {
+                        latency = uniform(2_400...4_500)
+                    }
                     // globex runs out of CRM quota 09:30–10:30.
                     if tenantName == "globex" && toolName == "crm_api" && at >= minute(30) && at < minute(90) {
                         result = .error(type: try! ErrorType("QuotaExceeded"))
@@ -89,6 +99,15 @@ enum DemoScenario {
         op(3 + 60, .forceOpenHold, "web_search", nil, "oncall", "vendor status page: major outage")
         op(27 + 60, .release, "web_search", nil, "oncall", "vendor recovered")
         op(95, .reset, "crm_api", "globex", "am-jane", "quota raised by the CRM vendor")
+        calls.append(
+            (
+                minute(122), order,
+                .configure(
+                    Trace.TraceConfigure(
+                        at: Timestamp(milliseconds: minute(122)), configuration: retuned, actor: "sre-kim",
+                        reason: "vector_db p95 of 2.4-4.5 s while re-indexing is expected", line: 0))
+            ))
+        order += 1
         calls.sort { $0.at == $1.at ? $0.order < $1.order : $0.at < $1.at }
         return Trace(lines: calls.map(\.line))
     }

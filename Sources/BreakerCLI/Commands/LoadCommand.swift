@@ -69,8 +69,10 @@ struct LoadCommand: AsyncParsableCommand {
                 }
             }
             let owner = try StoreOwner(path: store.path, options: options)
-            if config != nil && owner.store.configuration != configuration {
-                printError("note: \(store.path) keeps the configuration it was created with; --config applies to new stores only")
+            if config != nil && owner.breaker.configuration != configuration {
+                printError(
+                    "note: \(store.path) keeps its configuration in force; --config applies to new stores only (change it with `breakerctl configure`)"
+                )
             }
             let stats = LoadStats()
             let generator = LoadGenerator(

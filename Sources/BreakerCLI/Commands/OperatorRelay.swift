@@ -4,7 +4,7 @@ import BreakerOwner
 import BreakerRuntime
 import BreakerStore
 
-/// Applies an operator action (SPEC §8): it is queued in the store's inbox, then applied by the
+/// Applies an operator action or a configuration change (SPEC §2, §8): it is queued in the store's inbox, then applied by the
 /// running owner within a second — or, with no owner running, by this process as the owner.
 /// "Applied" is reported only once the operator record is durable (its inbox row goes in the same
 /// transaction); if no owner applies it within `wait`, the CLI withdraws it and says so, or — when an
@@ -16,9 +16,28 @@ enum OperatorRelay {
         _ = try parseName(tool, option: "--tool") as ToolID
         if let tenant { _ = try parseName(tenant, option: "--tenant") as TenantID }
         let what = "\(op.name) \(tool)\(tenant.map { " for " + $0 } ?? " for all tenants")"
+        try await relay(what, storePath: storePath, wait: wait) {
+            try EventStore.submit(path: storePath, op: op, tool: tool, tenant: tenant, actor: actor, reason: reason)
+        }
+    }
+
+    /// Changes the configuration of the store in use (SPEC §2) the same way: through its owner, or
+    /// as the owner when none runs. `configuration` has been validated as a whole already.
+    static func configure(
+        _ configuration: BreakerConfiguration, actor: String, reason: String, storePath: String, wait: Duration
+    ) async throws {
+        try await relay("configure", storePath: storePath, wait: wait) {
+            try EventStore.submit(path: storePath, configuration: configuration, actor: actor, reason: reason)
+        }
+    }
+
+    /// Queues what `submit` writes to the inbox, then waits until it is applied and durable.
+    private static func relay(
+        _ what: String, storePath: String, wait: Duration, submit: () throws -> Int64
+    ) async throws {
         // Checked before anything is queued: a bad store is refused and left as it was.
         try EventStore.checkWritable(path: storePath, mustExist: true)
-        let id = try EventStore.submit(path: storePath, op: op, tool: tool, tenant: tenant, actor: actor, reason: reason)
+        let id = try submit()
         let deadline = ContinuousClock.now.advanced(by: wait)
         var appliedHere = false
         while true {

@@ -48,7 +48,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 parsed, configuration: configuration, storePath: store.path,
                 progress: parsed.lines.count > 50_000 ? { done, total in printError("simulated \(done)/\(total) lines") } : nil)
             printError(
-                "simulated \(summary.lines) lines (\(summary.calls) calls, \(summary.rejected) rejected, \(summary.operatorActions) operator actions) into \(store.path)"
+                "simulated \(summary.lines) lines (\(summary.calls) calls, \(summary.rejected) rejected, \(summary.operatorActions) operator actions\(summary.configurationChanges > 0 ? ", \(summary.configurationChanges) configuration changes" : "")) into \(store.path)"
             )
         }
     }

@@ -9,6 +9,11 @@ package enum JSONOutput {
         try! JSONText.encode(value)
     }
 
+    /// `value` as indented JSON, for a file a person edits.
+    package static func indented(_ value: some Encodable) -> String {
+        try! JSONText.indented(value)
+    }
+
     /// `values` as a JSON array, one element a line.
     package static func array(_ values: [some Encodable]) -> String {
         "[" + values.map { line($0) }.joined(separator: ",\n") + "]\n"
