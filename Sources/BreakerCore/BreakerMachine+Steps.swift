@@ -117,6 +117,12 @@ extension BreakerMachine {
     }
 
     /// Sees key `ref` at `now`: a first sight under a tool-wide signal records its start transition.
+    ///
+    /// A key is seen once a record names it (the fold of a call or transition marks it), never by
+    /// an admission alone: an admitted call of a new key records nothing until it completes, and a
+    /// replay of the log must find the key exactly as unseen as the live machine had it — or a
+    /// tool-wide action taken while that first call is in flight would move the key live and not
+    /// in the replay.
     mutating func see<E: FactEmitter>(_ ref: KeyRef, at now: Timestamp, _ e: inout E, _ fx: inout StepEffects) {
         guard !table[ref].seen else { return }
         if let start = startFact(ref, at: now) {
@@ -124,7 +130,6 @@ extension BreakerMachine {
                 ref, to: start.to, cause: start.cause, at: now, actor: start.signal.actor, reason: start.signal.reason,
                 openedAt: start.to == .open ? start.signal.at : nil, &e, &fx)
         }
-        table.writable(ref).pointee.seen = true
     }
 
     // MARK: - Admission (SPEC §4)

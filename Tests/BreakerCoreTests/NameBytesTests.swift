@@ -25,7 +25,7 @@ import Testing
         let second = BreakerKey(tenant: try TenantID(b), tool: try ToolID("web_search"))
         for i in 0..<5 { h.call(first, at: Int64(i) * 10, .fail) }
         #expect(h.state(first)?.state == .open)
-        let admission = h.admit(second, at: 100)
+        let admission = h.call(second, at: 100)
         #expect(admission.isAdmitted, "one tenant's open circuit must not reject another tenant's call")
         #expect(h.state(second)?.state == .closed)
         #expect(h.machine.keys.count == 2)

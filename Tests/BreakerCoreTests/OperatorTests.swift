@@ -48,7 +48,7 @@ import Testing
         #expect(r.reason == .circuitOpen && r.retryAfterMs == 6000, "openedAt is the signal's time")
         #expect(h.state(globex)?.openedAt == Harness.t(0))
         let late = Harness.key("initech", "web_search")
-        #expect(h.admit(late, at: 10_000).isAdmitted)
+        #expect(h.call(late, at: 10_000).isAdmitted)
         #expect(h.state(late)?.state == .closed)
     }
 

@@ -6,9 +6,16 @@ import Testing
 
     @Test func aKeySeenForTheFirstTimeStartsClosedAtGenerationZero() throws {
         var h = Harness()
-        #expect(h.admit(key, at: 0).isAdmitted)
+        #expect(h.call(key, at: 0).isAdmitted)
         #expect(h.state(key)?.state == .closed)
         #expect(h.state(key)?.generation == 0)
+    }
+
+    @Test func anAdmissionAloneRecordsNothingAndMakesNoKeyYet() throws {
+        var h = Harness()
+        #expect(h.admit(key, at: 0).isAdmitted)
+        #expect(h.facts.isEmpty)
+        #expect(h.state(key) == nil, "a key is seen once a record names it, as a replay of the log sees it")
     }
 
     @Test func opensWhenFailuresReachTheThreshold() throws {
