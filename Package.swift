@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "BreakerCore"),
@@ -54,15 +56,27 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BreakerServe",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("Resources/openapi.json"), .embedInCode("Resources/dashboard.html")]
+        ),
+        .target(
             name: "BreakerTestSupport",
             dependencies: ["BreakerCore", "BreakerRuntime", "BreakerOwner", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "BreakerCLI",
             dependencies: [
-                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner",
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -120,6 +120,11 @@ public final class EventStore: Sendable {
     }
 
     /// Opens `path` for reading while an owner may be writing (reports, status, export).
+    ///
+    /// Not in the owner's own process: it reads the file's header outside SQLite, and closing
+    /// that descriptor drops every POSIX lock the process holds on the file — the owner's
+    /// connections would then look absent to other processes, and one of them could delete the
+    /// WAL under the owner. An owner reads through its own store (a pool of readers).
     /// - Throws: ``BreakerError`` when the file is missing, not a store, corrupt or too new.
     public static func openReader(path: String) throws(BreakerError) -> EventStore {
         switch try StoreFile.presence(path) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerCore
+import BreakerReports
 import BreakerStore
 
 struct StatusCommand: AsyncParsableCommand {
@@ -46,46 +47,5 @@ struct StatusCommand: AsyncParsableCommand {
                 if lines.isEmpty { writeOut("(no keys yet)\n") }
             }
         }
-    }
-}
-
-/// One key of `status`: the JSON object (SPEC §11: tenant, tool, state, generation and more) and
-/// the table row.
-struct StatusLine: Encodable {
-    let key: BreakerKey
-    let status: KeyStatus
-
-    enum Keys: String, CodingKey {
-        case tenant, tool, state, generation
-        case openedAt = "opened_at"
-        case openTimeoutMs = "open_timeout_ms"
-        case probeSuccesses = "probe_successes"
-        case windowCalls = "window_calls"
-        case windowFailures = "window_failures"
-    }
-
-    /// When it opened; none for a CLOSED key.
-    var openedAt: Timestamp? { status.state == .closed ? nil : status.openedAt }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(key.tenant.rawValue, forKey: .tenant)
-        try c.encode(key.tool.rawValue, forKey: .tool)
-        try c.encode(status.state.name, forKey: .state)
-        try c.encode(status.generation, forKey: .generation)
-        try c.encode(openedAt?.iso8601, forKey: .openedAt)
-        try c.encode(status.currentOpenTimeoutMs, forKey: .openTimeoutMs)
-        try c.encode(status.probeSuccesses, forKey: .probeSuccesses)
-        try c.encode(status.windowCalls, forKey: .windowCalls)
-        try c.encode(status.windowFailures, forKey: .windowFailures)
-    }
-
-    static let header = ["TENANT", "TOOL", "STATE", "GEN", "OPENED AT", "OPEN TIMEOUT", "WINDOW CALLS", "FAILURES"]
-
-    var cells: [String] {
-        [
-            key.tenant.rawValue, key.tool.rawValue, status.state.name, String(status.generation), openedAt?.iso8601 ?? "-",
-            "\(status.currentOpenTimeoutMs) ms", String(status.windowCalls), String(status.windowFailures),
-        ]
     }
 }

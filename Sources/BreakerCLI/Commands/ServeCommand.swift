@@ -1,0 +1,112 @@
+import ArgumentParser
+import BreakerCore
+import BreakerOwner
+import BreakerRuntime
+import BreakerServe
+import BreakerStore
+import Foundation
+import Logging
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "The durable single-node service: agents in any language call the breaker over HTTP.",
+        discussion: """
+            Owns the store (one process per node), rebuilds the state, then serves HTTP/1.1 with
+            JSON bodies (SPEC §12; the API is at /openapi.json, the dashboard at /):
+              POST /v1/admit  {"tenant","tool","turn"}        → a permit, or the "tool unavailable" signal
+              POST /v1/complete  {"permit","outcome"}         → success | failure | cancelled
+              GET  /v1/tenants/{tenant}/unavailable-tools     → tools down, and a system-prompt note
+              GET  /v1/status, /v1/report.csv, /v1/audit.csv, /v1/events, /metrics, /livez, /readyz
+              POST /v1/operator/force-open|release|reset|configure  (Authorization: Bearer <operator token>)
+            A permit not completed within the call timeout is recorded as a timeout. Operator
+            actions from `breakerctl force-open|release|reset|configure` apply within a second.
+            SIGTERM or SIGINT: stop accepting, answer the requests in flight, make everything
+            durable, write a snapshot, exit 0.
+
+            Binding anything but loopback needs both --operator-token-file and --agent-token-file.
+            With --config on an existing store whose configuration differs, the file's is recorded
+            as a configuration change (actor serve) before the service is ready.
+
+            Examples:
+              breakerctl serve --db /var/lib/tenant-breaker/breaker.sqlite --operator-token-file /etc/tenant-breaker/operator.token
+              curl -s localhost:8710/v1/admit -d '{"tenant":"acme","tool":"web_search","turn":"t-1"}'
+
+            Exit codes: 0 stopped by SIGTERM/SIGINT; 1 failure (store owned elsewhere, port in use…); 64 bad arguments.
+            """)
+
+    @Option(help: ArgumentHelp("Configuration (JSON, SPEC §2): for a new store, or recorded as a change.", valueName: "file"))
+    var config: String?
+    @Option(help: ArgumentHelp("Address to listen on.", valueName: "address")) var host = "127.0.0.1"
+    @Option(help: ArgumentHelp("Port to listen on (0: any free port, printed at start).", valueName: "port")) var port = 8710
+    @Option(help: ArgumentHelp("File holding the operator token (needed for operator endpoints).", valueName: "file"))
+    var operatorTokenFile: String?
+    @Option(help: ArgumentHelp("File holding the agent token (needed by every endpoint but /livez and /readyz).", valueName: "file"))
+    var agentTokenFile: String?
+    @Option(help: ArgumentHelp("Close connections idle this long.", valueName: "seconds")) var idleTimeout = 30
+    @Option(help: ArgumentHelp("Answer 408 to a request body that takes longer than this to arrive.", valueName: "seconds"))
+    var bodyTimeout = 10
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+        guard bodyTimeout >= 1 else { throw ValidationError("--body-timeout must be at least 1 second") }
+        if !ServeOptions.isLoopback(host) && (operatorTokenFile == nil || agentTokenFile == nil) {
+            throw ValidationError(
+                "--host \(host) is not loopback: give both --operator-token-file and --agent-token-file so that nobody else can call or steer the breaker"
+            )
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let configuration = try config.map { try loadConfiguration($0) }
+            var serve = ServeOptions()
+            serve.host = host
+            serve.port = port
+            serve.idleTimeout = .seconds(idleTimeout)
+            serve.bodyTimeout = .seconds(bodyTimeout)
+            serve.operatorToken = try operatorTokenFile.map { try Self.token(from: $0, option: "--operator-token-file") }
+            serve.agentToken = try agentTokenFile.map { try Self.token(from: $0, option: "--agent-token-file") }
+            var logger = Logger(label: "breakerctl.serve", factory: { label in StreamLogHandler.standardError(label: label) })
+            logger.logLevel = .notice
+            serve.logger = logger
+            let path = store.path
+            serve.onListening = { host, port in
+                printError("serve: listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port) (store \(path))")
+            }
+            // Metrics go to this registry, shown at /metrics; the global metrics system is left alone.
+            let registry = PrometheusCollectorRegistry()
+            var options = StoreOwner.Options(configuration: configuration)
+            options.logger = logger
+            options.metricsFactory = PrometheusMetricsFactory(registry: registry)
+            let owner = try StoreOwner(path: path, options: options)
+            let breaker = owner.breaker
+            let change = configuration.flatMap { $0 == breaker.configuration ? nil : $0 }
+            let server = BreakerServer(owner: owner, registry: registry, options: serve) {
+                guard let change else { return }
+                let lines = change.changes(from: breaker.configuration)
+                try await breaker.configure(change, actor: "serve", reason: "configuration file at start")
+                printError("serve: recorded the configuration of \(config!) as a change: \(lines.joined(separator: "; "))")
+            }
+            try await owner.run(alongside: [.init(service: server.service)], gracefulShutdownSignals: [.sigterm, .sigint])
+            printError("serve: stopped; everything answered is durable in \(path)")
+        }
+    }
+
+    /// The token in `path`: its text without surrounding whitespace.
+    static func token(from path: String, option: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("\(option): cannot read \(path)")
+        }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.utf8.count >= 16 else {
+            throw ValidationError("\(option): the token in \(path) is shorter than 16 bytes; use e.g. `openssl rand -hex 32 > \(path)`")
+        }
+        return Array(text.utf8)
+    }
+}

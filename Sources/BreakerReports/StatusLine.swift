@@ -1,0 +1,47 @@
+package import BreakerCore
+
+/// One key of `status`: the JSON object (SPEC §11: tenant, tool, state, generation and more) and
+/// the table row.
+package struct StatusLine: Encodable, Sendable {
+    package init(key: BreakerKey, status: KeyStatus) {
+        self.key = key
+        self.status = status
+    }
+
+    package let key: BreakerKey
+    package let status: KeyStatus
+
+    enum Keys: String, CodingKey {
+        case tenant, tool, state, generation
+        case openedAt = "opened_at"
+        case openTimeoutMs = "open_timeout_ms"
+        case probeSuccesses = "probe_successes"
+        case windowCalls = "window_calls"
+        case windowFailures = "window_failures"
+    }
+
+    /// When it opened; none for a CLOSED key.
+    package var openedAt: Timestamp? { status.state == .closed ? nil : status.openedAt }
+
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(key.tenant.rawValue, forKey: .tenant)
+        try c.encode(key.tool.rawValue, forKey: .tool)
+        try c.encode(status.state.name, forKey: .state)
+        try c.encode(status.generation, forKey: .generation)
+        try c.encode(openedAt?.iso8601, forKey: .openedAt)
+        try c.encode(status.currentOpenTimeoutMs, forKey: .openTimeoutMs)
+        try c.encode(status.probeSuccesses, forKey: .probeSuccesses)
+        try c.encode(status.windowCalls, forKey: .windowCalls)
+        try c.encode(status.windowFailures, forKey: .windowFailures)
+    }
+
+    package static let header = ["TENANT", "TOOL", "STATE", "GEN", "OPENED AT", "OPEN TIMEOUT", "WINDOW CALLS", "FAILURES"]
+
+    package var cells: [String] {
+        [
+            key.tenant.rawValue, key.tool.rawValue, status.state.name, String(status.generation), openedAt?.iso8601 ?? "-",
+            "\(status.currentOpenTimeoutMs) ms", String(status.windowCalls), String(status.windowFailures),
+        ]
+    }
+}

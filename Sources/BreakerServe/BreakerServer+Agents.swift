@@ -1,0 +1,166 @@
+import BreakerCore
+import BreakerOwner
+import BreakerReports
+import BreakerRuntime
+import Hummingbird
+
+extension BreakerServer {
+    /// `POST /v1/admit`: admit or reject one call (SPEC §4), answered once any transition it
+    /// caused is durable.
+    func admit(_ request: Request) async throws(APIError) -> Response {
+        let body = try await JSONBody.read(request, fields: ["tenant", "tool", "turn"], timeout: options.bodyTimeout)
+        let tenant: TenantID = try body.name("tenant")
+        let tool: ToolID = try body.name("tool")
+        let turn: TurnID = try body.name("turn")
+        let breaker = owner.breaker
+        let started = ContinuousClock.now
+        switch await breaker.admitDurably(tenant: tenant, tool: tool, turn: turn) {
+        case .admitted(let permit):
+            let token = permits.issue(permit, started: started) { p in
+                // Not completed by its deadline: recorded then as a timeout (SPEC §12).
+                _ = await breaker.completeDurably(p, .timeout, at: p.admittedAt.adding(milliseconds: p.callTimeoutMs))
+            }
+            return HTTPAnswer.json(Admitted(permit: token, callTimeoutMs: permit.callTimeoutMs, probe: permit.probe))
+        case .rejected(let rejection):
+            return HTTPAnswer.json(Rejected(signal: DegradationSignal(tool: tool, rejection: rejection)))
+        }
+    }
+
+    /// `POST /v1/complete`: how an admitted call ended (SPEC §5, §12).
+    func complete(_ request: Request) async throws(APIError) -> Response {
+        let body = try await JSONBody.read(request, fields: ["permit", "outcome", "error_type"], timeout: options.bodyTimeout)
+        let token = try body.string("permit")!
+        let outcome = try body.string("outcome")!
+        let errorText = try body.string("error_type", required: false)
+        // Everything is checked before the permit is taken: a refused request records nothing.
+        var errorType: ErrorType?
+        switch outcome {
+        case "success", "cancelled":
+            if errorText != nil { throw .badRequest("error_type goes with outcome \"failure\" only") }
+        case "failure":
+            do {
+                errorType = try ErrorType(errorText ?? "Error")
+            } catch {
+                throw .badName(error, field: "error_type")
+            }
+        default:
+            throw .badRequest("field \"outcome\" must be \"success\", \"failure\" or \"cancelled\", not \(JSONValue.quote(outcome))")
+        }
+        let issued: PermitTable.Issued
+        switch permits.take(token) {
+        case .live(let i): issued = i
+        case .expired: return HTTPAnswer.json(["recorded": "timeout"], status: .conflict)
+        case .unknown:
+            throw APIError(.notFound, "unknown permit: never issued, already completed, or issued before the service restarted")
+        }
+        let permit = issued.permit
+        let elapsed = ContinuousClock.now - issued.started
+        let us = max(0, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)
+        let breaker = owner.breaker
+        // A completion that arrives after the deadline is a timeout, as `call` would record it.
+        if us >= permit.callTimeoutMs * 1000 {
+            _ = await breaker.completeDurably(permit, .timeout, at: permit.admittedAt.adding(milliseconds: permit.callTimeoutMs))
+            return HTTPAnswer.json(["recorded": "timeout"], status: .conflict)
+        }
+        let callOutcome: CallOutcome =
+            switch outcome {
+            case "success": .success(latencyUs: us)
+            case "failure": .failure(errorType: errorType!, latencyUs: us)
+            default: .cancelled(latencyUs: us)
+            }
+        let completion = await breaker.completeDurably(permit, callOutcome)
+        return HTTPAnswer.json(Completed(recorded: outcome, stale: completion.stale, state: completion.state.name))
+    }
+
+    /// `GET /v1/status[?tenant=T]`: the array of `breakerctl status --format json`.
+    func status(_ request: Request) throws(APIError) -> Response {
+        let query = try Query(request, allowed: ["tenant"])
+        let only: TenantID? = try query.name("tenant")
+        let machine = owner.breaker.machine
+        let lines = machine.keys.filter { only == nil || $0.tenant == only }.sorted().map {
+            StatusLine(key: $0, status: machine.status(of: $0)!)
+        }
+        return HTTPAnswer.jsonText("[" + lines.map { try! JSONText.encode($0) }.joined(separator: ",\n") + "]\n")
+    }
+
+    /// `GET /v1/tenants/{tenant}/unavailable-tools`: what the agent's planner and system prompt
+    /// need (SPEC §5).
+    func unavailableTools(tenantSegment: Substring) throws(APIError) -> Response {
+        guard let text = URLText.decode(tenantSegment) else {
+            throw .badRequest("tenant: the path segment is not percent-encoded UTF-8")
+        }
+        let tenant: TenantID
+        do {
+            tenant = try TenantID(text)
+        } catch {
+            throw .badName(error, field: "tenant")
+        }
+        let tools = owner.breaker.unavailableTools(tenant: tenant)
+        return HTTPAnswer.json(
+            UnavailableAnswer(
+                tools: tools.map { .init(toolName: $0.tool, reason: $0.reason, retryAfterSeconds: $0.retryAfterSeconds) },
+                systemPromptNote: UnavailableTool.systemPromptNote(for: tools)))
+    }
+}
+
+struct Admitted: Encodable {
+    let admitted = true
+    let permit: String
+    let callTimeoutMs: Int64
+    let probe: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case admitted, permit
+        case callTimeoutMs = "call_timeout_ms"
+        case probe
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(admitted, forKey: .admitted)
+        try c.encode(permit, forKey: .permit)
+        try c.encode(callTimeoutMs, forKey: .callTimeoutMs)
+        try c.encode(probe, forKey: .probe)
+    }
+}
+
+struct Rejected: Encodable {
+    let admitted = false
+    let signal: DegradationSignal
+
+    enum CodingKeys: String, CodingKey { case admitted, signal }
+}
+
+struct Completed: Encodable {
+    let recorded: String
+    let stale: Bool
+    let state: String
+}
+
+struct UnavailableAnswer: Encodable {
+    struct Tool: Encodable {
+        let toolName: String
+        let reason: String
+        let retryAfterSeconds: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case toolName = "tool_name"
+            case reason
+            case retryAfterSeconds = "retry_after_seconds"
+        }
+    }
+
+    let tools: [Tool]
+    let systemPromptNote: String?
+
+    enum CodingKeys: String, CodingKey {
+        case tools
+        case systemPromptNote = "system_prompt_note"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tools, forKey: .tools)
+        try c.encode(systemPromptNote, forKey: .systemPromptNote)
+    }
+}

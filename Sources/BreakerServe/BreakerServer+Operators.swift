@@ -1,0 +1,54 @@
+import BreakerCore
+import BreakerOwner
+import BreakerRuntime
+import Hummingbird
+
+extension BreakerServer {
+    /// `POST /v1/operator/force-open|release|reset` (SPEC §7), answered once the record is durable.
+    func operatorAction(_ request: Request, path: String) async throws -> Response {
+        let op: String = String(path.dropFirst("/v1/operator/".count))
+        var fields: Set<String> = ["tool", "tenant", "actor", "reason"]
+        if op == "force-open" { fields.insert("hold") }
+        let body = try await JSONBody.read(request, fields: fields, timeout: options.bodyTimeout)
+        let tool: ToolID = try body.name("tool")
+        let tenant: TenantID? = try body.optionalName("tenant")
+        let (actor, reason) = try Self.actorAndReason(body)
+        let kind: OperatorOp
+        switch op {
+        case "force-open": kind = try body.bool("hold") ? .forceOpenHold : .forceOpen
+        case "release": kind = .release
+        default:
+            guard tenant != nil else { throw APIError.badRequest("reset needs a tenant: give \"tenant\"") }
+            kind = .reset
+        }
+        try await owner.breaker.apply(OperatorAction(op: kind, tool: tool, tenant: tenant, actor: actor, reason: reason))
+        return HTTPAnswer.json(["applied": kind.name])
+    }
+
+    /// `POST /v1/operator/configure` (SPEC §2): validated as a whole, recorded, durable on answer.
+    func configure(_ request: Request) async throws -> Response {
+        let body = try await JSONBody.read(request, fields: ["config", "actor", "reason"], timeout: options.bodyTimeout)
+        guard let value = body.value["config"] else { throw APIError.badRequest("missing field \"config\" (an object)") }
+        let (actor, reason) = try Self.actorAndReason(body)
+        let configuration: BreakerConfiguration
+        do {
+            configuration = try BreakerConfiguration(value: value)
+        } catch {
+            throw APIError.badRequest("config: \(error.message)")
+        }
+        try await owner.breaker.configure(configuration, actor: actor, reason: reason)
+        return HTTPAnswer.json(["applied": "configure"])
+    }
+
+    private static func actorAndReason(_ body: JSONBody) throws(APIError) -> (String, String) {
+        let actor = try body.string("actor")!
+        let reason = try body.string("reason")!
+        for (field, text) in [("actor", actor), ("reason", reason)] {
+            guard !text.isEmpty, text.utf8.count <= 1024, !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+            else {
+                throw .badRequest("field \"\(field)\" must be 1–1024 bytes without control characters")
+            }
+        }
+        return (actor, reason)
+    }
+}

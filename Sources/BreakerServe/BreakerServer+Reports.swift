@@ -1,0 +1,108 @@
+import BreakerCore
+import BreakerOwner
+import BreakerReports
+import BreakerRuntime
+import BreakerStore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension BreakerServer {
+    /// `GET /v1/report.csv?tenant=T` (or `?all=1`), `&from=H&to=H`: byte-identical to
+    /// `breakerctl report` once every call answered so far is durable.
+    func report(_ request: Request) async throws -> Response {
+        let query = try Query(request, allowed: ["tenant", "all", "from", "to"])
+        let tenant: TenantID? = try query.name("tenant")
+        if let all = query["all"], all != "1" { throw APIError.badRequest("all must be 1 (every tenant)") }
+        let all = query["all"] != nil
+        if tenant == nil && !all { throw APIError.badRequest("say which tenant: ?tenant=NAME, or ?all=1 for every tenant") }
+        if tenant != nil && all { throw APIError.badRequest("tenant and all exclude each other; give one") }
+        let (from, to) = (try query.hour("from"), try query.hour("to"))
+        try Query.checkRange(from, to)
+        try await owner.breaker.flush()
+        return HTTPAnswer.text(try reader.slaReport(tenant: tenant, from: from, to: to).csv, type: "text/csv; charset=utf-8")
+    }
+
+    /// `GET /v1/audit.csv?tenant=T[&tool=X&from=TS&to=TS]`: byte-identical to `breakerctl audit`.
+    func audit(_ request: Request) async throws -> Response {
+        let query = try Query(request, allowed: ["tenant", "tool", "from", "to"])
+        guard let tenant: TenantID = try query.name("tenant") else {
+            throw APIError.badRequest("say whose timeline: ?tenant=NAME")
+        }
+        let tool: ToolID? = try query.name("tool")
+        let (from, to) = (try query.time("from"), try query.time("to"))
+        try Query.checkRange(from, to)
+        try await owner.breaker.flush()
+        return HTTPAnswer.text(
+            try reader.auditTimeline(tenant: tenant, tool: tool, from: from, to: to).csv, type: "text/csv; charset=utf-8")
+    }
+
+    /// `GET /v1/events`: every record but calls, once durable, as server-sent events — `id:` its
+    /// seq, `data:` its `export` line. `Last-Event-ID` (or `?after=SEQ`) resumes after that seq;
+    /// `?last=N` starts with the latest N records (the dashboard); otherwise from the start.
+    func events(_ request: Request) throws -> Response {
+        let query = try Query(request, allowed: ["after", "last"])
+        var after: Int64 = 0
+        if let header = request.headers[.lastEventID] ?? query["after"] {
+            guard let seq = Int64(header), seq >= 0 else {
+                throw APIError.badRequest("Last-Event-ID (or after) must be a seq, a whole number ≥ 0")
+            }
+            after = seq
+        } else if let text = query["last"] {
+            guard let n = Int(text), (1...10_000).contains(n) else { throw APIError.badRequest("last must be a number from 1 to 10000") }
+            after = try latestSeq(keeping: n)
+        }
+        let start = after
+        let reader = self.reader
+        let interval = options.eventInterval
+        let stopping = self.stopping
+        let body = ResponseBody { writer in
+            var after = start
+            var quiet = ContinuousClock.now
+            while !stopping.withLock({ $0 }) && !Task.isCancelled {
+                var chunk = ""
+                var count = 0
+                try reader.forEachEvent(EventFilter(afterSeq: after, kinds: .rare)) { e in
+                    guard count < 1000 else { return }
+                    chunk += "id: \(e.seq)\ndata: \(try JSONText.encode(ExportLine(seq: e.seq, event: e.event)))\n\n"
+                    after = e.seq
+                    count += 1
+                }
+                if count > 0 {
+                    try await writer.write(ByteBuffer(string: chunk))
+                    quiet = .now
+                    if count == 1000 { continue }
+                } else if ContinuousClock.now - quiet > .seconds(15) {
+                    // Keeps proxies from closing a quiet stream.
+                    try await writer.write(ByteBuffer(string: ": quiet\n\n"))
+                    quiet = .now
+                }
+                try await Task.sleep(for: interval)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    /// The seq after which the latest `n` records other than calls begin.
+    private func latestSeq(keeping n: Int) throws -> Int64 {
+        var ring: [Int64] = []
+        ring.reserveCapacity(n)
+        var head = 0
+        try reader.forEachEvent(EventFilter(kinds: .rare)) { e in
+            if ring.count < n {
+                ring.append(e.seq)
+            } else {
+                ring[head] = e.seq
+                head = (head + 1) % n
+            }
+        }
+        guard ring.count == n else { return 0 }
+        return ring[head] - 1
+    }
+}
+
+extension HTTPField.Name {
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+}

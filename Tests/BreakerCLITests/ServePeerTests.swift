@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// `breakerctl serve` against real peers (SPEC §12): the Python client, raw sockets, the OpenAPI
+/// document, schemathesis and a headless chromium, each driving the real binary on an ephemeral
+/// loopback port. The scripts live in `Tests/ServeClients`; `bash .ci/run` installs the peers.
+@Suite(.serialized)
+struct ServePeerTests {
+    @Test func thePythonClientDrivesAServeThroughAnOutageAndNothingIsLost() async throws {
+        let r = try await Peers.run(Peers.python, [Peers.script("interop_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("interop: all checks passed"), "\(r.text)\(r.stderr)")
+    }
+
+    @Test func tokensBadInputAndUnrulyClientsNeverGetA5xxOrARecord() async throws {
+        let r = try await Peers.run(Peers.python, [Peers.script("bad_input_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("bad input: all checks passed"), "\(r.text)\(r.stderr)")
+    }
+
+    @Test func theOpenAPIDocumentMatchesTheRoutes() async throws {
+        let r = try await Peers.run(Peers.python, [Peers.script("openapi_routes_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("openapi routes: all checks passed"), "\(r.text)\(r.stderr)")
+    }
+
+    @Test func schemathesisFindsNo5xxAndNoResponseOutsideTheDocument() async throws {
+        let fuzzer = Peers.venv.appendingPathComponent("bin/schemathesis").path
+        try #require(FileManager.default.isExecutableFile(atPath: fuzzer), "schemathesis is missing: run `bash .ci/run` once to install it")
+        let r = try await Peers.run("/bin/bash", [Peers.script("schemathesis_test.sh"), CLI.binary.path, try Peers.workDir(), fuzzer])
+        #expect(r.status == 0 && r.text.contains("schemathesis: no issues"), "\(r.text)\(r.stderr)")
+    }
+}
+
+/// Runs the peer scripts of `Tests/ServeClients`.
+enum Peers {
+    /// The Python of the test environment (`.build/peers`, made by `.ci/run`), else the system's.
+    static var python: String {
+        let v = venv.appendingPathComponent("bin/python3").path
+        return FileManager.default.isExecutableFile(atPath: v) ? v : "/usr/bin/env"
+    }
+
+    static var venv: URL { CLI.packageRoot.appendingPathComponent(".build/peers") }
+
+    static func script(_ name: String) -> String {
+        CLI.packageRoot.appendingPathComponent("Tests/ServeClients/\(name)").path
+    }
+
+    static func workDir() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-peers-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Runs `executable args` on a thread of its own, standard error merged into the output;
+    /// `/usr/bin/env` runs `python3 args`.
+    static func run(_ executable: String, _ args: [String]) async throws -> CLI.Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result {
+                        let p = Process()
+                        p.executableURL = URL(fileURLWithPath: executable)
+                        p.arguments = executable == "/usr/bin/env" ? ["python3"] + args : args
+                        let out = Pipe()
+                        p.standardOutput = out
+                        p.standardError = out
+                        try p.run()
+                        let output = out.fileHandleForReading.readDataToEndOfFile()
+                        p.waitUntilExit()
+                        return CLI.Output(status: p.terminationStatus, stdout: output, stderr: "")
+                    })
+            }
+        }
+    }
+}
