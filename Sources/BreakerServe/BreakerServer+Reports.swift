@@ -59,8 +59,9 @@ extension BreakerServer {
         let body = ResponseBody { writer in
             var after = start
             var quiet = ContinuousClock.now
+            // The first write answers at once: the records so far (the backlog) after a comment.
+            var chunk = ": tenant-breaker events\n\n"
             while !stopping.withLock({ $0 }) && !Task.isCancelled {
-                var chunk = ""
                 var count = 0
                 try reader.forEachEvent(EventFilter(afterSeq: after, kinds: .rare)) { e in
                     guard count < 1000 else { return }
@@ -68,8 +69,9 @@ extension BreakerServer {
                     after = e.seq
                     count += 1
                 }
-                if count > 0 {
+                if !chunk.isEmpty {
                     try await writer.write(ByteBuffer(string: chunk))
+                    chunk = ""
                     quiet = .now
                     if count == 1000 { continue }
                 } else if ContinuousClock.now - quiet > .seconds(15) {

@@ -27,6 +27,15 @@ struct ServePeerTests {
         let r = try await Peers.run("/bin/bash", [Peers.script("schemathesis_test.sh"), CLI.binary.path, try Peers.workDir(), fuzzer])
         #expect(r.status == 0 && r.text.contains("schemathesis: no issues"), "\(r.text)\(r.stderr)")
     }
+
+    @Test func theDashboardInHeadlessChromiumFollowsAnOutageLive() async throws {
+        let python = Peers.venv.appendingPathComponent("bin/python3").path
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && FileManager.default.isExecutableFile(atPath: python),
+            "chromium, chromedriver or selenium is missing: run `bash .ci/run` once to install them")
+        let r = try await Peers.run(python, [Peers.script("dashboard_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("dashboard: all checks passed"), "\(r.text)\(r.stderr)")
+    }
 }
 
 /// Runs the peer scripts of `Tests/ServeClients`.

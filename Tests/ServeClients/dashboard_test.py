@@ -1,0 +1,142 @@
+"""The dashboard (`GET /`) in a real headless chromium, driven through an outage (SPEC §12).
+
+Run: python3 Tests/ServeClients/dashboard_test.py PATH/TO/breakerctl WORKDIR [--screenshot FILE]
+(Python with selenium; chromium and chromedriver from Debian.) With --screenshot, the page is
+saved as a PNG after the outage, for a person to look at.
+"""
+
+import json
+import os
+import re
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import ServeProcess, wait_until  # noqa: E402
+from tenantbreaker_client import BreakerClient  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+TOKEN = "operator-" + "d" * 40
+
+
+def check(condition, what):
+    if not condition:
+        print("FAIL:", what)
+        sys.exit(1)
+    print("ok:", what)
+
+
+class VendorTimeout(Exception):
+    pass
+
+
+def main():
+    breakerctl, work = sys.argv[1], sys.argv[2]
+    screenshot = sys.argv[sys.argv.index("--screenshot") + 1] if "--screenshot" in sys.argv else None
+    os.makedirs(work, exist_ok=True)
+    config = os.path.join(work, "config.json")
+    with open(config, "w") as f:
+        json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 120000, "globalOutageTenants": 3}}, f)
+    serve = ServeProcess(breakerctl, os.path.join(work, "dashboard.sqlite"), config=config, operator_token=TOKEN)
+    driver = None
+    try:
+        client = BreakerClient(serve.url)
+        operator = BreakerClient(serve.url, token=TOKEN)
+        tenants = ["acme", "globex", "initech", "umbrella"]
+        for tenant in tenants:
+            for tool in ("web_search", "crm"):
+                client.run(tenant, tool, f"{tenant}-warm", lambda: "ok")
+
+        html = urllib.request.urlopen(serve.url + "/").read().decode("utf-8")
+        check(not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//|@import""", html, re.I),
+              "the page loads no external assets")
+
+        options = webdriver.ChromeOptions()
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+            options.add_argument(arg)
+        options.binary_location = "/usr/bin/chromium"
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        driver.set_page_load_timeout(30)
+        driver.get(serve.url + "/")
+
+        # Read in one script: the page re-renders as events arrive, so elements do not last.
+        def attrs(selector, *names):
+            return driver.execute_script(
+                "return [...document.querySelectorAll(arguments[0])].map(e => arguments[1].map(n => e.getAttribute(n)))",
+                selector, list(names))
+
+        def text(element_id):
+            return driver.execute_script("return document.getElementById(arguments[0]).textContent", element_id)
+
+        def cells(state=None):
+            return {k: v for k, v in attrs("#grid td[data-key]", "data-key", "data-state") if state is None or v == state}
+
+        def affected_rows():
+            return {t: int(n) for t, n in attrs("#affected tbody tr", "data-tenant", "data-affected")}
+
+        grid = wait_until(lambda: len(cells()) == 8 and cells(), timeout=15)
+        check(grid and set(grid.values()) == {"closed"}, f"the grid shows 4 tenants × 2 tools, all closed ({grid})")
+        check(text("open-count") == "0", "no open circuits at first")
+        check(wait_until(lambda: text("stream") == "events: live", timeout=10), "the event stream is live")
+
+        # The outage: web_search fails for three tenants; their circuits open; a global outage.
+        for tenant in tenants[:3]:
+            for i in range(2):
+                try:
+                    client.run(tenant, "web_search", f"{tenant}-down-{i}", fail)
+                except VendorTimeout:
+                    pass
+        client.run("acme", "web_search", "acme-blocked", lambda: "never runs")
+        opened = wait_until(lambda: {k for k, v in cells("open").items()} == {"acme/web_search", "globex/web_search", "initech/web_search"}, timeout=10)
+        check(opened, f"the page turns the three circuits open without reloading ({cells()})")
+        check(text("open-count") == "3", "the header counts 3 open circuits")
+        check(cells()["umbrella/web_search"] == "closed", "umbrella's circuit stays closed on the page")
+        outage = wait_until(lambda: attrs("#outages li", "data-tool") == [["web_search"]], timeout=5)
+        check(outage and text("outage-count") == "1", "web_search is listed as a global outage now")
+        kinds = [k for (k,) in attrs("#events li", "data-kind")]
+        check(kinds.count("transition") >= 3 and "global_outage" in kinds, f"the latest transitions and the global outage are listed ({kinds})")
+        open_rows = attrs("#open-list tbody tr", "data-key")
+        check(len(open_rows) == 3, f"the open circuits are listed with their tenants ({open_rows})")
+        first_row = attrs("#grid tbody tr", "data-tenant")[0][0]
+        check(first_row in ("acme", "globex", "initech"), f"tenants with a circuit not closed come first ({first_row})")
+
+        # An operator action arrives live too.
+        operator.force_open("crm", actor="oncall", reason="vendor maintenance", hold=True)
+        forced = wait_until(lambda: len(cells("forced_open")) == 4, timeout=10)
+        check(forced, f"the operator's hold shows every crm circuit forced open ({cells()})")
+        check(wait_until(lambda: attrs('#events li[data-kind="operator"]', "data-seq"), timeout=5),
+              "the operator action is listed")
+        live = int(driver.execute_script("return document.body.dataset.liveEvents"))
+        check(live >= 9, f"the page took these from /v1/events ({live} live events)")
+
+        affected = wait_until(lambda: affected_rows().get("acme", 0) >= 3, timeout=10)
+        rows = affected_rows()
+        check(affected and rows.get("umbrella") == 0, f"affected turns per hour: acme's failed and blocked turns, none for umbrella ({rows})")
+
+        driver.find_element(By.ID, "filter").send_keys("umb")
+        check(wait_until(lambda: attrs("#grid tbody tr", "data-tenant") == [["umbrella"]], timeout=5),
+              "the tenant filter narrows the grid")
+        driver.find_element(By.ID, "filter").clear()
+        driver.execute_script("document.getElementById('filter').dispatchEvent(new Event('input'))")
+        if screenshot:
+            time.sleep(0.5)
+            driver.save_screenshot(screenshot)
+            print("screenshot:", screenshot)
+        check(serve.stop() == 0, "serve stops cleanly")
+    finally:
+        if driver:
+            driver.quit()
+        serve.kill()
+    print("dashboard: all checks passed")
+
+
+def fail():
+    raise VendorTimeout("vendor is down")
+
+
+if __name__ == "__main__":
+    main()
