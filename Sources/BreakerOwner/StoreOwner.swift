@@ -201,13 +201,19 @@ public final class StoreOwner: Service, Sendable {
 
 /// The writer as a service: on graceful shutdown or cancellation it makes everything durable
 /// and stops.
+///
+/// The writer runs in a task of its own, which cancellation of the group does not reach: a
+/// cancelled write would fail, and the writer would retry it until its close timeout and give up
+/// with records still queued. Cancellation closes the writer instead, and waits for it.
 struct WriterService: Service {
     let writer: EventLogWriter
 
     func run() async throws {
+        let writer = self.writer
+        let running = Task { try await writer.run() }
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
-                try await writer.run()
+                try await running.value
             } onGracefulShutdown: {
                 writer.close()
             }

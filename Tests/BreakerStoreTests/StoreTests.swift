@@ -92,6 +92,39 @@ import Testing
 
     /// The library's `configure` (SPEC §2): it returns once the change is durable, and the
     /// running breaker decides with it from then on.
+    /// An application that stops its owner by cancelling the task running it loses nothing: the
+    /// writer is closed, not cancelled mid-write, so every record and the final snapshot are
+    /// durable and no write ever failed.
+    @Test func cancellingARunningOwnerMakesEverythingDurableWithoutAFailedWrite() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.sqlite"
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        options.runsProber = false
+        options.appliesInbox = false
+        options.closeTimeout = .seconds(2)
+        let owner = try StoreOwner(path: path, options: options)
+        let running = Task { try await owner.run() }
+        let acme = try TenantID("acme")
+        let tool = try ToolID("web_search")
+        for i in 0..<500 {
+            guard case .admitted(let permit) = owner.breaker.admit(tenant: acme, tool: tool, turn: try TurnID("t-\(i)")) else {
+                Issue.record("a closed circuit admits")
+                return
+            }
+            _ = owner.breaker.complete(permit, .success(latencyUs: 1_000))
+        }
+        running.cancel()
+        try await running.value
+        #expect(owner.health.errors == 0, "no write failed: \(owner.health.lastError ?? "")")
+        let reader = try EventStore.openReader(path: path)
+        var calls = 0
+        try reader.forEachEvent(EventFilter(kinds: .calls)) { _ in calls += 1 }
+        #expect(calls == 500)
+        #expect(try reader.rebuild().replayed == 0, "the final snapshot covers every record")
+    }
+
     @Test func theLibraryConfigureReturnsOnceTheChangeIsDurableAndTheBreakerUsesIt() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
