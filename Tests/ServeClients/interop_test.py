@@ -171,6 +171,24 @@ def run_checks(serve, breakerctl):
     moves = [(r["tenant"], r["from"], r["to"]) for r in rare if r["kind"] == "transition" and r["tool"] == "web_search"]
     expected = [(t, a, b) for t in ("acme", "globex") for a, b in (("closed", "open"), ("open", "half_open"), ("half_open", "closed"))]
     check(sorted(moves) == sorted(expected), f"web_search: acme and globex opened, probed and closed, nothing else ({moves})")
+    # Restarted with a different --config: recorded as a configuration change before it is ready.
+    config = os.path.join(os.path.dirname(serve.db), "config-2.json")
+    with open(config, "w") as f:
+        json.dump({"defaults": {"failureThreshold": 8, "openTimeoutMs": 700, "successThreshold": 2, "latencyThresholdMs": 2000}}, f)
+    for round in (1, 2):
+        again = ServeProcess(breakerctl, serve.db, config=config)
+        try:
+            check(json.loads(http_get(again.port, "/readyz")) == {"status": "ready"}, f"restart {round} with --config is ready")
+            check(again.stop() == 0, f"restart {round} stops cleanly")
+        finally:
+            again.kill()
+    rc, out, _ = serve.cli("export")
+    changes = [json.loads(line) for line in out.splitlines() if json.loads(line)["kind"] == "config"]
+    check(len(changes) == 1 and changes[0]["actor"] == "serve" and changes[0]["reason"] == "configuration file at start"
+          and changes[0]["config"]["defaults"]["failureThreshold"] == 8,
+          f"a differing --config is recorded once as a change by serve ({[(c['actor'], c['reason']) for c in changes]})")
+    rc, out, _ = serve.cli("config")
+    check(json.loads(out)["defaults"]["failureThreshold"] == 8, "breakerctl config shows the file's configuration in force")
     print("interop: all checks passed")
 
 
