@@ -42,7 +42,7 @@ struct ServeBench: AsyncParsableCommand {
             let owner = try StoreOwner(path: dir + "/serve.sqlite", options: options)
             var serve = ServeOptions()
             serve.port = 0
-            serve.logger = options.logger
+            serve.logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
             let port = Locked<Int?>(nil)
             serve.onListening = { _, p in port.withLock { $0 = p } }
             let server = BreakerServer(owner: owner, registry: registry, options: serve)

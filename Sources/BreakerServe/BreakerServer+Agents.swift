@@ -16,10 +16,7 @@ extension BreakerServer {
         let started = ContinuousClock.now
         switch await breaker.admitDurably(tenant: tenant, tool: tool, turn: turn) {
         case .admitted(let permit):
-            let token = permits.issue(permit, started: started) { p in
-                // Not completed by its deadline: recorded then as a timeout (SPEC §12).
-                _ = await breaker.completeDurably(p, .timeout, at: p.admittedAt.adding(milliseconds: p.callTimeoutMs))
-            }
+            let token = permits.issue(permit, started: started)
             return HTTPAnswer.json(Admitted(permit: token, callTimeoutMs: permit.callTimeoutMs, probe: permit.probe))
         case .rejected(let rejection):
             return HTTPAnswer.json(Rejected(signal: DegradationSignal(tool: tool, rejection: rejection)))

@@ -1,5 +1,6 @@
 import BreakerCore
 public import BreakerOwner
+import BreakerRuntime
 import BreakerStore
 import Hummingbird
 import Logging
@@ -157,11 +158,20 @@ struct ServerService: Service {
             },
             logger: options.logger)
         app.beforeServerStarts { try await server.prepare() }
+        let breaker = server.owner.breaker
+        // Permits not completed by their deadline are recorded then as timeouts (SPEC §12).
+        let sweeper = Task {
+            await server.permits.sweep { p in
+                _ = await breaker.completeDurably(p, .timeout, at: p.admittedAt.adding(milliseconds: p.callTimeoutMs))
+            }
+        }
+        defer { sweeper.cancel() }
         try await withGracefulShutdownHandler {
             try await app.run()
         } onGracefulShutdown: {
             server.stopping.withLock { $0 = true }
         }
+        sweeper.cancel()
         server.permits.forgetAll()
     }
 }

@@ -21,7 +21,11 @@ final class PermitTable: Sendable {
     }
 
     private struct State {
-        var live: [String: (issued: Issued, expiry: Task<Void, Never>)] = [:]
+        var live: [String: Issued] = [:]
+        /// Live permits by the sweep tick of their deadline (a timer wheel: no timer per permit).
+        var due: [Int64: [String]] = [:]
+        /// The first tick not yet swept.
+        var nextTick: Int64 = 0
         /// Expired permits, remembered so a late completion is told `timeout` (SPEC §12), oldest
         /// forgotten first beyond `expiredCapacity`.
         var expired: Set<String> = []
@@ -31,25 +35,19 @@ final class PermitTable: Sendable {
 
     private let state = Locked(State())
     private let expiredCapacity: Int
+    private let origin = ContinuousClock.now
 
     init(expiredCapacity: Int = 100_000) {
         self.expiredCapacity = expiredCapacity
     }
 
-    /// Issues a permit string for `permit`; `onExpiry` records its timeout if nobody completes it
-    /// by `permit.callTimeoutMs` after `started`.
-    func issue(
-        _ permit: Permit, started: ContinuousClock.Instant, onExpiry: @escaping @Sendable (Permit) async -> Void
-    ) -> String {
+    /// Issues a permit string for `permit`, admitted at `started`.
+    func issue(_ permit: Permit, started: ContinuousClock.Instant) -> String {
         let token = Self.newToken()
-        let deadline = started.advanced(by: .milliseconds(permit.callTimeoutMs))
+        let tick = Self.tick(of: started.advanced(by: .milliseconds(permit.callTimeoutMs)), origin: origin)
         state.withLock { s in
-            let expiry = Task { [weak self] in
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                guard !Task.isCancelled, let self, self.expire(token) else { return }
-                await onExpiry(permit)
-            }
-            s.live[token] = (Issued(permit: permit, started: started), expiry)
+            s.live[token] = Issued(permit: permit, started: started)
+            s.due[max(tick, s.nextTick), default: []].append(token)
         }
         return token
     }
@@ -57,11 +55,40 @@ final class PermitTable: Sendable {
     /// Takes the permit `token` for its completion.
     func take(_ token: String) -> Lookup {
         state.withLock { s in
-            if let (issued, expiry) = s.live.removeValue(forKey: token) {
-                expiry.cancel()
-                return .live(issued)
-            }
+            if let issued = s.live.removeValue(forKey: token) { return .live(issued) }
             return s.expired.contains(token) ? .expired : .unknown
+        }
+    }
+
+    /// Takes every live permit whose deadline has passed at `now`, moving them to expired: the
+    /// caller records their timeouts.
+    func expire(at now: ContinuousClock.Instant) -> [Permit] {
+        let last = Self.tick(of: now, origin: origin)
+        return state.withLock { s in
+            var out: [Permit] = []
+            while s.nextTick <= last {
+                for token in s.due.removeValue(forKey: s.nextTick) ?? [] {
+                    guard let issued = s.live[token] else { continue }
+                    guard issued.started.advanced(by: .milliseconds(issued.permit.callTimeoutMs)) <= now else {
+                        s.due[s.nextTick + 1, default: []].append(token)
+                        continue
+                    }
+                    s.live[token] = nil
+                    remember(token, &s)
+                    out.append(issued.permit)
+                }
+                s.nextTick += 1
+            }
+            return out
+        }
+    }
+
+    /// Records the timeout of every permit past its deadline every `tick` until cancelled (SPEC
+    /// §12: at admission + callTimeoutMs, give or take one tick).
+    func sweep(_ record: @Sendable (Permit) async -> Void) async {
+        while !Task.isCancelled {
+            for permit in expire(at: .now) { await record(permit) }
+            try? await Task.sleep(for: Self.tickLength)
         }
     }
 
@@ -71,29 +98,30 @@ final class PermitTable: Sendable {
     /// Forgets every live permit without recording anything (shutdown: after a restart they are
     /// unknown, SPEC §12).
     func forgetAll() {
-        let tasks = state.withLock { s in
-            defer { s.live.removeAll() }
-            return s.live.values.map(\.expiry)
+        state.withLock { s in
+            s.live.removeAll()
+            s.due.removeAll()
         }
-        for t in tasks { t.cancel() }
     }
 
-    /// Moves `token` from live to expired; `false` if it was completed first.
-    private func expire(_ token: String) -> Bool {
-        state.withLock { s in
-            guard s.live.removeValue(forKey: token) != nil else { return false }
-            s.expired.insert(token)
-            s.expiredOrder.append(token)
-            if s.expiredOrder.count - s.expiredHead > expiredCapacity {
-                s.expired.remove(s.expiredOrder[s.expiredHead])
-                s.expiredHead += 1
-                if s.expiredHead > expiredCapacity {
-                    s.expiredOrder.removeFirst(s.expiredHead)
-                    s.expiredHead = 0
-                }
+    private func remember(_ token: String, _ s: inout State) {
+        s.expired.insert(token)
+        s.expiredOrder.append(token)
+        if s.expiredOrder.count - s.expiredHead > expiredCapacity {
+            s.expired.remove(s.expiredOrder[s.expiredHead])
+            s.expiredHead += 1
+            if s.expiredHead > expiredCapacity {
+                s.expiredOrder.removeFirst(s.expiredHead)
+                s.expiredHead = 0
             }
-            return true
         }
+    }
+
+    static let tickLength: Duration = .milliseconds(10)
+
+    private static func tick(of instant: ContinuousClock.Instant, origin: ContinuousClock.Instant) -> Int64 {
+        let d = (instant - origin).components
+        return (d.seconds * 1000 + d.attoseconds / 1_000_000_000_000_000) / 10
     }
 
     /// 128 random bits from the system's secure generator, as 32 hex digits.
