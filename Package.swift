@@ -67,13 +67,20 @@ let package = Package(
             resources: [.embedInCode("Resources/openapi.json"), .embedInCode("Resources/dashboard.html")]
         ),
         .target(
+            name: "BreakerMCP",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerOwner",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "BreakerTestSupport",
             dependencies: ["BreakerCore", "BreakerRuntime", "BreakerOwner", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "BreakerCLI",
             dependencies: [
-                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerServe",
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerServe", "BreakerMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

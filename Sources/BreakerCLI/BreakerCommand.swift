@@ -9,7 +9,8 @@ public struct BreakerCommand: AsyncParsableCommand {
 
     /// The commands of this target, in the order `--help` lists them.
     public static let commands: [any ParsableCommand.Type] = [
-        ServeCommand.self, SimulateCommand.self, ReportCommand.self, AuditCommand.self, StatusCommand.self, ForceOpenCommand.self,
+        ServeCommand.self, MCPProxyCommand.self, SimulateCommand.self, ReportCommand.self, AuditCommand.self, StatusCommand.self,
+        ForceOpenCommand.self,
         ReleaseCommand.self,
         ResetCommand.self, ConfigureCommand.self, ConfigCommand.self, ExportCommand.self, VerifyCommand.self, CompactCommand.self,
         LoadCommand.self, DemoCommand.self,

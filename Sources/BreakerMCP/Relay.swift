@@ -1,0 +1,196 @@
+import BreakerCore
+import Foundation
+
+/// The proxy's state between the two ends: the calls in flight and the requests whose answers
+/// it changes. Driven by one loop, so messages are handled in the order they arrive.
+struct Relay {
+    let proxy: MCPProxy
+    let client: LineWriter
+    let server: LineWriter
+    var inFlight: [String: MCPProxy.InFlight] = [:]
+    /// Calls answered by the proxy at their deadline: the server's late answer is dropped.
+    var timedOut: Set<String> = []
+    var pendingLists: Set<String> = []
+    var pendingInitialize: Set<String> = []
+    /// The unavailable tools the client last saw left out (`nil` before `initialize` is answered).
+    var told: Set<ToolID>?
+    var lastListCheck = ContinuousClock.now
+    var lastUnguardedNote: ContinuousClock.Instant?
+    var calls = 0
+
+    init(proxy: MCPProxy, client: LineWriter, server: LineWriter) {
+        self.proxy = proxy
+        self.client = client
+        self.server = server
+    }
+
+    var options: MCPProxy.Options { proxy.options }
+
+    mutating func fromClient(_ line: [UInt8]) async {
+        guard let message = try? JSONValue.parse(bytes: line), case .object = message else {
+            note("a line from the client is not a JSON-RPC message; passed on unchanged")
+            server.write(line)
+            return
+        }
+        let method = message["method"].flatMap { if case .string(let m) = $0 { m } else { nil } }
+        let id = message["id"]
+        switch (method, id) {
+        case ("tools/call"?, let id?):
+            await call(message, id: id, line: line)
+            return
+        case ("tools/list"?, let id?):
+            pendingLists.insert(id.text)
+        case ("initialize"?, let id?):
+            pendingInitialize.insert(id.text)
+        case ("notifications/cancelled"?, nil):
+            if let request = message["params"]?["requestId"], let call = inFlight.removeValue(forKey: request.text) {
+                await proxy.breaker.complete(call.permit, .cancelled)
+            }
+        default:
+            break
+        }
+        server.write(line)
+    }
+
+    /// A `tools/call`: rejected at once with the signal, or forwarded and watched.
+    private mutating func call(_ message: JSONValue, id: JSONValue, line: [UInt8]) async {
+        calls += 1
+        guard case .string(let name)? = message["params"]?["name"], let tool = try? ToolID(name) else {
+            server.write(line)  // not a tool name the breaker can key: the server answers it
+            return
+        }
+        let turn = Self.turn(of: message, id: id, call: calls)
+        switch await proxy.breaker.admit(tool: tool, turn: turn) {
+        case .rejected(let signal):
+            let result: JSONValue = .object([
+                ("content", .array([.object([("type", .string("text")), ("text", .string(signal))])])), ("isError", .bool(true)),
+            ])
+            client.write(Self.response(id: id, result: result))
+            await checkList(force: true)
+        case .admitted(let permit):
+            inFlight[id.text] = MCPProxy.InFlight(
+                id: id, permit: permit, deadline: ContinuousClock.now.advanced(by: .milliseconds(permit.callTimeoutMs)))
+            server.write(line)
+        case .unguarded(let reason):
+            let now = ContinuousClock.now
+            if lastUnguardedNote.map({ now - $0 > .seconds(10) }) ?? true {
+                lastUnguardedNote = now
+                note("\(reason); calls go through unguarded until it answers again")
+            }
+            server.write(line)
+        }
+    }
+
+    /// The turn of a call: `_meta["tenantbreaker/turn"]` when it is a valid name, else the
+    /// request's id (each call its own turn).
+    static func turn(of message: JSONValue, id: JSONValue, call: Int) -> TurnID {
+        if case .string(let t)? = message["params"]?["_meta"]?["tenantbreaker/turn"], let turn = try? TurnID(t) { return turn }
+        let text: String
+        if case .string(let s) = id { text = s } else { text = id.text }
+        return (try? TurnID(text)) ?? (try! TurnID("request-\(call)"))
+    }
+
+    mutating func fromServer(_ line: [UInt8]) async {
+        guard let message = try? JSONValue.parse(bytes: line), case .object = message else {
+            note("a line from the server is not a JSON-RPC message; passed on unchanged")
+            client.write(line)
+            return
+        }
+        guard message["method"] == nil, let id = message["id"] else {
+            client.write(line)  // notifications and the server's own requests (sampling, elicitation, roots)
+            return
+        }
+        let key = id.text
+        if timedOut.remove(key) != nil { return }  // answered at its deadline already
+        if let call = inFlight.removeValue(forKey: key) {
+            await proxy.breaker.complete(call.permit, outcome(of: message))
+            client.write(line)
+            await checkList(force: true)
+        } else if pendingInitialize.remove(key) != nil {
+            client.write(Self.announcingListChanges(message).text)
+            told = options.listAll ? nil : await proxy.breaker.unavailableTools()
+        } else if pendingLists.remove(key) != nil, !options.listAll {
+            let unavailable = await proxy.breaker.unavailableTools()
+            told = unavailable
+            client.write(Self.filtering(message, leavingOut: unavailable).text)
+        } else {
+            client.write(line)
+        }
+    }
+
+    /// How the answer to a call ends it (SPEC §13).
+    func outcome(of answer: JSONValue) -> ProxyOutcome {
+        if let error = answer["error"] {
+            if case .integer(let code)? = error["code"] { return .failure("rpc_error_\(code)") }
+            return .failure("rpc_error")
+        }
+        if answer["result"]?["isError"] == .bool(true) { return options.toolErrorsAsSuccess ? .success : .failure("tool_error") }
+        return .success
+    }
+
+    mutating func tick() async {
+        let now = ContinuousClock.now
+        for (key, call) in inFlight where call.deadline <= now {
+            inFlight[key] = nil
+            timedOut.insert(key)
+            if proxy.breaker.recordsTimeouts { await proxy.breaker.complete(call.permit, .timeout) }
+            let error: JSONValue = .object([
+                ("code", .integer(-32001)),
+                ("message", .string("tool call timed out after \(call.permit.callTimeoutMs) ms; the circuit breaker recorded a timeout")),
+            ])
+            client.write(JSONValue.object([("jsonrpc", .string("2.0")), ("id", call.id), ("error", error)]).text)
+            let cancel: JSONValue = .object([
+                ("jsonrpc", .string("2.0")), ("method", .string("notifications/cancelled")),
+                ("params", .object([("requestId", call.id), ("reason", .string("timed out after \(call.permit.callTimeoutMs) ms"))])),
+            ])
+            server.write(cancel.text)
+        }
+        if now - lastListCheck >= options.listCheckInterval { await checkList(force: true) }
+    }
+
+    /// Tells the client `notifications/tools/list_changed` when the tools left out changed.
+    mutating func checkList(force: Bool) async {
+        lastListCheck = ContinuousClock.now
+        guard let told, !options.listAll else { return }
+        let now = await proxy.breaker.unavailableTools()
+        guard now != told else { return }
+        self.told = now
+        client.write(#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#)
+    }
+
+    /// The server exited: every call in flight fails (`server_exit`) and is answered.
+    mutating func serverExited() async {
+        for (_, call) in inFlight {
+            await proxy.breaker.complete(call.permit, .failure("server_exit"))
+            let error: JSONValue = .object([("code", .integer(-32002)), ("message", .string("the MCP server exited during the call"))])
+            client.write(JSONValue.object([("jsonrpc", .string("2.0")), ("id", call.id), ("error", error)]).text)
+        }
+        inFlight.removeAll()
+    }
+
+    static func response(id: JSONValue, result: JSONValue) -> String {
+        JSONValue.object([("jsonrpc", .string("2.0")), ("id", id), ("result", result)]).text
+    }
+
+    /// The `initialize` answer with `capabilities.tools.listChanged` set to true.
+    static func announcingListChanges(_ answer: JSONValue) -> JSONValue {
+        guard let result = answer["result"], case .object = result else { return answer }
+        let capabilities = result["capabilities"] ?? .object([])
+        let tools = (capabilities["tools"] ?? .object([])).setting("listChanged", to: .bool(true))
+        return answer.setting("result", to: result.setting("capabilities", to: capabilities.setting("tools", to: tools)))
+    }
+
+    /// A `tools/list` answer without the tools in `unavailable`.
+    static func filtering(_ answer: JSONValue, leavingOut unavailable: Set<ToolID>) -> JSONValue {
+        guard !unavailable.isEmpty, let result = answer["result"], case .array(let tools)? = result["tools"] else { return answer }
+        let kept = tools.filter { tool in
+            guard case .string(let name)? = tool["name"], let id = try? ToolID(name) else { return true }
+            return !unavailable.contains(id)
+        }
+        return answer.setting("result", to: result.setting("tools", to: .array(kept)))
+    }
+
+    func note(_ message: String) {
+        FileHandle.standardError.write(Data("mcp-proxy: \(message)\n".utf8))
+    }
+}
