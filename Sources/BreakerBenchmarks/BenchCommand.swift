@@ -18,7 +18,9 @@ public struct BenchCommand: AsyncParsableCommand {
 
             Exit codes: 0 done; 1 failure; 64 bad arguments.
             """,
-        subcommands: [HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self])
+        subcommands: [
+            HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self, MCPProxyBench.self, MCPEchoServer.self,
+        ])
 
     public init() {}
 }
