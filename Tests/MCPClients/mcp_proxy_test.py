@@ -18,7 +18,7 @@ from serve_process import ServeProcess  # noqa: E402
 
 from mcp import ClientSession, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
-from mcp.types import CreateMessageResult, TextContent  # noqa: E402
+from mcp.types import CreateMessageResult, ElicitResult, ListRootsResult, Root, TextContent  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "mcp_test_server.py")
@@ -48,6 +48,12 @@ class Client:
     async def sampling(self, context, params):
         return CreateMessageResult(role="assistant", content=TextContent(type="text", text="forty-two"), model="test-model")
 
+    async def elicitation(self, context, params):
+        return ElicitResult(action="accept", content={"city": "Paris"})
+
+    async def roots(self, context):
+        return ListRootsResult(roots=[Root(uri="file:///srv/work", name="work")])
+
 
 def field(obj, camel):
     """`obj.camel` in mcp 1.x, `obj.snake_case` in mcp 2.x."""
@@ -74,7 +80,8 @@ async def drive(breakerctl, work, breaker_args, tenant="acme"):
     set_mode(state, "ok")
     c = Client(breakerctl, tenant, breaker_args, state, marks)
     async with stdio_client(c.params) as (read, write):
-        async with ClientSession(read, write, sampling_callback=c.sampling, message_handler=c.handler) as session:
+        async with ClientSession(read, write, sampling_callback=c.sampling, elicitation_callback=c.elicitation,
+                                 list_roots_callback=c.roots, message_handler=c.handler) as session:
             init = await session.initialize()
             check(init.capabilities.tools is not None and field(init.capabilities.tools, "listChanged") is True,
                   "the initialize answer announces tools.listChanged")
@@ -133,6 +140,10 @@ async def drive(breakerctl, work, breaker_args, tenant="acme"):
             check("Ada" in prompt.messages[0].content.text, "prompts/get passes through")
             r = await session.call_tool("ask_model", {"question": "the answer?"})
             check(not is_error(r) and text_of(r) == "model says: forty-two", "a sampling request from the server reaches the client and back")
+            r = await session.call_tool("ask_user", {})
+            check(not is_error(r) and text_of(r) == "user chose Paris", f"an elicitation request passes both ways ({text_of(r)})")
+            r = await session.call_tool("client_roots", {})
+            check(not is_error(r) and text_of(r) == "file:///srv/work", f"a roots request passes both ways ({text_of(r)})")
     return c
 
 
@@ -193,6 +204,7 @@ def main():
     report = subprocess.run([breakerctl, "report", "--tenant", "acme", "--db", db], capture_output=True, text=True).stdout
     calls = sum(int(l.split(",")[5]) for l in report.splitlines()[1:])
     check(calls == len(outcomes), f"the report counts every call ({calls})")
+    check(len(outcomes) == 10, f"ten calls were made through this proxy ({len(outcomes)})")
 
     # 2. Two proxies for two tenants share one serve; their circuits stay apart.
     serve = ServeProcess(breakerctl, os.path.join(work, "shared.sqlite"), config=config)
@@ -254,6 +266,32 @@ def main():
     check(rc == 0 and outcomes == ["success"] * 3 and all(a.get("result", {}).get("isError") for a in answers if a.get("id", 0) >= 10),
           f"with --tool-errors-as-success the server's isError results are passed on and recorded as successes ({outcomes})")
 
+    # 3c. The relay: the turn from _meta, a message of a megabyte, interleaved requests, a JSON-RPC error.
+    relay_db = os.path.join(work, "relay.sqlite")
+    set_mode(state, "ok")
+    big = "x" * 1_000_000
+    requests = [
+        {"jsonrpc": "2.0", "id": 20, "method": "tools/call",
+         "params": {"name": "search", "arguments": {"query": "meta"}, "_meta": {"tenantbreaker/turn": "turn-xyz"}}},
+        {"jsonrpc": "2.0", "id": 21, "method": "tools/call", "params": {"name": "search", "arguments": {"query": big}}},
+        {"jsonrpc": "2.0", "id": 22, "method": "tools/call", "params": {"name": "ping", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 23, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 24, "method": "tools/call", "params": {"name": "search", "arguments": "not an object"}},
+        {"jsonrpc": "2.0", "id": 25, "method": "ping"},
+    ]
+    rc, out, err = raw_proxy(breakerctl, ["--tenant", "acme", "--db", relay_db, "--", sys.executable, SERVER],
+                             [INIT, INITIALIZED, *(json.dumps(r) for r in requests)], env={"MCP_TEST_STATE": state}, wait_for=25)
+    answers = {a.get("id"): a for a in (json.loads(l) for l in out)}
+    check(all(i in answers for i in range(20, 26)), f"interleaved requests are all answered ({sorted(k for k in answers if k)})")
+    check(answers[21]["result"]["content"][0]["text"] == "results for " + big, "a message of a megabyte passes both ways")
+    check("error" in answers[24], f"the server's JSON-RPC error reaches the client ({answers[24].get('error')})")
+    export = [json.loads(l) for l in subprocess.run([breakerctl, "export", "--db", relay_db], capture_output=True, text=True).stdout.splitlines()]
+    calls = {r["turn"]: r for r in export if r["kind"] == "call"}
+    check("turn-xyz" in calls and calls["turn-xyz"]["outcome"] == "success", f"the turn comes from _meta ({sorted(calls)})")
+    check(calls.get("24", {}).get("reason", "").startswith("tool_call_exception:rpc_error_-326"),
+          f"a JSON-RPC error answer is a failure rpc_error_CODE ({calls.get('24')})")
+    check(calls.get("22", {}).get("outcome") == "success", "without _meta the turn is the request id")
+
     # 4. Bad input.
     rc, out, err = raw_proxy(breakerctl, ["--tenant", "acme", "--db", os.path.join(work, "bad.sqlite"), "--", sys.executable, SERVER],
                              [INIT, "{this is not json", INITIALIZED, json.dumps({"jsonrpc": "2.0", "id": 9, "method": "ping"})], wait_for=9)
@@ -269,10 +307,12 @@ def main():
           f"with serve unreachable the proxy says so and lets calls through ({err.strip()[:120]})")
     garbage = os.path.join(work, "garbage_server.py")
     with open(garbage, "w") as f:
-        f.write("import sys\nprint('hello, I am not MCP', flush=True)\nfor line in sys.stdin:\n    pass\n")
+        f.write("import sys\nprint('hello, I am not MCP', flush=True)\nprint('a note on stderr', file=sys.stderr, flush=True)\n"
+                "for line in sys.stdin:\n    pass\n")
     rc, out, err = raw_proxy(breakerctl, ["--tenant", "acme", "--db", os.path.join(work, "bad3.sqlite"), "--", sys.executable, garbage], [INIT])
     check(rc == 0 and "hello, I am not MCP" in out and "not a JSON-RPC message" in err,
           "a server writing garbage to stdout: passed on, noted on stderr, nothing breaks")
+    check("a note on stderr" in err, "the server's stderr is the proxy's")
     silent = os.path.join(work, "silent_server.py")
     with open(silent, "w") as f:
         f.write("import sys, time\nfor line in sys.stdin:\n    pass\n")

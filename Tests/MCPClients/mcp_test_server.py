@@ -70,6 +70,21 @@ async def ask_model(question: str, ctx: Context) -> str:
     return "model says: " + result.content.text
 
 
+@server.tool()
+async def ask_user(ctx: Context) -> str:
+    """Asks the user through the client (an elicitation request from the server to the client)."""
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    result = await ctx.session.elicit_form("Which city?", schema)
+    return f"user chose {result.content['city']}"
+
+
+@server.tool()
+async def client_roots(ctx: Context) -> str:
+    """Lists the client's roots (a roots/list request from the server to the client)."""
+    result = await ctx.session.list_roots()
+    return ",".join(str(root.uri) for root in result.roots)
+
+
 @server.resource("test://info")
 def info() -> str:
     """A resource that passes through the proxy."""
