@@ -15,11 +15,15 @@ public struct BenchCommand: AsyncParsableCommand {
               .build/release/breakerctl bench log --calls 1000000
               .build/release/breakerctl bench rebuild --records 10000000 --keys 10000
               .build/release/breakerctl bench report --records 10000000
+              .build/release/breakerctl bench serve --connections 16 --duration 10
+              .build/release/breakerctl bench mcp-proxy --calls 5000
+              .build/release/breakerctl bench keys --keys 1000000
 
             Exit codes: 0 done; 1 failure; 64 bad arguments.
             """,
         subcommands: [
-            HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self, MCPProxyBench.self, MCPEchoServer.self,
+            HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self, MCPProxyBench.self, KeysBench.self,
+            MCPEchoServer.self,
         ])
 
     public init() {}

@@ -94,9 +94,14 @@ struct WindowRing {
 
     /// Gives back the buffer space the entries do not use (an idle key keeps just its entries).
     mutating func shrinkToFit() {
+        if fitCapacity < capacity { resize(to: fitCapacity) }
+    }
+
+    /// The smallest capacity that holds the entries (a power of two; 0 for none).
+    var fitCapacity: Int32 {
         var target: Int32 = count == 0 ? 0 : 1
         while target < count { target *= 2 }
-        if target < capacity { resize(to: target) }
+        return target
     }
 
     /// A ring with its own copy of the entries.

@@ -16,7 +16,8 @@ public import UnixSignals
 /// - the writer, which group-commits the log and writes snapshots;
 /// - the inbox, which applies operator actions queued by `breakerctl force-open|release|reset`
 ///   within a second (and, at start, actions an earlier owner took but never recorded);
-/// - the health prober of SPEC §6.
+/// - the health prober of SPEC §6;
+/// - the idle sweep, which gives back the memory of keys that have gone idle.
 ///
 /// Every owner uses it: `breakerctl load`, `simulate` and `serve`, the CLI when it applies an
 /// action with no owner running, and applications that embed the library:
@@ -52,6 +53,9 @@ public final class StoreOwner: Service, Sendable {
         public var inboxInterval: Duration = .milliseconds(100)
         /// Run the health prober of SPEC §6.
         public var runsProber = true
+        /// How often idle keys give back their memory (``CircuitBreaker/releaseIdleKeys(batch:)``);
+        /// `nil`: never.
+        public var idleSweepInterval: Duration? = .seconds(10)
         /// Called with the transitions a call or action caused once they are durable.
         public var onDurableTransitions: (@Sendable ([TransitionRecord]) -> Void)? = nil
         /// Records written per transaction at most.
@@ -133,6 +137,7 @@ public final class StoreOwner: Service, Sendable {
         var parts: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WriterService(writer: writer))]
         if options.appliesInbox { parts.append(.init(service: InboxService(owner: self, interval: options.inboxInterval))) }
         if options.runsProber { parts.append(.init(service: HealthProber(breaker: breaker, clock: options.monotonicClock))) }
+        if let interval = options.idleSweepInterval { parts.append(.init(service: IdleSweeper(breaker: breaker, interval: interval))) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: parts + services, gracefulShutdownSignals: gracefulShutdownSignals, logger: options.logger))
@@ -219,6 +224,19 @@ struct WriterService: Service {
             }
         } onCancel: {
             writer.close()
+        }
+    }
+}
+
+/// Gives back the memory of idle keys every `interval`.
+struct IdleSweeper: Service {
+    let breaker: CircuitBreaker
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            breaker.releaseIdleKeys()
         }
     }
 }

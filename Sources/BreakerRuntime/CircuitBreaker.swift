@@ -29,6 +29,8 @@ public final class CircuitBreaker: Sendable {
     let sink: any FactSink
     let logger: Logger
     let metricsFactory: any MetricsFactory
+    /// With no metrics backend (the no-op factory), every key shares one set of handles.
+    let sharedMetrics: KeyMetrics?
     let healthChecks = Locked<[ToolID: @Sendable (TenantID) async throws -> Void]>([:])
     let durableTransitions: (@Sendable ([TransitionRecord]) -> Void)?
 
@@ -66,6 +68,10 @@ public final class CircuitBreaker: Sendable {
         self.sink = sink
         self.logger = logger
         self.metricsFactory = metricsFactory
+        self.sharedMetrics =
+            metricsFactory is NOOPMetricsHandler
+            ? KeyMetrics(key: BreakerKey(tenant: TenantID(unchecked: "-"), tool: ToolID(unchecked: "-")), factory: metricsFactory)
+            : nil
     }
 
     /// Creates a breaker with an empty machine for `configuration`.
@@ -163,10 +169,14 @@ public final class CircuitBreaker: Sendable {
         return wallClock.now.milliseconds
     }
 
-    /// The metric handles of key `ref`, made on first use.
+    /// The metric handles of key `ref`, made on first use (again after the key was idle; its
+    /// state gauge then starts at the key's state).
     func metrics(_ inner: inout Inner, _ ref: KeyRef) -> KeyMetrics {
+        if let sharedMetrics { return sharedMetrics }
         if let m = inner.metrics[ref.index] { return m }
         let m = KeyMetrics(key: inner.machine.key(ref), factory: metricsFactory)
+        let key = inner.machine.key(ref)
+        m.state.record(Self.gaugeValue(inner.machine.status(of: key)?.state ?? .closed))
         inner.metrics[ref.index] = m
         return m
     }

@@ -22,4 +22,13 @@ public struct KeyMetrics: Sendable {
         state = Gauge(label: "agent_circuit_breaker_state", dimensions: dimensions, factory: factory)
         latency = Timer(label: "agent_tool_call_latency", dimensions: dimensions, factory: factory)
     }
+
+    /// Removes the handles from the metrics backend (an idle key: its series leave the scrape).
+    public func destroy() {
+        opened.destroy()
+        recovered.destroy()
+        blocked.destroy()
+        state.destroy()
+        latency.destroy()
+    }
 }

@@ -190,6 +190,9 @@ public final class EventLogWriter: FactSink {
     /// The log's health now.
     public var health: Health { state.withLock { $0.health } }
 
+    /// Turns the writer holds in memory (recent ones; for tests of its bounds).
+    package var cachedTurns: Int { encoder.withLock { $0.turns.count } }
+
     // MARK: - FactSink
 
     public func append(keys: ArraySlice<BreakerKey>, facts: ArraySlice<Fact>) {

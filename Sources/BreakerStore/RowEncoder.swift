@@ -28,6 +28,8 @@ struct RowEncoder {
         /// The hour the turn belongs to, ms.
         let hour: Int64
         var flags: TurnFlags
+        /// Its latest call record, ms.
+        var lastSeen: Int64 = .min
     }
     struct RollupKey: Hashable {
         let tenant: Int64
@@ -38,9 +40,12 @@ struct RowEncoder {
     var names: [ByteString: Int64] = [:]
     /// The tenant name id of each key, by key number (row id − 1).
     var keyTenant: [Int64] = []
-    /// Turns of the current and the previous hour; older turns are looked up in the store.
+    /// Turns with a call in the last ``turnCacheMs``; older turns are looked up in the store.
+    /// Bounded by the recent turn rate, not by the turns of the hour or ever made.
     var turns: [TurnKey: TurnInfo] = [:]
-    var currentHour: Int64 = .min
+    /// When the turn cache was last pruned, ms.
+    var turnsPrunedAt: Int64 = 0
+    static let turnCacheMs: Int64 = 300_000
     var nextTurnID: Int64 = 1
     var nextNameID: Int64 = 1
     var tsBase: Int64?
@@ -132,7 +137,7 @@ struct RowEncoder {
                 var turnID: Int64? = nil
                 if let turn = f.turn {
                     turnID = try self.turn(
-                        TurnKey(tenant: tenantID, name: turn.bytes), hour: hour, flags: TurnFlags(f.result), insert: insertTurn, db)
+                        TurnKey(tenant: tenantID, name: turn.bytes), hour: hour, at: ts, flags: TurnFlags(f.result), insert: insertTurn, db)
                 }
                 sqlite3_reset(call)
                 sqlite3_bind_int64(call, 1, seq)
@@ -200,13 +205,18 @@ struct RowEncoder {
     }
 
     /// The turn's id; creates the turn at its first record, and keeps its flags and the hourly
-    /// turn counts up to date. Only the turns of the current and the previous hour are cached.
-    private mutating func turn(_ key: TurnKey, hour: Int64, flags: TurnFlags, insert: Statement, _ db: Database) throws -> Int64 {
-        if hour > currentHour {
-            currentHour = hour
-            turns = turns.filter { $0.value.hour >= hour - 3_600_000 }
+    /// turn counts up to date. Turns called in the last five minutes are cached; the cache is
+    /// pruned once a minute of log time.
+    private mutating func turn(
+        _ key: TurnKey, hour: Int64, at ts: Int64, flags: TurnFlags, insert: Statement, _ db: Database
+    ) throws -> Int64 {
+        if ts >= turnsPrunedAt &+ 60_000 {
+            turns = turns.filter { $0.value.lastSeen >= ts - Self.turnCacheMs }
+            turnsPrunedAt = ts
         }
         if var info = turns[key] {
+            info.lastSeen = max(info.lastSeen, ts)
+            turns[key] = info
             let grown = info.flags.union(flags)
             if grown != info.flags {
                 try db.execute(
@@ -232,7 +242,7 @@ struct RowEncoder {
         }
         if sqlite3_changes(db.sqliteConnection) == 1 {
             nextTurnID += 1
-            turns[key] = TurnInfo(id: id, hour: hour, flags: flags)
+            turns[key] = TurnInfo(id: id, hour: hour, flags: flags, lastSeen: ts)
             rollups[RollupKey(tenant: key.tenant, hour: hour), default: HourlyTally()].count(newTurn: flags)
             return id
         }
@@ -243,8 +253,8 @@ struct RowEncoder {
                 arguments: [key.tenant, key.name.string])
         else { throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "turn row vanished") }
         let firstHour: Int64 = row[1]
-        turns[key] = TurnInfo(id: row[0], hour: tsBase! + firstHour * 3_600_000, flags: TurnFlags(rawValue: row[2]))
-        return try turn(key, hour: hour, flags: flags, insert: insert, db)
+        turns[key] = TurnInfo(id: row[0], hour: tsBase! + firstHour * 3_600_000, flags: TurnFlags(rawValue: row[2]), lastSeen: ts)
+        return try turn(key, hour: hour, at: ts, flags: flags, insert: insert, db)
     }
 
     private mutating func flushRollups(_ db: Database) throws {

@@ -92,6 +92,41 @@ import Testing
 
     /// The library's `configure` (SPEC §2): it returns once the change is durable, and the
     /// running breaker decides with it from then on.
+    /// The writer's turn bookkeeping holds recent turns only, however many turns are made; a turn
+    /// that goes on after it left the cache is still counted once, with all its flags.
+    @Test func theWritersTurnCacheIsBoundedAndATurnThatGoesOnIsStillCountedOnce() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = ManualWallClock(start: Timestamp(milliseconds: 1_795_852_800_000))
+        var options = StoreOwner.Options()
+        options.logger = Fixtures.silentLogger
+        options.runsProber = false
+        options.appliesInbox = false
+        options.wallClock = clock
+        let owner = try StoreOwner(path: dir + "/s.sqlite", options: options)
+        let acme = try TenantID("acme")
+        let tool = try ToolID("web_search")
+        let t0 = clock.now
+        try await owner.withWriter { breaker in
+            func call(_ turn: String, at ms: Int64, fail: Bool = false) throws {
+                guard
+                    case .admitted(let p) = breaker.admit(tenant: acme, tool: tool, turn: try TurnID(turn), at: t0.adding(milliseconds: ms))
+                else { return }
+                let outcome: CallOutcome = fail ? .failure(errorType: try ErrorType("E"), latencyUs: 1) : .success(latencyUs: 1)
+                _ = breaker.complete(p, outcome, at: t0.adding(milliseconds: ms))
+            }
+            try call("long-turn", at: 0)
+            // Half an hour of one new turn a second.
+            for s in 1..<1800 { try call("turn-\(s)", at: Int64(s) * 1000) }
+            try call("long-turn", at: 1_800_500, fail: true)
+            try await breaker.flush()
+        }
+        #expect(owner.writer.cachedTurns <= 400, "five minutes of turns, not half an hour: \(owner.writer.cachedTurns)")
+        let report = try EventStore.openReader(path: dir + "/s.sqlite").slaReport(tenant: acme)
+        #expect(report.rows.map(\.turns).reduce(0, +) == 1800, "1800 turns, the long one once")
+        #expect(report.rows.map(\.turnsDegraded).reduce(0, +) == 1, "the long turn's later failure degrades it")
+    }
+
     /// An application that stops its owner by cancelling the task running it loses nothing: the
     /// writer is closed, not cancelled mid-write, so every record and the final snapshot are
     /// durable and no write ever failed.
