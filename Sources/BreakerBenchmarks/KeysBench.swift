@@ -48,14 +48,14 @@ struct KeysBench: AsyncParsableCommand {
             let breaker = owner.breaker
             let n = keys
             try await owner.withWriter(finalSnapshot: false) { breaker in
-                try Self.call(breaker, tenants: 0..<10, prefix: "base", turn: "t")
+                try await Self.call(breaker, tenants: 0..<10, prefix: "base", turn: "t")
                 try await breaker.flush()
                 let base = Self.residentBytes()
-                try Self.call(breaker, tenants: 0..<(n / 10), prefix: "tenant", turn: "t")
+                try await Self.call(breaker, tenants: 0..<(n / 10), prefix: "tenant", turn: "t")
                 try await breaker.flush()
                 let active = Self.residentBytes()
                 clock.advance(by: .seconds(2 * 3600 + 120))
-                try Self.call(breaker, tenants: 0..<10, prefix: "base", turn: "later")
+                try await Self.call(breaker, tenants: 0..<10, prefix: "base", turn: "later")
                 try await breaker.flush()
                 let idleKeys = breaker.releaseIdleKeys()
                 let idle = Self.residentBytes()
@@ -73,16 +73,18 @@ struct KeysBench: AsyncParsableCommand {
         }
     }
 
-    /// One successful call on each of `tenants` × 10 tools.
-    static func call(_ breaker: CircuitBreaker, tenants: Range<Int>, prefix: String, turn: String) throws {
+    /// One successful call on each of `tenants` × 10 tools, its latency measured as `call` does
+    /// (so a metrics backend gets each key's handles).
+    static func call(_ breaker: CircuitBreaker, tenants: Range<Int>, prefix: String, turn: String) async throws {
         let turnID = try TurnID(turn)
         for t in tenants {
             let tenant = try TenantID("\(prefix)-\(t)")
             for tool in 0..<10 {
-                guard case .admitted(let permit) = breaker.admit(tenant: tenant, tool: try ToolID("tool-\(tool)"), turn: turnID) else {
+                guard case .admitted(let permit) = await breaker.admitDurably(tenant: tenant, tool: try ToolID("tool-\(tool)"), turn: turnID)
+                else {
                     throw BreakerError(.storeCorrupt, "a closed circuit rejected a call; the benchmark is invalid")
                 }
-                _ = breaker.complete(permit, .success(latencyUs: 1_000))
+                _ = await breaker.completeDurably(permit, .success(latencyUs: 1_000))
             }
         }
     }
