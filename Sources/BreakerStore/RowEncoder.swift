@@ -211,7 +211,10 @@ struct RowEncoder {
         _ key: TurnKey, hour: Int64, at ts: Int64, flags: TurnFlags, insert: Statement, _ db: Database
     ) throws -> Int64 {
         if ts >= turnsPrunedAt &+ 60_000 {
-            turns = turns.filter { $0.value.lastSeen >= ts - Self.turnCacheMs }
+            // Removed in place: the table keeps its capacity instead of a new one being built
+            // every minute (large transient allocations fragment the heap of a long-running owner).
+            let cutoff = ts - Self.turnCacheMs
+            for key in turns.compactMap({ $0.value.lastSeen < cutoff ? $0.key : nil }) { turns.removeValue(forKey: key) }
             turnsPrunedAt = ts
         }
         if var info = turns[key] {
