@@ -80,7 +80,8 @@ struct KeysBench: AsyncParsableCommand {
         for t in tenants {
             let tenant = try TenantID("\(prefix)-\(t)")
             for tool in 0..<10 {
-                guard case .admitted(let permit) = await breaker.admitDurably(tenant: tenant, tool: try ToolID("tool-\(tool)"), turn: turnID)
+                guard
+                    case .admitted(let permit) = await breaker.admitDurably(tenant: tenant, tool: try ToolID("tool-\(tool)"), turn: turnID)
                 else {
                     throw BreakerError(.storeCorrupt, "a closed circuit rejected a call; the benchmark is invalid")
                 }
