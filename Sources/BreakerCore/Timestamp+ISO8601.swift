@@ -121,3 +121,30 @@ private func pad(_ value: Int, _ width: Int) -> String {
     let s = String(value)
     return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }
+
+extension Timestamp {
+    /// Parses a whole UTC hour like `2026-11-28T10:00:00Z` given in `field` (the SLA report's
+    /// range: `report --from`, `/v1/report.csv?from=`).
+    public static func parseHour(_ text: String, field: String) throws(BreakerError) -> Timestamp {
+        guard let t = Timestamp(iso8601: text) else {
+            throw BreakerError(
+                .invalidArgument, "\(field) \(text.debugDescription) is not a UTC time; write a whole hour like 2026-11-28T10:00:00Z")
+        }
+        guard t.hourStart == t else {
+            throw BreakerError(.invalidArgument, "\(field) \(text) is not a whole hour; write it like \(t.hourStart.iso8601Seconds)")
+        }
+        return t
+    }
+
+    /// Parses a UTC time like `2026-11-28T10:05:00Z` or `2026-11-28T10:05:00.250Z`, or epoch ms,
+    /// given in `field`.
+    public static func parseTime(_ text: String, field: String) throws(BreakerError) -> Timestamp {
+        if let ms = Int64(text) { return Timestamp(milliseconds: ms) }
+        guard let t = Timestamp(iso8601: text) else {
+            throw BreakerError(
+                .invalidArgument,
+                "\(field) \(text.debugDescription) is not a time; write 2026-11-28T10:05:00Z, 2026-11-28T10:05:00.250Z or epoch ms")
+        }
+        return t
+    }
+}

@@ -34,27 +34,24 @@ struct Query: Sendable {
         }
     }
 
-    /// The whole UTC hour in parameter `name` (the SLA report's range).
+    /// The whole UTC hour in parameter `name` (the SLA report's range, as `report --from` reads it).
     func hour(_ name: String) throws(APIError) -> Timestamp? {
         guard let text = values[name] else { return nil }
-        guard let t = Timestamp(iso8601: text) else {
-            throw .badRequest("\(name) \(JSONValue.quote(text)) is not a UTC time; write a whole hour like 2026-11-28T10:00:00Z")
+        do {
+            return try Timestamp.parseHour(text, field: name)
+        } catch {
+            throw .badRequest(error.message)
         }
-        guard t.hourStart == t else {
-            throw .badRequest("\(name) \(text) is not a whole hour; write it like \(t.hourStart.iso8601Seconds)")
-        }
-        return t
     }
 
     /// The time in parameter `name`: a UTC time like 2026-11-28T10:05:00Z, or epoch ms.
     func time(_ name: String) throws(APIError) -> Timestamp? {
         guard let text = values[name] else { return nil }
-        if let ms = Int64(text) { return Timestamp(milliseconds: ms) }
-        guard let t = Timestamp(iso8601: text) else {
-            throw .badRequest(
-                "\(name) \(JSONValue.quote(text)) is not a time; write 2026-11-28T10:05:00Z, 2026-11-28T10:05:00.250Z or epoch ms")
+        do {
+            return try Timestamp.parseTime(text, field: name)
+        } catch {
+            throw .badRequest(error.message)
         }
-        return t
     }
 
     /// `from` before `to` when both are given.

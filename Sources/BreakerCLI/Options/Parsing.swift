@@ -2,25 +2,22 @@ import ArgumentParser
 import BreakerCore
 import Foundation
 
-/// Parses a whole UTC hour like `2026-11-28T10:00:00Z`.
+/// Parses a whole UTC hour like `2026-11-28T10:00:00Z` (``Timestamp/parseHour(_:field:)``).
 func parseHour(_ text: String, option: String) throws -> Timestamp {
-    guard let t = Timestamp(iso8601: text) else {
-        throw ValidationError("\(option) \(text.debugDescription) is not a UTC time; write a whole hour like 2026-11-28T10:00:00Z")
+    do {
+        return try Timestamp.parseHour(text, field: option)
+    } catch {
+        throw ValidationError(error.message)
     }
-    guard t.hourStart == t else {
-        throw ValidationError("\(option) \(text) is not a whole hour; write it like \(t.hourStart.iso8601Seconds)")
-    }
-    return t
 }
 
-/// Parses a UTC time like `2026-11-28T10:05:00Z` or `2026-11-28T10:05:00.250Z`, or epoch ms.
+/// Parses a UTC time or epoch ms (``Timestamp/parseTime(_:field:)``).
 func parseTime(_ text: String, option: String) throws -> Timestamp {
-    if let ms = Int64(text) { return Timestamp(milliseconds: ms) }
-    guard let t = Timestamp(iso8601: text) else {
-        throw ValidationError(
-            "\(option) \(text.debugDescription) is not a time; write 2026-11-28T10:05:00Z, 2026-11-28T10:05:00.250Z or epoch ms")
+    do {
+        return try Timestamp.parseTime(text, field: option)
+    } catch {
+        throw ValidationError(error.message)
     }
-    return t
 }
 
 /// Parses the value of a name option (`--tenant`, `--tool`) as a name of SPEC §1.
