@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "BreakerMCP",
             dependencies: [
-                "BreakerCore", "BreakerRuntime", "BreakerOwner",
+                "BreakerCore", "BreakerRuntime", "BreakerOwner", "BreakerReports",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

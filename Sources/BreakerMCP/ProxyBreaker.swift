@@ -1,5 +1,6 @@
 public import BreakerCore
 import BreakerOwner
+import BreakerReports
 public import BreakerRuntime
 public import Foundation
 
@@ -91,9 +92,10 @@ public struct LocalProxyBreaker: ProxyBreaker {
         Set(breaker.unavailableTools(tenant: tenant).compactMap { try? ToolID($0.tool) })
     }
 
+    /// The signal as JSON, encoded as `serve` and the CLI encode it (fields in SPEC §5's order).
     static func json(_ signal: DegradationSignal) -> String {
-        let data = (try? JSONEncoder().encode(signal)) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        // The signal has no numbers that cannot be encoded.
+        try! JSONText.encode(signal)
     }
 }
 
