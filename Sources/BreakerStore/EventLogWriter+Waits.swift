@@ -6,8 +6,10 @@ extension EventLogWriter {
     public func waitUntilDurable(timeout: Duration?) async throws -> Bool {
         let id = state.withLock { s -> UInt64 in
             s.nextWaiter += 1
+            s.open.insert(s.nextWaiter)
             return s.nextWaiter
         }
+        defer { finishWait(id) }
         let timer = timeout.map { t in
             Task { [weak self] in
                 try? await Task.sleep(for: t)
@@ -34,11 +36,12 @@ extension EventLogWriter {
         }
     }
 
-    /// Ends wait `id` with `result`, or remembers that it ended if it is not registered yet.
+    /// Ends wait `id` with `result`, or remembers that it ended if it is open and not registered
+    /// yet; an end for a wait that has finished is ignored.
     func endDurableWait(_ id: UInt64, with result: Result<Bool, any Error>) {
         let c = state.withLock { s -> CheckedContinuation<Bool, any Error>? in
             guard let i = s.durableWaiters.firstIndex(where: { $0.id == id }) else {
-                s.ended.insert(id)
+                if s.open.contains(id) { s.ended.insert(id) }
                 return nil
             }
             return s.durableWaiters.remove(at: i).continuation
@@ -50,9 +53,11 @@ extension EventLogWriter {
         let id = state.withLock { s -> UInt64? in
             if s.queuedCalls < options.capacity || s.health.failing || s.stopping { return nil }
             s.nextWaiter += 1
+            s.open.insert(s.nextWaiter)
             return s.nextWaiter
         }
         guard let id else { return }
+        defer { finishWait(id) }
         let timer = timeout.map { t in
             Task { [weak self] in
                 try? await Task.sleep(for: t)
@@ -74,11 +79,24 @@ extension EventLogWriter {
     func endCapacityWait(_ id: UInt64) {
         let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard let i = s.capacityWaiters.firstIndex(where: { $0.id == id }) else {
-                s.ended.insert(id)
+                if s.open.contains(id) { s.ended.insert(id) }
                 return nil
             }
             return s.capacityWaiters.remove(at: i).continuation
         }
         c?.resume()
     }
+
+    /// Forgets wait `id` once its caller has its answer: a timer or cancellation handler that
+    /// fires after this finds nothing to end.
+    func finishWait(_ id: UInt64) {
+        state.withLock { s in
+            s.open.remove(id)
+            s.ended.remove(id)
+        }
+    }
+
+    /// Waits begun and not finished, and ends remembered for them (for tests: both bounded by
+    /// the waits in progress, not by the waits ever made).
+    package var waitBookkeeping: (open: Int, ended: Int) { state.withLock { ($0.open.count, $0.ended.count) } }
 }

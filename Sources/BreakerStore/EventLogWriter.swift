@@ -96,7 +96,10 @@ public final class EventLogWriter: FactSink {
         var nextWaiter: UInt64 = 0
         var durableWaiters: [Waiter] = []
         var capacityWaiters: [CapacityWaiter] = []
-        /// Waits that ended (timed out, cancelled) before they were registered.
+        /// Waits begun and not yet finished: an end (timeout, cancellation) for any other id is
+        /// ignored, so that one arriving after its wait finished leaves nothing behind.
+        var open: Set<UInt64> = []
+        /// Open waits that ended (timed out, cancelled) before they were registered.
         var ended: Set<UInt64> = []
         var wake: CheckedContinuation<Void, Never>?
         var urgent = false
