@@ -1,26 +1,27 @@
 /// Everything the machine keeps for one key (SPEC §3): its state, window and counters, with its
-/// names and settings by number. About 100 bytes, whatever the key's names.
+/// names and settings by number. 88 bytes, whatever the key's names (the window's bookkeeping
+/// first, so that the 32-bit fields fill the space after it).
 struct KeySlot {
+    var window = WindowRing()
     /// The tenant's number in the machine's name table.
     var tenant: UInt32
     /// The tool's number in the machine's name table.
     var tool: UInt32
     /// The settings' number in the machine's settings table (resolved from the configuration).
     var settings: UInt32
-    var state: CircuitState = .closed
-    /// The key has been seen by a step (SPEC §7's "first seen"); an interned, unseen key is not a key yet.
-    var seen = false
     /// Probes admitted and not completed. Not part of the log: 0 after a rebuild.
     var probesInFlight: UInt32 = 0
     /// Calls admitted and not completed (probes included). Not part of the log.
     var inFlight: UInt32 = 0
     var probeSuccesses: UInt32 = 0
+    var state: CircuitState = .closed
+    /// The key has been seen by a step (SPEC §7's "first seen"); an interned, unseen key is not a key yet.
+    var seen = false
     var generation: UInt64 = 0
     /// When the key last entered OPEN or FORCED_OPEN, ms; `Int64.min` before that, and while CLOSED.
     var openedAt: Int64 = .min
     /// The open timeout now in force, ms.
     var currentOpenTimeoutMs: Int64
-    var window = WindowRing()
 
     init(tenant: UInt32, tool: UInt32, settings: UInt32, openTimeoutMs: Int64) {
         self.tenant = tenant

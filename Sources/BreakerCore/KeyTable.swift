@@ -1,8 +1,9 @@
 /// Every key a machine has interned, with its slot, found by name in one probe.
 ///
 /// Keys are numbered from 0 in the order they are interned (``KeyRef``) and never removed: a key
-/// that goes idle keeps its slot (about 100 bytes, window buffer shrunk to its entries), so it
-/// comes back exactly as it left. Names are interned once per machine; a slot holds their numbers.
+/// that goes idle keeps its slot (88 bytes; its window buffer cut to its entries, and one entry
+/// needs none), so it comes back exactly as it left. Names are interned once per machine; a slot
+/// holds their numbers.
 struct KeyTable {
     var chunks: [KeyChunk] = []
     private(set) var count = 0

@@ -10,7 +10,7 @@ public struct SlidingWindow: Sendable, Hashable {
         /// Completion time, ms since the epoch.
         public var time: Int64
         /// latencyUs << 3 | timedOut << 2 | slow << 1 | failed.
-        private var bits: UInt64
+        private(set) var bits: UInt64
 
         /// Latency in µs (callTimeoutMs × 1000 for a timeout).
         public var latencyUs: Int64 { Int64(bitPattern: bits >> 3) }
@@ -20,6 +20,12 @@ public struct SlidingWindow: Sendable, Hashable {
         public var slow: Bool { bits & 2 != 0 }
         /// Timed out: ranks above every completed call in the p95 order.
         public var timedOut: Bool { bits & 4 != 0 }
+
+        /// The entry with these bits (as ``bits`` has them).
+        init(time: Int64, bits: UInt64) {
+            self.time = time
+            self.bits = bits
+        }
 
         public init(time: Int64, latencyUs: Int64, failed: Bool, slow: Bool, timedOut: Bool) {
             self.time = time

@@ -4,19 +4,44 @@
 /// The ring's bookkeeping lives inline in the key's ``KeySlot``, so recording an outcome touches
 /// the slot and one entry. The buffer belongs to the ``KeyChunk`` that holds the slot: a chunk
 /// that is copied copies its rings (``cloned()``), and frees them when it goes.
+///
+/// A ring cut to fit (``shrinkToFit()``, an idle key) that holds one entry keeps it without a
+/// buffer: its time is ``oldestTime`` and its other bits sit where the buffer's address would.
+/// The next append moves it to a buffer again.
 struct WindowRing {
-    /// The entries; `nil` while the ring holds none. Capacity is a power of two.
-    var base: UnsafeMutablePointer<SlidingWindow.Entry>? = nil
-    var capacity: Int32 = 0
+    // 40 bytes, the 64-bit fields first: a slot can place its own 32-bit fields right after.
+    /// The buffer's address while `capacity > 0`; with no buffer and one entry, that entry's bits.
+    private var storage: UInt = 0
+    /// The oldest entry's time, kept here so that an append that evicts nothing reads no entry.
+    var oldestTime: Int64 = 0
+    /// The buffer's size in entries: a power of two, or 0 for no buffer.
+    private(set) var capacity: Int32 = 0
     /// Index of the oldest entry.
     var head: Int32 = 0
     var count: Int32 = 0
     var failures: Int32 = 0
     var slowCalls: Int32 = 0
-    /// The oldest entry's time, kept here so that an append that evicts nothing reads no entry.
-    var oldestTime: Int64 = 0
+
     /// The newest entry's time (0 when empty).
-    var newestTime: Int64 = 0
+    var newestTime: Int64 {
+        guard count > 0 else { return 0 }
+        return capacity > 0 ? base.unsafelyUnwrapped[Int((head &+ count &- 1) & (capacity &- 1))].time : oldestTime
+    }
+
+    /// The entries' buffer; `nil` when there is none.
+    @inline(__always)
+    private var base: UnsafeMutablePointer<SlidingWindow.Entry>? {
+        capacity > 0 ? UnsafeMutablePointer(bitPattern: storage) : nil
+    }
+
+    /// Whether the ring holds its one entry without a buffer.
+    private var isInline: Bool { capacity == 0 && count == 1 }
+
+    /// The entry at ring index `i` (the inline entry when there is no buffer).
+    @inline(__always)
+    private func element(_ i: Int32) -> SlidingWindow.Entry {
+        capacity > 0 ? base.unsafelyUnwrapped[Int(i)] : SlidingWindow.Entry(time: oldestTime, bits: UInt64(storage))
+    }
 
     /// What the window would hold after appending `entry` and dropping entries older than
     /// `entry.time − windowMs` (one at exactly `entry.time − windowMs` stays): its count,
@@ -31,7 +56,7 @@ struct WindowRing {
             var i = head
             var left = count
             while left > 0 {
-                let e = base.unsafelyUnwrapped[Int(i)]
+                let e = element(i)
                 guard e.time < cutoff else { break }
                 n -= 1
                 f -= e.failed ? 1 : 0
@@ -46,38 +71,44 @@ struct WindowRing {
     /// Appends `entry` and drops entries older than `entry.time − windowMs`.
     @inline(__always)
     mutating func append(_ entry: SlidingWindow.Entry, windowMs: Int64) {
-        if count == capacity { resize(to: capacity == 0 ? 2 : capacity * 2) }
+        if count >= capacity { resize(to: capacity == 0 ? 2 : capacity * 2) }
         base.unsafelyUnwrapped[Int((head &+ count) & (capacity &- 1))] = entry
         if count == 0 { oldestTime = entry.time }
         count &+= 1
         failures &+= entry.failed ? 1 : 0
         slowCalls &+= entry.slow ? 1 : 0
-        newestTime = entry.time
         let cutoff = entry.time - windowMs
         while oldestTime < cutoff && count > 0 {
-            let first = base.unsafelyUnwrapped[Int(head)]
+            let first = element(head)
             failures &-= first.failed ? 1 : 0
             slowCalls &-= first.slow ? 1 : 0
             head = (head &+ 1) & (capacity &- 1)
             count &-= 1
-            oldestTime = base.unsafelyUnwrapped[Int(head)].time
+            oldestTime = element(head).time
         }
         if capacity > 16 && count <= capacity / 4 { resize(to: capacity / 2) }
     }
 
-    /// Moves the entries to a buffer of `newCapacity` (a power of two ≥ count; 0 frees it).
+    /// Moves the entries to a buffer of `newCapacity` (a power of two ≥ count), or with
+    /// `newCapacity` 0 frees the buffer, keeping a single entry inline.
     private mutating func resize(to newCapacity: Int32) {
-        let fresh: UnsafeMutablePointer<SlidingWindow.Entry>? =
-            newCapacity == 0 ? nil : .allocate(capacity: Int(newCapacity))
-        if let fresh { copyEntries(to: fresh) }
-        base?.deallocate()
-        base = fresh
+        precondition(newCapacity >= count || newCapacity == 0 && count <= 1, "a ring cannot shrink below its entries")
+        let old = base
+        if newCapacity == 0 {
+            storage = count == 1 ? UInt(element(head).bits) : 0
+        } else {
+            let fresh = UnsafeMutablePointer<SlidingWindow.Entry>.allocate(capacity: Int(newCapacity))
+            copyEntries(to: fresh)
+            storage = UInt(bitPattern: fresh)
+        }
+        old?.deallocate()
         head = 0
         capacity = newCapacity
     }
 
     /// Copies the entries, oldest first, to the start of `destination`.
     func copyEntries(to destination: UnsafeMutablePointer<SlidingWindow.Entry>) {
+        if isInline { destination.initialize(to: element(0)) }
         guard let base, count > 0 else { return }
         let firstRun = min(Int(count), Int(capacity - head))
         destination.initialize(from: base + Int(head), count: firstRun)
@@ -92,14 +123,16 @@ struct WindowRing {
         self = WindowRing()
     }
 
-    /// Gives back the buffer space the entries do not use (an idle key keeps just its entries).
+    /// Gives back the buffer space the entries do not use (an idle key keeps just its entries;
+    /// one entry, or none, needs no buffer).
     mutating func shrinkToFit() {
         if fitCapacity < capacity { resize(to: fitCapacity) }
     }
 
-    /// The smallest capacity that holds the entries (a power of two; 0 for none).
+    /// The smallest buffer that holds the entries (a power of two; 0 for one entry or none).
     var fitCapacity: Int32 {
-        var target: Int32 = count == 0 ? 0 : 1
+        guard count > 1 else { return 0 }
+        var target: Int32 = 2
         while target < count { target *= 2 }
         return target
     }
@@ -107,15 +140,16 @@ struct WindowRing {
     /// A ring with its own copy of the entries.
     func cloned() -> WindowRing {
         var copy = self
+        guard capacity > 0 else { return copy }  // no buffer: nothing shared
         guard count > 0 else {
-            copy.base = nil
+            copy.storage = 0
             copy.capacity = 0
             copy.head = 0
             return copy
         }
         let fresh = UnsafeMutablePointer<SlidingWindow.Entry>.allocate(capacity: Int(capacity))
         copyEntries(to: fresh)
-        copy.base = fresh
+        copy.storage = UInt(bitPattern: fresh)
         copy.head = 0
         return copy
     }

@@ -38,8 +38,8 @@ struct RowEncoder {
 
     /// Name → id, by the names' bytes (SPEC §1).
     var names: [ByteString: Int64] = [:]
-    /// The tenant name id of each key, by key number (row id − 1).
-    var keyTenant: [Int64] = []
+    /// The tenant name id of each key, by key number (row id − 1). 32 bits: 4 bytes per key.
+    var keyTenant: [UInt32] = []
     /// Turns with a call in the last ``turnCacheMs``; older turns are looked up in the store.
     /// Bounded by the recent turn rate, not by the turns of the hour or ever made.
     var turns: [TurnKey: TurnInfo] = [:]
@@ -78,7 +78,7 @@ struct RowEncoder {
             guard id == Int64(keyTenant.count) + 1 else {
                 throw BreakerError(.storeCorrupt, "the keys table is not numbered 1, 2, 3…: key \(id) follows \(keyTenant.count)")
             }
-            keyTenant.append(row[1])
+            keyTenant.append(try Self.narrow(row[1]))
         }
         nextTurnID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM turns") ?? 0) + 1
         tsBase = try EventStore.tsBase(db)
@@ -101,8 +101,16 @@ struct RowEncoder {
             let tool = try nameID(key.tool.rawValue, db)
             try db.execute(
                 sql: "INSERT INTO keys(id, tenant_id, tool_id) VALUES (?, ?, ?)", arguments: [Int64(keyTenant.count) + 1, tenant, tool])
-            keyTenant.append(tenant)
+            keyTenant.append(try Self.narrow(tenant))
         }
+    }
+
+    /// A name id as the key table keeps it.
+    static func narrow(_ nameID: Int64) throws -> UInt32 {
+        guard let id = UInt32(exactly: nameID) else {
+            throw BreakerError(.storeCorrupt, "name id \(nameID) is beyond the 4 294 967 295 names a store can hold")
+        }
+        return id
     }
 
     static func hour(_ ms: Int64) -> Int64 { Timestamp(milliseconds: ms).hourMilliseconds }
@@ -132,7 +140,7 @@ struct RowEncoder {
                     try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('ts_base', ?)", arguments: [String(base)])
                 }
                 let keyID = try self.keyID(f.key)
-                let tenantID = keyTenant[Int(f.key.index)]
+                let tenantID = Int64(keyTenant[Int(f.key.index)])
                 let hour = Self.hour(ts)
                 var turnID: Int64? = nil
                 if let turn = f.turn {

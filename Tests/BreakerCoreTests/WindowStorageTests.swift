@@ -54,6 +54,79 @@ import Testing
         #expect(maxCount > 100, "the workload must grow a window past several ring sizes")
     }
 
+    /// Idle compaction (buffers cut to their entries; one entry kept without a buffer) changes
+    /// nothing a window holds: the same sparse workload, compacted at random moments and copied
+    /// (a snapshot) at others, matches a plain window, and the copy keeps its own entries while
+    /// the machine goes on.
+    @Test(arguments: [31, 32, 33])
+    func compactingIdleWindowsKeepsExactlyTheirEntries(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let windowMs: Int64 = 1_000
+        var h = Harness.machine(Self.neverOpening(windowMs: windowMs))
+        let keys = (0..<4).map { Harness.key("tenant-\($0)", "search") }
+        var references = Array(repeating: SlidingWindow(), count: keys.count)
+        var copies: [(machine: BreakerMachine, windows: [SlidingWindow])] = []
+        var now: Int64 = 0
+        var compacted = 0
+        var inline = 0
+        for step in 0..<4000 {
+            // Mostly quiet: a key often has zero, one or a few entries when the sweep comes.
+            now += Int64.random(in: 0...(windowMs / 2), using: &rng)
+            let k = Int.random(in: 0..<keys.count, using: &rng)
+            guard let p = h.permit(keys[k], at: now) else {
+                Issue.record("a never-opening key rejected a call")
+                return
+            }
+            let latencyMs = Int64.random(in: 0...6000, using: &rng)
+            let failed = Bool.random(using: &rng)
+            let outcome: CallOutcome =
+                failed ? .failure(errorType: try! ErrorType("E"), latencyUs: latencyMs * 1000) : .success(latencyUs: latencyMs * 1000)
+            h.complete(p, outcome, at: now)
+            let entry = SlidingWindow.Entry(
+                time: Harness.t(now).milliseconds, latencyUs: latencyMs * 1000, failed: failed, slow: latencyMs > 3000, timedOut: false)
+            references[k] = SlidingWindow(
+                entries: (references[k].entries + [entry]).filter { $0.time >= entry.time - windowMs })
+            if Int.random(in: 0..<5, using: &rng) == 0 {
+                // The sweep runs a little later, when some keys are past their window.
+                let sweepAt = Harness.t(now + Int64.random(in: 0...(windowMs * 2), using: &rng))
+                let before = h.machine.windowBufferBytes
+                let idle = h.machine.compactIdleKeys(at: sweepAt, in: 0..<keys.count)
+                compacted += idle.count
+                inline += idle.count(where: { h.machine.state(of: h.machine.key($0))?.window.count == 1 })
+                #expect(h.machine.windowBufferBytes <= before)
+            }
+            if step % 500 == 250 { copies.append((h.machine, references)) }
+            for (i, key) in keys.enumerated() {
+                #expect((h.state(key)?.window ?? SlidingWindow()) == references[i], "seed \(seed) step \(step) key \(i)")
+            }
+        }
+        for copy in copies {
+            for (i, key) in keys.enumerated() {
+                #expect((copy.machine.state(of: key)?.window ?? SlidingWindow()) == copy.windows[i], "a copy kept its entries")
+            }
+        }
+        #expect(compacted > 200 && inline > 50, "the sweep must find idle keys, some with one entry (\(compacted), \(inline))")
+    }
+
+    /// A key cut to one entry holds it without a buffer, and a later outcome under a longer
+    /// window counts it (SPEC §2: entries are kept until the key's next outcome drops them).
+    @Test func anIdleKeysSingleEntryNeedsNoBufferAndStillCounts() throws {
+        var h = Harness.machine(try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 2, windowMs: 1_000)))
+        let key = Harness.key()
+        let first = h.permit(key, at: 0)
+        let p = try #require(first)
+        h.complete(p, .failure(errorType: try ErrorType("E"), latencyUs: 10), at: 0)
+        #expect(h.machine.windowBufferBytes > 0)
+        #expect(h.machine.compactIdleKeys(at: Harness.t(5_000), in: 0..<1).count == 1)
+        #expect(h.machine.windowBufferBytes == 0, "one entry, no buffer")
+        #expect(h.state(key)?.window.failures == 1)
+        h.configure(SettingsOverride(failureThreshold: 2, windowMs: 60_000), at: 5_000)
+        let second = h.permit(key, at: 6_000)
+        let q = try #require(second)
+        h.complete(q, .failure(errorType: try ErrorType("E"), latencyUs: 10), at: 6_000)
+        #expect(h.machine.status(of: key)?.state == .open, "the kept entry and the new failure make two")
+    }
+
     /// The slow-call rule as the machine applies it agrees with sorting the window, on
     /// thousands of random windows (the machine's own decision, not only ``SlidingWindow``'s).
     @Test(arguments: [21, 22])
