@@ -27,12 +27,15 @@ import Testing
         let start = Date()
         while p.isRunning {
             Thread.sleep(forTimeInterval: 15)
-            guard let status = try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8),
-                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-                let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
-            else { continue }
+            guard let status = try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8) else { continue }
+            func field(_ name: String) -> Int? {
+                status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                    .flatMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first }.flatMap { Int($0) }
+            }
+            guard let kib = field("VmRSS") else { continue }
             curve.append((Int(Date().timeIntervalSince(start)), kib))
-            print("soak: \(curve.last!.seconds) s \(kib) KiB")
+            // Heap and other private memory, and pages of the program's files (code first run late).
+            print("soak: \(curve.last!.seconds) s \(kib) KiB (anonymous \(field("RssAnon") ?? 0), file \(field("RssFile") ?? 0))")
         }
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
