@@ -20,7 +20,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "BreakerCore"),
@@ -61,7 +60,7 @@ let package = Package(
                 "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.embedInCode("Resources/openapi.json"), .embedInCode("Resources/dashboard.html")]
@@ -83,7 +82,6 @@ let package = Package(
                 "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerServe", "BreakerMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -93,7 +91,6 @@ let package = Package(
             name: "BreakerBenchmarks",
             dependencies: [
                 "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerCLI", "BreakerServe",
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -140,9 +137,10 @@ let package = Package(
         .testTarget(
             name: "BreakerCLITests",
             dependencies: [
-                "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerRuntime", "BreakerTestSupport",
-                "breakerctl", "breaker-embedding-example",
+                "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerRuntime", "BreakerServe",
+                "BreakerTestSupport", "breakerctl", "breaker-embedding-example",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
     ],

@@ -23,6 +23,7 @@ public struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self, MCPProxyBench.self, KeysBench.self,
+            MetricsBench.self,
             MCPEchoServer.self,
         ])
 

@@ -5,7 +5,6 @@ import BreakerOwner
 import BreakerServe
 import Foundation
 import Logging
-import Prometheus
 import ServiceLifecycle
 
 struct ServeBench: AsyncParsableCommand {
@@ -37,8 +36,8 @@ struct ServeBench: AsyncParsableCommand {
             options.logger = Logger(label: "bench", factory: { StreamLogHandler.standardError(label: $0) })
             options.logger.logLevel = .warning
             options.runsProber = false
-            let registry = PrometheusCollectorRegistry()
-            options.metricsFactory = PrometheusMetricsFactory(registry: registry)
+            let registry = MetricsRegistry()
+            options.metricsFactory = registry
             let owner = try StoreOwner(path: dir + "/serve.sqlite", options: options)
             var serve = ServeOptions()
             serve.port = 0

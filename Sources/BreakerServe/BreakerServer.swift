@@ -5,7 +5,6 @@ import BreakerStore
 import Hummingbird
 import Logging
 import NIOCore
-public import Prometheus
 public import ServiceLifecycle
 
 /// `breakerctl serve` (SPEC §12): the HTTP face of a ``StoreOwner`` for agents in any language.
@@ -15,7 +14,7 @@ public import ServiceLifecycle
 /// first, and the owner then makes everything durable and writes its snapshot.
 public final class BreakerServer: Sendable {
     let owner: StoreOwner
-    let registry: PrometheusCollectorRegistry
+    let registry: MetricsRegistry
     let options: ServeOptions
     let tokens: BearerTokens
     let permits = PermitTable()
@@ -33,7 +32,7 @@ public final class BreakerServer: Sendable {
     /// factory writes to). `beforeReady` runs once the owner's writer runs and before `/readyz`
     /// answers `200` and the port accepts requests.
     public init(
-        owner: StoreOwner, registry: PrometheusCollectorRegistry, options: ServeOptions,
+        owner: StoreOwner, registry: MetricsRegistry, options: ServeOptions,
         beforeReady: @escaping @Sendable () async throws -> Void = {}
     ) {
         self.owner = owner
@@ -105,7 +104,7 @@ public final class BreakerServer: Sendable {
             return try events(request)
         case "/metrics":
             try allow(.get, role: .agent)
-            return HTTPAnswer.bytes(registry.emitToBuffer(), type: "text/plain; version=0.0.4; charset=utf-8")
+            return HTTPAnswer.bytes(registry.emitted(), type: "text/plain; version=0.0.4; charset=utf-8")
         case "/":
             try allow(.get, role: nil)
             return HTTPAnswer.bytes(PackageResources.dashboard_html, type: "text/html; charset=utf-8")

@@ -28,6 +28,14 @@ struct ServePeerTests {
         #expect(r.status == 0 && r.text.contains("schemathesis: no issues"), "\(r.text)\(r.stderr)")
     }
 
+    @Test func prometheusOwnParserReadsMetricsWithEveryTenantNameIntact() async throws {
+        let python = Peers.venv.appendingPathComponent("bin/python3").path
+        try #require(
+            FileManager.default.isExecutableFile(atPath: python), "prometheus-client is missing: run `bash .ci/run` once to install it")
+        let r = try await Peers.run(python, [Peers.script("metrics_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("metrics: all checks passed"), "\(r.text)\(r.stderr)")
+    }
+
     @Test func theDashboardInHeadlessChromiumFollowsAnOutageLive() async throws {
         let python = Peers.venv.appendingPathComponent("bin/python3").path
         try #require(

@@ -6,7 +6,6 @@ import BreakerServe
 import BreakerStore
 import Foundation
 import Logging
-import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -80,10 +79,10 @@ struct ServeCommand: AsyncParsableCommand {
                 printError("serve: listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port) (store \(path))")
             }
             // Metrics go to this registry, shown at /metrics; the global metrics system is left alone.
-            let registry = PrometheusCollectorRegistry()
+            let registry = MetricsRegistry()
             var options = StoreOwner.Options(configuration: configuration)
             options.logger = logger
-            options.metricsFactory = PrometheusMetricsFactory(registry: registry)
+            options.metricsFactory = registry
             let owner = try StoreOwner(path: path, options: options)
             let breaker = owner.breaker
             let change = configuration.flatMap { $0 == breaker.configuration ? nil : $0 }

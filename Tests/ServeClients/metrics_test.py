@@ -1,0 +1,104 @@
+"""/metrics of a real `breakerctl serve`, read by Prometheus's own Python parser (prometheus-client).
+
+Run: .build/peers/bin/python3 Tests/ServeClients/metrics_test.py PATH/TO/breakerctl WORKDIR
+Prints one line per check; exits non-zero on the first failure.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import ServeProcess  # noqa: E402
+from tenantbreaker_client import BreakerClient  # noqa: E402
+
+
+def check(condition, what):
+    if not condition:
+        print("FAIL:", what)
+        sys.exit(1)
+    print("ok:", what)
+
+
+def scrape(serve):
+    with urllib.request.urlopen(serve.url + "/metrics", timeout=10) as r:
+        check(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), "/metrics is Prometheus text 0.0.4")
+        text = r.read().decode("utf-8")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    return text, families
+
+
+def value(families, family, sample, **labels):
+    for s in families[family].samples:
+        if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
+    return None
+
+
+def main():
+    breakerctl, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    config = os.path.join(work, "config.json")
+    with open(config, "w") as f:
+        json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 60000}}, f)
+    serve = ServeProcess(breakerctl, os.path.join(work, "metrics.sqlite"), config=config)
+    try:
+        run_checks(serve)
+        check(serve.stop() == 0, "serve stops cleanly")
+    finally:
+        serve.kill()
+    print("metrics: all checks passed")
+
+
+def run_checks(serve):
+    client = BreakerClient(serve.url)
+    # Tenant names are bytes (SPEC §1): quotes, backslashes and non-ASCII must survive the scrape.
+    odd = 'ac"me\\corp ü'
+    tenants = ["plain", odd, "café", "cafe\u0301"]
+    for tenant in tenants:
+        for i in range(3):
+            a = client.admit(tenant, "web_search", f"turn-{i}")
+            check(a["admitted"], f"{tenant!r} call {i} admitted")
+            time.sleep(0.03)  # serve measures from admit to complete: at least 30 ms
+            client.complete(a["permit"], "success")
+    # The odd tenant's tool fails twice: its circuit opens, and a call is then blocked.
+    for i in range(2):
+        a = client.admit(odd, "crm", f"down-{i}")
+        client.complete(a["permit"], "failure", "E")
+    check(not client.admit(odd, "crm", "blocked")["admitted"], "the odd tenant's crm is open")
+
+    text, families = scrape(serve)
+    check({"agent_circuit_breaker_state", "agent_circuit_breaker_open", "agent_tool_call_blocked", "agent_tool_call_latency"}
+          <= set(families), f"the parser finds the breaker's families ({sorted(families)})")
+    check(families["agent_circuit_breaker_state"].type == "gauge" and families["agent_tool_call_latency"].type == "histogram"
+          and families["agent_circuit_breaker_open"].type == "counter", "each family has its type")
+    check(value(families, "agent_circuit_breaker_state", "agent_circuit_breaker_state", tenant_id=odd, tool_name="crm") == 2,
+          "the odd tenant's crm state gauge reads 2 (open), its name intact")
+    check(value(families, "agent_circuit_breaker_open", "agent_circuit_breaker_open_total", tenant_id=odd, tool_name="crm") == 1,
+          "one opening counted")
+    check(value(families, "agent_tool_call_blocked", "agent_tool_call_blocked_total", tenant_id=odd, tool_name="crm") == 1,
+          "one blocked call counted")
+    for tenant in tenants:
+        count = value(families, "agent_tool_call_latency", "agent_tool_call_latency_count", tenant_id=tenant, tool_name="web_search")
+        check(count == 3, f"{tenant!r}: three latencies observed ({count})")
+        buckets = [(float(s.labels["le"]), s.value) for s in families["agent_tool_call_latency"].samples
+                   if s.name == "agent_tool_call_latency_bucket" and s.labels["tenant_id"] == tenant
+                   and s.labels["tool_name"] == "web_search"]
+        counts = [c for _, c in sorted(buckets)]
+        check(counts == sorted(counts) and counts[-1] == 3, f"{tenant!r}: buckets are cumulative up to +Inf = 3 ({buckets})")
+        check(dict(buckets)[0.025] == 0, f"{tenant!r}: calls of 30 ms or more are not in the 25 ms bucket")
+        total = value(families, "agent_tool_call_latency", "agent_tool_call_latency_sum", tenant_id=tenant, tool_name="web_search")
+        check(0.09 <= total < 60, f"{tenant!r}: the latency sum is in seconds ({total})")
+    states = [s for s in families["agent_circuit_breaker_state"].samples]
+    check(len({s.labels["tenant_id"] for s in states}) == len(tenants),
+          "NFC and NFD spellings of café are two tenants in the scrape too")
+    check(value(families, "agent_circuit_breaker_log_errors", "agent_circuit_breaker_log_errors_total") == 0,
+          "the log error counter is there, at 0")
+
+
+if __name__ == "__main__":
+    main()
