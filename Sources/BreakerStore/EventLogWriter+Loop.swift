@@ -106,6 +106,15 @@ extension EventLogWriter {
                 s.queue.removeFirst(s.head)
                 if let g = s.openGap { s.openGap = g - s.head }
                 s.head = 0
+                // A backlog that has drained gives its storage back: the queue keeps room for
+                // what it holds and a few batches, not for the longest backlog it ever had.
+                let room = Swift.max(s.queue.count * 2, options.batchSize * 4)
+                if s.queue.capacity > room * 2 {
+                    var smaller: [QueueItem] = []
+                    smaller.reserveCapacity(room)
+                    smaller.append(contentsOf: s.queue)
+                    s.queue = smaller
+                }
             }
             s.durable += UInt64(facts)
             s.urgent = s.durableWaiters.contains { $0.target > s.durable }

@@ -193,6 +193,9 @@ public final class EventLogWriter: FactSink {
     /// The log's health now.
     public var health: Health { state.withLock { $0.health } }
 
+    /// Room in the writer's queue, in records (for tests of its bounds).
+    package var queueCapacity: Int { state.withLock { $0.queue.capacity } }
+
     /// Turns the writer holds in memory (recent ones; for tests of its bounds).
     package var cachedTurns: Int { encoder.withLock { $0.turns.count } }
 

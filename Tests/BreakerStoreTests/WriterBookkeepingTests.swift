@@ -5,9 +5,9 @@ import Testing
 
 @testable import BreakerStore
 
-/// The writer's waits leave nothing behind: what it keeps for them is bounded by the waits in
-/// progress, not by the waits ever made (a long-running `serve` makes one or more per call).
-@Suite struct WriterWaitTests {
+/// The writer's bookkeeping is bounded by what is in progress, not by what it ever did: waits (a
+/// long-running `serve` makes one or more per call) and the queue's storage after a backlog.
+@Suite struct WriterBookkeepingTests {
     @Test func anEndArrivingAfterItsWaitFinishedLeavesNothingBehind() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -46,5 +46,25 @@ import Testing
         }
         #expect(writer.waitBookkeeping.open == 0)
         #expect(writer.waitBookkeeping.ended == 0)
+    }
+
+    @Test func aDrainedBacklogGivesItsQueueStorageBack() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = EventLogWriter.Options()
+        options.logger = Fixtures.silentLogger
+        let writer = try EventLogWriter(store: try EventStore.openOwner(path: dir + "/s.sqlite"), options: options)
+        // A backlog while the writer is not running (a stalled disk, a starved process).
+        let backlog = 100_000
+        for i in 0..<backlog {
+            let t = Timestamp(milliseconds: 1_000_000 + Int64(i))
+            writer.append(keys: [], facts: [.logGap(LogGapRecord(from: t, to: t, dropped: 0))])
+        }
+        #expect(writer.queueCapacity >= backlog)
+        let running = Task { try await writer.run() }
+        #expect(try await writer.waitUntilDurable(timeout: .seconds(60)))
+        #expect(writer.queueCapacity <= options.batchSize * 8, "room for a few batches, not for the backlog (\(writer.queueCapacity))")
+        writer.close(finalSnapshot: false)
+        try await running.value
     }
 }
