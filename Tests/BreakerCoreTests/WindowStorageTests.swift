@@ -11,6 +11,27 @@ import Testing
             defaults: SettingsOverride(failureThreshold: 1_000_000, minimumCalls: 1_000_000, windowMs: windowMs))
     }
 
+    /// A call on `key` at `now` with a random latency (0–6 s) and outcome, completed at once;
+    /// returns the entry SPEC §3 appends to the key's window (`nil`, and an issue, if rejected).
+    static func randomCall(_ h: inout Harness, _ key: BreakerKey, at now: Int64, _ rng: inout SeededGenerator) -> SlidingWindow.Entry? {
+        guard let p = h.permit(key, at: now) else {
+            Issue.record("a never-opening key rejected a call")
+            return nil
+        }
+        let latencyMs = Int64.random(in: 0...6000, using: &rng)
+        let failed = Bool.random(using: &rng)
+        let outcome: CallOutcome =
+            failed ? .failure(errorType: try! ErrorType("E"), latencyUs: latencyMs * 1000) : .success(latencyUs: latencyMs * 1000)
+        h.complete(p, outcome, at: now)
+        return SlidingWindow.Entry(
+            time: Harness.t(now).milliseconds, latencyUs: latencyMs * 1000, failed: failed, slow: latencyMs > 3000, timedOut: false)
+    }
+
+    /// A plain window after `entry`: every entry, minus those older than `entry.time − windowMs`.
+    static func appending(_ entry: SlidingWindow.Entry, to window: SlidingWindow, windowMs: Int64) -> SlidingWindow {
+        SlidingWindow(entries: (window.entries + [entry]).filter { $0.time >= entry.time - windowMs })
+    }
+
     /// Random outcomes at random, sometimes bursty, sometimes sparse times: the ring grows,
     /// wraps and evicts, and must hold exactly what a plain window holds after the same appends.
     @Test(arguments: [11, 12, 13, 14])
@@ -28,19 +49,8 @@ import Testing
                 Int.random(in: 0..<500, using: &rng) == 0
                 ? Int64.random(in: 0...(windowMs * 2), using: &rng) : Int64.random(in: 0...1, using: &rng)
             let k = Int.random(in: 0..<keys.count, using: &rng)
-            guard let p = h.permit(keys[k], at: now) else {
-                Issue.record("a never-opening key rejected a call")
-                return
-            }
-            let latencyMs = Int64.random(in: 0...6000, using: &rng)
-            let failed = Bool.random(using: &rng)
-            let outcome: CallOutcome =
-                failed ? .failure(errorType: try! ErrorType("E"), latencyUs: latencyMs * 1000) : .success(latencyUs: latencyMs * 1000)
-            h.complete(p, outcome, at: now)
-            let entry = SlidingWindow.Entry(
-                time: Harness.t(now).milliseconds, latencyUs: latencyMs * 1000, failed: failed, slow: latencyMs > 3000, timedOut: false)
-            references[k] = SlidingWindow(
-                entries: (references[k].entries + [entry]).filter { $0.time >= entry.time - windowMs })
+            guard let entry = Self.randomCall(&h, keys[k], at: now, &rng) else { return }
+            references[k] = Self.appending(entry, to: references[k], windowMs: windowMs)
             maxCount = max(maxCount, references[k].count)
             if step % 97 == 0 || step == 5999 {
                 for (i, key) in keys.enumerated() {
@@ -73,19 +83,8 @@ import Testing
             // Mostly quiet: a key often has zero, one or a few entries when the sweep comes.
             now += Int64.random(in: 0...(windowMs / 2), using: &rng)
             let k = Int.random(in: 0..<keys.count, using: &rng)
-            guard let p = h.permit(keys[k], at: now) else {
-                Issue.record("a never-opening key rejected a call")
-                return
-            }
-            let latencyMs = Int64.random(in: 0...6000, using: &rng)
-            let failed = Bool.random(using: &rng)
-            let outcome: CallOutcome =
-                failed ? .failure(errorType: try! ErrorType("E"), latencyUs: latencyMs * 1000) : .success(latencyUs: latencyMs * 1000)
-            h.complete(p, outcome, at: now)
-            let entry = SlidingWindow.Entry(
-                time: Harness.t(now).milliseconds, latencyUs: latencyMs * 1000, failed: failed, slow: latencyMs > 3000, timedOut: false)
-            references[k] = SlidingWindow(
-                entries: (references[k].entries + [entry]).filter { $0.time >= entry.time - windowMs })
+            guard let entry = Self.randomCall(&h, keys[k], at: now, &rng) else { return }
+            references[k] = Self.appending(entry, to: references[k], windowMs: windowMs)
             if Int.random(in: 0..<5, using: &rng) == 0 {
                 // The sweep runs a little later, when some keys are past their window.
                 let sweepAt = Harness.t(now + Int64.random(in: 0...(windowMs * 2), using: &rng))

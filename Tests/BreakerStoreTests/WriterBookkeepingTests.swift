@@ -8,12 +8,17 @@ import Testing
 /// The writer's bookkeeping is bounded by what is in progress, not by what it ever did: waits (a
 /// long-running `serve` makes one or more per call) and the queue's storage after a backlog.
 @Suite struct WriterBookkeepingTests {
+    /// A writer on a new store in `dir`, not running yet.
+    static func writer(in dir: String) throws -> EventLogWriter {
+        var options = EventLogWriter.Options()
+        options.logger = Fixtures.silentLogger
+        return try EventLogWriter(store: try EventStore.openOwner(path: dir + "/s.sqlite"), options: options)
+    }
+
     @Test func anEndArrivingAfterItsWaitFinishedLeavesNothingBehind() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var options = EventLogWriter.Options()
-        options.logger = Fixtures.silentLogger
-        let writer = try EventLogWriter(store: try EventStore.openOwner(path: dir + "/s.sqlite"), options: options)
+        let writer = try Self.writer(in: dir)
         let running = Task { try await writer.run() }
         for _ in 0..<100 {
             #expect(try await writer.waitUntilDurable(timeout: .seconds(5)))
@@ -34,9 +39,7 @@ import Testing
     @Test func aWaitEndedBeforeItIsRegisteredStillEnds() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var options = EventLogWriter.Options()
-        options.logger = Fixtures.silentLogger
-        let writer = try EventLogWriter(store: try EventStore.openOwner(path: dir + "/s.sqlite"), options: options)
+        let writer = try Self.writer(in: dir)
         // The writer does not run: an appended fact never becomes durable, so the wait ends by
         // its timeout, whether the timer fires before or after the wait registers.
         for i in 0..<20 {
@@ -51,9 +54,7 @@ import Testing
     @Test func aDrainedBacklogGivesItsQueueStorageBack() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var options = EventLogWriter.Options()
-        options.logger = Fixtures.silentLogger
-        let writer = try EventLogWriter(store: try EventStore.openOwner(path: dir + "/s.sqlite"), options: options)
+        let writer = try Self.writer(in: dir)
         // A backlog while the writer is not running (a stalled disk, a starved process).
         let backlog = 100_000
         for i in 0..<backlog {
@@ -63,7 +64,9 @@ import Testing
         #expect(writer.queueCapacity >= backlog)
         let running = Task { try await writer.run() }
         #expect(try await writer.waitUntilDurable(timeout: .seconds(60)))
-        #expect(writer.queueCapacity <= options.batchSize * 8, "room for a few batches, not for the backlog (\(writer.queueCapacity))")
+        #expect(
+            writer.queueCapacity <= EventLogWriter.Options().batchSize * 8,
+            "room for a few batches, not for the backlog (\(writer.queueCapacity))")
         writer.close(finalSnapshot: false)
         try await running.value
     }
