@@ -49,7 +49,7 @@ struct MetricsBench: ParsableCommand {
         }
         let measured = (0..<keys).map { BreakerKey(tenant: try! TenantID("tenant-\($0)"), tool: tool) }
         let start = ContinuousClock.now
-        for key in measured { KeyMetrics(key: key, factory: registry).destroy() }
+        for key in measured { KeyMetrics(key: key, factory: registry).destroy(in: registry) }
         let elapsed = ContinuousClock.now - start
         withExtendedLifetime(others) {}
         return (Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9) / Double(keys)

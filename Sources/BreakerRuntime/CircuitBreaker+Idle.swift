@@ -21,7 +21,7 @@ extension CircuitBreaker {
                 }
                 return (refs.count, inner.machine.internedKeyCount, handles)
             }
-            for m in handles { m.destroy() }
+            for m in handles { m.destroy(in: metricsFactory) }
             found += idle
             start += batch
             if start >= total { return found }

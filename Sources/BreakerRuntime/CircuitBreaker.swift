@@ -206,14 +206,14 @@ public final class CircuitBreaker: Sendable {
     /// The metrics and log lines of a step, for the synchronous entry points (no durability wait).
     func reportWithoutWaiting(_ after: Aftermath?) {
         guard let after else { return }
-        after.blocked?.blocked.increment()
+        after.blocked?.blocked.increment(by: 1)
         for (r, m) in zip(after.transitions, after.transitionMetrics) { report(r, m) }
     }
 
     private func report(_ r: TransitionRecord, _ m: KeyMetrics) {
         m.state.record(Self.gaugeValue(r.to))
-        if r.to.isOpen { m.opened.increment() }
-        if r.to == .closed { m.recovered.increment() }
+        if r.to.isOpen { m.opened.increment(by: 1) }
+        if r.to == .closed { m.recovered.increment(by: 1) }
         var metadata: Logger.Metadata = [
             "tenant_id": "\(r.tenant.rawValue)", "tool_name": "\(r.tool.rawValue)", "from": "\(r.from)", "to": "\(r.to)",
             "cause": "\(r.cause)", "generation": "\(r.generation)",

@@ -27,7 +27,13 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
         init(kind: Kind) { self.kind = kind }
     }
 
-    private let families = Mutex<[String: Family]>([:])
+    private struct State {
+        var families: [String: Family] = [:]
+        /// The labels last rendered, kept so that a key's five series share one copy of them.
+        var lastLabels = ByteString("")
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -58,14 +64,16 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
         _ label: String, _ kind: Kind, _ dimensions: [(String, String)], make: (String, ByteString) -> S
     ) -> S {
         let name = Self.metricName(label)
-        let labels = ByteString(Self.render(dimensions))
-        return families.withLock { families in
+        let rendered = ByteString(Self.render(dimensions))
+        return state.withLock { state in
+            if state.lastLabels != rendered { state.lastLabels = rendered }
+            let labels = state.lastLabels
             let family: Family
-            if let f = families[name] {
+            if let f = state.families[name] {
                 family = f
             } else {
                 family = Family(kind: kind)
-                families[name] = family
+                state.families[name] = family
             }
             guard family.kind == kind else { return make(name, labels) }
             if let existing = family.series[labels] as? S { return existing }
@@ -77,15 +85,15 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
 
     private func unregister(_ handler: Any) {
         guard let series = handler as? Series else { return }
-        families.withLock { families in
-            guard let family = families[series.name], family.series[series.labels] === series else { return }
+        state.withLock { state in
+            guard let family = state.families[series.name], family.series[series.labels] === series else { return }
             family.series[series.labels] = nil
-            if family.series.isEmpty { families[series.name] = nil }
+            if family.series.isEmpty { state.families[series.name] = nil }
         }
     }
 
     /// Series now shown, over all names.
-    public var seriesCount: Int { families.withLock { $0.values.reduce(0) { $0 + $1.series.count } } }
+    public var seriesCount: Int { state.withLock { $0.families.values.reduce(0) { $0 + $1.series.count } } }
 
     // MARK: - Exposition
 
@@ -93,8 +101,8 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
     /// The series are listed under the lock and rendered after it, so a scrape does not hold up
     /// a key's first call.
     public func emit(into buffer: inout [UInt8]) {
-        let listed = families.withLock { families in
-            families.map { (name: $0.key, kind: $0.value.kind, series: Array($0.value.series.values)) }
+        let listed = state.withLock { state in
+            state.families.map { (name: $0.key, kind: $0.value.kind, series: Array($0.value.series.values)) }
         }
         for family in listed.sorted(by: { $0.name < $1.name }) {
             buffer.append(contentsOf: "# TYPE \(family.name) \(family.kind.rawValue)\n".utf8)
