@@ -5,12 +5,12 @@ import Synchronization
 /// The metrics `serve` shows at `/metrics`, in Prometheus's text format (version 0.0.4), made
 /// through swift-metrics: pass the registry as the owner's metrics factory.
 ///
-/// Every key has five series (SPEC §9's metrics, labelled by tenant and tool), made when the key
-/// is first called and destroyed when it goes idle, so a busy node makes and destroys series all
-/// the time. Making or destroying one costs the same whatever the number of series: each family
-/// keeps its series in one table changed in place. Counters, gauges and timers are what the
-/// breaker uses; a timer is a histogram in seconds, an aggregating recorder a histogram of its
-/// values, a gauge or meter its last value.
+/// Every key has five series (the runtime's metrics, SPEC §12, labelled by tenant and tool),
+/// made when the key is first called and destroyed when it goes idle, so a busy node makes and
+/// destroys series all the time. Making or destroying one costs the same whatever the number of
+/// series: each family keeps its series in one table changed in place. Counters, gauges and
+/// timers are what the breaker uses; a timer is a histogram in seconds, an aggregating recorder
+/// a histogram of its values, a gauge or meter its last value.
 public final class MetricsRegistry: MetricsFactory, Sendable {
     /// Histogram bucket bounds: for timers in seconds, for aggregating recorders in their unit.
     public static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
