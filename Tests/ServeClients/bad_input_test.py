@@ -14,18 +14,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess  # noqa: E402
+from serve_process import ServeProcess, check  # noqa: E402
 
 OPERATOR = "operator-" + "k" * 40
 AGENT = "agent-" + "a" * 40
 statuses = []
-
-
-def check(condition, what):
-    if not condition:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 def request(port, method, path, body=None, headers=None, raw_body=None):

@@ -13,7 +13,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, wait_until  # noqa: E402
+from serve_process import ServeProcess, wait_until, check  # noqa: E402
 from tenantbreaker_client import BreakerClient  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
@@ -21,13 +21,6 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 TOKEN = "operator-" + "d" * 40
-
-
-def check(condition, what):
-    if not condition:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 class VendorTimeout(Exception):

@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, wait_until  # noqa: E402
+from serve_process import ServeProcess, wait_until, check  # noqa: E402
 from tenantbreaker_client import BreakerClient  # noqa: E402
 
 
@@ -21,13 +21,6 @@ class ConnectionError_(Exception):
 
 
 ConnectionError_.__name__ = "VendorConnectionError"
-
-
-def check(condition, what):
-    if not condition:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 class EventReader(threading.Thread):

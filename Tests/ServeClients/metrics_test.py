@@ -13,15 +13,8 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess  # noqa: E402
+from serve_process import ServeProcess, check  # noqa: E402
 from tenantbreaker_client import BreakerClient  # noqa: E402
-
-
-def check(condition, what):
-    if not condition:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 def scrape(serve):

@@ -14,7 +14,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess  # noqa: E402
+from serve_process import ServeProcess, check  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, "Sources/BreakerServe/Resources/openapi.json")
@@ -29,13 +29,6 @@ SAMPLE_BODIES = {
     "/v1/operator/configure": {"config": {}, "actor": "a", "reason": "r"},
 }
 SAMPLE_QUERIES = {"/v1/report.csv": "?tenant=acme", "/v1/audit.csv": "?tenant=acme"}
-
-
-def check(condition, what):
-    if not condition:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 def send(port, method, path, body=None, stream=False):

@@ -4,6 +4,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -70,3 +71,11 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def check(condition, what):
+    """Prints `ok: WHAT`, or `FAIL: WHAT` and exits with status 1 (the peer scripts' one assertion)."""
+    if not condition:
+        print("FAIL:", what)
+        sys.exit(1)
+    print("ok:", what)
