@@ -174,8 +174,8 @@ public final class CircuitBreaker: Sendable {
     func metrics(_ inner: inout Inner, _ ref: KeyRef) -> KeyMetrics {
         if let sharedMetrics { return sharedMetrics }
         if let m = inner.metrics[ref.index] { return m }
-        let m = KeyMetrics(key: inner.machine.key(ref), factory: metricsFactory)
         let key = inner.machine.key(ref)
+        let m = KeyMetrics(key: key, factory: metricsFactory)
         m.state.record(Self.gaugeValue(inner.machine.status(of: key)?.state ?? .closed))
         inner.metrics[ref.index] = m
         return m
