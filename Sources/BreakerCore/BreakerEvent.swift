@@ -18,7 +18,7 @@ public enum BreakerEvent: Sendable, Hashable {
         case .transition(let r): r.time
         case .operatorAction(let r): r.time
         case .globalOutage(let r): r.time
-        case .logGap(let r): r.from
+        case .logGap(let r): r.time
         case .configuration(let r): r.time
         }
     }
@@ -187,17 +187,30 @@ public struct GlobalOutageRecord: Sendable, Hashable {
 }
 
 /// Call records that could not be kept while the log could not be written (SPEC §8).
+///
+/// The record is appended where the drops end, once writing resumes: everything the live
+/// machine folded before it is in the log before it, except the dropped records. So that a
+/// replay reaches the live machine's state all the same, it carries the state, at that place,
+/// of every key a dropped record named (README "What a gap means for the window").
 public struct LogGapRecord: Sendable, Hashable {
-    /// The time of the first dropped record (the gap's place in the log).
+    /// Where the record sits in the log: the time of the last record before it (≥ ``to``).
+    public var time: Timestamp
+    /// The time of the first dropped record.
     public var from: Timestamp
     /// The time of the last dropped record.
     public var to: Timestamp
     /// How many call records were dropped.
     public var dropped: Int64
+    /// The state, at ``time``, of each key a dropped record named (a replay lays it over the key);
+    /// `nil` when the gap was recorded without it (stores written before schema 5, or a writer
+    /// with no machine to read): a replay then has only the records that were kept.
+    public var keys: [BreakerMachine.Snapshot.Key]?
 
-    public init(from: Timestamp, to: Timestamp, dropped: Int64) {
+    public init(time: Timestamp? = nil, from: Timestamp, to: Timestamp, dropped: Int64, keys: [BreakerMachine.Snapshot.Key]? = nil) {
+        self.time = time ?? from
         self.from = from
         self.to = to
         self.dropped = dropped
+        self.keys = keys
     }
 }

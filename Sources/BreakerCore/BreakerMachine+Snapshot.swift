@@ -49,6 +49,14 @@ extension BreakerMachine {
             }.sorted { $0.tool < $1.tool })
     }
 
+    /// The durable state of keys `refs` alone, in key-number order: what a `log_gap` record
+    /// keeps of the keys its dropped records named.
+    public func snapshotKeys(_ refs: some Sequence<KeyRef>) -> [Snapshot.Key] {
+        refs.sorted().map { ref in
+            Snapshot.Key(key: table.key(ref), seen: table[ref].seen, state: keyState(ref).durable)
+        }
+    }
+
     /// A machine restored from `snapshot`, under the snapshot's configuration (or `configuration`
     /// for a snapshot that has none).
     public init(configuration: BreakerConfiguration, snapshot: Snapshot) {

@@ -185,9 +185,9 @@ public struct BreakerMachine: Sendable {
             let t = Int(table.tools.intern(r.tool))
             while tools.count <= t { tools.append(ToolState()) }
             tools[t].outageEpisode = true
-        case .logGap:
-            // The dropped records are gone: the durable state is what the kept ones give.
-            break
+        case .logGap(let r):
+            // The dropped records are gone; the keys they named take the state the gap kept.
+            if let keys = r.keys { restore(Snapshot(configuration: nil, keys: keys, tools: [])) }
         case .configuration(let r):
             foldConfiguration(r)
         }

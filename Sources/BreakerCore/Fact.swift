@@ -99,7 +99,7 @@ public enum Fact: Sendable, Hashable {
         case .transition(let f): f.time
         case .operatorAction(let r): r.time
         case .globalOutage(let r): r.time
-        case .logGap(let r): r.from
+        case .logGap(let r): r.time
         case .configuration(let r): r.time
         }
     }

@@ -8,8 +8,11 @@
 ///
 /// What the log does not keep is taken from what it shows: a rejection because a probe was in
 /// flight means a probe was in flight; `awaiting_health_probe` means the tool had a health check
-/// and side effects. Records within a window of a `log_gap` may follow from the records the gap
-/// dropped: a difference there is counted in ``uncheckableAfterGaps``, not reported.
+/// and side effects. Records between a gap's first dropped record and the gap's own record may
+/// follow from the records it dropped: a difference there is counted in ``uncheckableAfterGaps``,
+/// not reported. The gap's record lays the live state of the keys it names over the machine, so
+/// from there on every record is checked again. (A gap written without key states — before schema
+/// 5 — leaves the machine short of what it dropped for a window's length after it.)
 public struct LogVerifier: Sendable {
     /// The state folded so far.
     public private(set) var machine: BreakerMachine
@@ -21,17 +24,29 @@ public struct LogVerifier: Sendable {
     public private(set) var recordsChecked = 0
     /// Differences that records dropped by a gap may explain.
     public private(set) var uncheckableAfterGaps = 0
-    /// Records up to this time may follow from dropped call records (the last gap's end plus the
-    /// longest window of the configuration).
-    private var gapShadowUntil: Timestamp?
+    /// The spans of time whose records may follow from dropped call records, from the gaps of
+    /// the log (known before their records are read: a gap's record comes after what it explains).
+    private var gapSpans: [(from: Timestamp, through: Timestamp)]
+    /// The end of the last gap read (for a HALF_OPEN episode it may have changed).
     private var lastGapEnd: Timestamp?
     /// When each key last entered HALF_OPEN.
     private var halfOpenSince: [KeyRef: Timestamp] = [:]
     /// Records read but not yet checked, with their facts.
     private var upcoming: [(seq: Int64, fact: Fact)] = []
 
-    public init(machine: BreakerMachine) {
+    /// - Parameters:
+    ///   - machine: the state the log starts from.
+    ///   - gaps: the log's gaps (`EventStore.logGaps()`), so that the records a gap explains are
+    ///     known as such before the gap's own record is read.
+    public init(machine: BreakerMachine, gaps: [LogGapRecord] = []) {
         self.machine = machine
+        self.gapSpans = gaps.map { (from: $0.from, through: Self.shadowEnd(of: $0, machine.configuration)) }
+    }
+
+    /// The last time whose records `gap` may explain: its own place when it keeps the states of
+    /// the keys it names; a window's length past its last dropped record when it does not.
+    static func shadowEnd(of gap: LogGapRecord, _ configuration: BreakerConfiguration) -> Timestamp {
+        gap.keys == nil ? max(gap.time, gap.to.adding(milliseconds: configuration.longestWindowMs)) : gap.time
     }
 
     /// Takes the next record of the log (in log order); it is checked once every record of its
@@ -113,8 +128,8 @@ extension LogVerifier {
         case .configuration(let r):
             _ = machine.configuring(r, &emitter)
         case .logGap(let g):
-            lastGapEnd = g.to
-            gapShadowUntil = g.to.adding(milliseconds: machine.configuration.longestWindowMs)
+            lastGapEnd = g.time
+            if g.keys == nil { gapSpans.append((from: g.from, through: Self.shadowEnd(of: g, machine.configuration))) }
             machine.fold(first.fact)
             emitter.consumed = 1
         case .transition, .globalOutage:
@@ -165,12 +180,14 @@ extension LogVerifier {
         problems.append("seq \(seq): \(describe(fact)): \(problem)")
     }
 
-    /// Whether `fact` may follow from call records a gap dropped: within a window of the gap's
-    /// end, or ending a HALF_OPEN episode that began before it.
+    /// Whether `fact` may follow from call records a gap dropped: within a gap's span, or ending
+    /// a HALF_OPEN episode that began before the last gap's record (its probes in flight are not
+    /// in the log).
     private func followsGap(_ fact: Fact) -> Bool {
-        guard let until = gapShadowUntil, let gapEnd = lastGapEnd else { return false }
-        if fact.time <= until { return true }
-        if case .transition(let t) = fact, t.from == .halfOpen, let since = halfOpenSince[t.key], since <= gapEnd { return true }
+        if gapSpans.contains(where: { fact.time >= $0.from && fact.time <= $0.through }) { return true }
+        if case .transition(let t) = fact, t.from == .halfOpen, let gapEnd = lastGapEnd, let since = halfOpenSince[t.key], since <= gapEnd {
+            return true
+        }
         return false
     }
 

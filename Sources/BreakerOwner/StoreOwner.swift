@@ -107,10 +107,7 @@ public final class StoreOwner: Service, Sendable {
             monotonicClock: options.monotonicClock, sink: writer, logger: options.logger, metricsFactory: options.metricsFactory,
             onDurableTransitions: options.onDurableTransitions)
         // Snapshots are copies of the live machine between two facts, queued behind them.
-        writer.snapshotSource = { [weak breaker, weak writer] in
-            guard let breaker, let writer else { return }
-            breaker.withMachineCopy { writer.enqueueSnapshot($0) }
-        }
+        writer.machineAccess = { [weak breaker] body in breaker?.withMachineCopy(body) }
         identity = "pid \(ProcessInfo.processInfo.processIdentifier), \(UUID().uuidString)"
     }
 

@@ -31,6 +31,11 @@ extension EventLogWriter {
         var lastFailureLog: ContinuousClock.Instant? = nil
         while true {
             await waitForWork()
+            // Drops have ended (the log is written again and the queue has room), or the writer
+            // stops: the gap goes into the log where it is now.
+            if state.withLock({ s in s.gap != nil && (s.stopping || !s.health.failing && s.queuedCalls < options.capacity) }) {
+                closeGap()
+            }
             let (stopping, urgent, count, first, failing) = state.withLock {
                 ($0.stopping, $0.urgent, $0.pending, $0.firstPending, $0.health.failing)
             }
@@ -43,8 +48,6 @@ extension EventLogWriter {
             }
             let (keys, batch) = state.withLock { s -> ([BreakerKey], ArraySlice<QueueItem>) in
                 let take = min(s.pending, options.batchSize * 4)
-                // Drops after this point open a new gap: this one is about to be written.
-                if let g = s.openGap, g < s.head + take { s.openGap = nil }
                 return (s.keys, s.queue[s.head..<(s.head + take)])
             }
             do {
@@ -81,8 +84,8 @@ extension EventLogWriter {
                 batch.count, keys: keys.count, facts: batch.count { if case .fact = $0 { true } else { false } },
                 calls: batch.count { if case .fact(.call) = $0 { true } else { false } },
                 snapshots: batch.contains { if case .snapshot = $0 { true } else { false } })
-            if !state.withLock({ $0.snapshotQueued }), encoder.withLock({ $0.snapshotDue }), let source = snapshotSource {
-                source()
+            if !state.withLock({ $0.snapshotQueued }), encoder.withLock({ $0.snapshotDue }), let machineAccess {
+                machineAccess { enqueueSnapshot($0) }
             }
             // Under sustained writes the log never drains by itself: restart it once it is large.
             // The background checkpointer has already copied most frames, so this is short.
@@ -104,7 +107,6 @@ extension EventLogWriter {
             s.queuedCalls -= calls
             if s.head >= 4096 && s.head * 2 >= s.queue.count {
                 s.queue.removeFirst(s.head)
-                if let g = s.openGap { s.openGap = g - s.head }
                 s.head = 0
                 // A backlog that has drained gives its storage back: the queue keeps room for
                 // what it holds and a few batches, not for the longest backlog it ever had.

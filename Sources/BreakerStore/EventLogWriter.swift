@@ -16,10 +16,13 @@ import Synchronization
 ///   with back-off, counts every failed attempt (`agent_circuit_breaker_log_errors_total`), logs
 ///   it, and publishes its ``Health`` (for `breakerctl status` and readiness). Facts are never
 ///   dropped, except call records beyond ``Options/capacity`` while failing (or beyond four times
-///   it at any time) when ``Options/dropsWhenFull``: those are counted, and a `log_gap` record in
-///   their place says how many once writing resumes (SPEC §8).
-/// - Snapshots are the live machine's state between two facts (``snapshotSource``), queued behind
-///   those facts and written at exactly their seq: no second copy of the state is folded here.
+///   it at any time) when ``Options/dropsWhenFull``: those are counted, and a `log_gap` record
+///   says how many once writing resumes (SPEC §8). It goes where the drops end, with the live
+///   machine's state of every key a dropped record named, read between two facts: a replay of the
+///   log reaches the live state again at the gap (``LogGapRecord``).
+/// - Snapshots are the live machine's state between two facts (``machineAccess``), queued behind
+///   those facts and written at exactly their seq: no second copy of the state is folded here. A
+///   snapshot closes an open gap first, so that no snapshot holds what the log never received.
 /// - A background checkpointer keeps the WAL bounded without checkpointing inside COMMIT.
 public final class EventLogWriter: FactSink {
     /// How the writer batches, bounds its queue and gives up.
@@ -89,8 +92,12 @@ public final class EventLogWriter: FactSink {
         var queue: [QueueItem] = []
         var head = 0
         var queuedCalls = 0
-        /// The index in `queue` of the `log_gap` still counting drops, if any.
-        var openGap: Int?
+        /// The `log_gap` still counting drops, and the keys its dropped records named; it is
+        /// queued when the drops end (``EventLogWriter/closeGap(_:)``).
+        var gap: LogGapRecord?
+        var gapKeys: Set<KeyRef> = []
+        /// The time of the last fact appended, kept or dropped (where a gap is placed).
+        var lastTime = Timestamp(milliseconds: .min)
         var appended: UInt64 = 0
         var durable: UInt64 = 0
         var nextWaiter: UInt64 = 0
@@ -139,14 +146,15 @@ public final class EventLogWriter: FactSink {
     /// Records replayed after the latest snapshot to rebuild.
     public let replayedOnOpen: Int
 
-    /// Takes a copy of the live machine between two facts and hands it to ``enqueueSnapshot(_:)``
-    /// — `breaker.withMachineCopy { writer.enqueueSnapshot($0) }` — when a snapshot is due, and
-    /// once more for the final snapshot at close. Without one, no snapshots are written.
-    package var snapshotSource: (@Sendable () -> Void)? {
-        get { source.withLock { $0 } }
-        set { source.withLock { $0 = newValue } }
+    /// Calls its argument with the live machine between two facts, under the breaker's lock —
+    /// `{ body in breaker.withMachineCopy(body) }`: for snapshots (when one is due, and the final
+    /// one at close) and for the key states a `log_gap` keeps. Without it, no snapshots are
+    /// written and gaps keep no key states.
+    package var machineAccess: (@Sendable (_ body: (BreakerMachine) -> Void) -> Void)? {
+        get { access.withLock { $0 } }
+        set { access.withLock { $0 = newValue } }
     }
-    private let source = Locked<(@Sendable () -> Void)?>(nil)
+    private let access = Locked<(@Sendable (_ body: (BreakerMachine) -> Void) -> Void)?>(nil)
 
     /// Opens the writer of an owned store: rebuilds the machine and loads the dictionaries.
     public init(store: EventStore, options: Options = Options()) throws(BreakerError) {
@@ -206,6 +214,7 @@ public final class EventLogWriter: FactSink {
             let wasEmpty = s.pending == 0
             s.keys.append(contentsOf: keys)
             for fact in facts {
+                s.lastTime = fact.time
                 if case .call(let f) = fact, options.dropsWhenFull,
                     s.queuedCalls >= options.capacity && s.health.failing || s.queuedCalls >= options.capacity * 4
                 {
@@ -230,24 +239,50 @@ public final class EventLogWriter: FactSink {
     private func drop(_ r: CallFact, _ s: inout State) {
         s.health.droppedCalls += 1
         droppedCounter.increment()
-        if let g = s.openGap, case .fact(.logGap(var gap)) = s.queue[g] {
-            gap.to = r.time
-            gap.dropped += 1
-            s.queue[g] = .fact(.logGap(gap))
+        s.gapKeys.insert(r.key)
+        if s.gap == nil {
+            s.gap = LogGapRecord(from: r.time, to: r.time, dropped: 1)
         } else {
-            s.queue.append(.fact(.logGap(LogGapRecord(from: r.time, to: r.time, dropped: 1))))
-            s.appended += 1
-            s.openGap = s.queue.count - 1
+            s.gap!.to = r.time
+            s.gap!.dropped += 1
         }
     }
 
     /// Queues `machine` — a copy taken under the breaker's lock, between two facts — to be
-    /// written as the snapshot at the seq of the last fact before it.
+    /// written as the snapshot at the seq of the last fact before it, behind the open gap.
     package func enqueueSnapshot(_ machine: BreakerMachine) {
         state.withLock { s in
+            queueGap(keeping: machine, &s)
             s.queue.append(.snapshot(machine))
             s.snapshotQueued = true
         }
+    }
+
+    /// Queues the open gap, if any, with the states `machine` — the live machine between two
+    /// facts, under the breaker's lock — has for the keys its dropped records named.
+    package func closeGap(_ machine: BreakerMachine?) {
+        state.withLock { s in queueGap(keeping: machine, &s) }
+    }
+
+    /// Closes the open gap through ``machineAccess`` (or without key states when there is none).
+    func closeGap() {
+        guard state.withLock({ $0.gap != nil }) else { return }
+        if let machineAccess {
+            machineAccess { closeGap($0) }
+        } else {
+            closeGap(nil)
+        }
+    }
+
+    private func queueGap(keeping machine: BreakerMachine?, _ s: inout State) {
+        guard var gap = s.gap else { return }
+        gap.time = max(s.lastTime, gap.to)
+        gap.keys = machine?.snapshotKeys(s.gapKeys)
+        s.queue.append(.fact(.logGap(gap)))
+        s.appended += 1
+        if s.pending == 1 { s.firstPending = .now }
+        s.gap = nil
+        s.gapKeys = []
     }
 
     /// Stops the writer: everything appended so far is written, then a final snapshot. While the
@@ -255,8 +290,15 @@ public final class EventLogWriter: FactSink {
     /// Call it after the last append; ``run()`` returns once done.
     /// - Parameter finalSnapshot: `false` leaves the log as a crash would (benchmarks of rebuild).
     public func close(finalSnapshot: Bool = true) {
-        // The final snapshot goes behind the last facts, so the next rebuild reads no tail.
-        if finalSnapshot, !isStopping, let source = snapshotSource { source() }
+        // The final snapshot goes behind the last facts, so the next rebuild reads no tail; an
+        // open gap is queued before it (or alone, without a final snapshot).
+        if !isStopping {
+            if finalSnapshot, let machineAccess {
+                machineAccess { enqueueSnapshot($0) }
+            } else {
+                closeGap()
+            }
+        }
         let (wake, capacity) = state.withLock { s -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) in
             if !s.stopping { s.closeDeadline = ContinuousClock.now.advanced(by: options.closeTimeout) }
             s.stopping = true

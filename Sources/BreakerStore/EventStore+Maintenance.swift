@@ -40,7 +40,8 @@ extension EventStore {
         let rebuilt = try rebuild()
         report.tailReplayed = rebuilt.replayed
         let start = try replayBase()
-        var verifier = LogVerifier(machine: start.machine)
+        report.gaps = try logGaps()
+        var verifier = LogVerifier(machine: start.machine, gaps: report.gaps)
         var count = 0
         var lastTime: Timestamp? = nil
         var timeProblem = false
@@ -57,7 +58,6 @@ extension EventStore {
         report.recordsReplayed = count
         report.transitionsChecked = verifier.transitionsChecked
         report.uncheckableAfterGaps = verifier.uncheckableAfterGaps
-        report.gaps = try logGaps()
         report.problems.append(contentsOf: verifier.problems.prefix(50))
         if !rebuilt.machine.hasSameDurableState(as: verifier.machine) {
             report.problems.append("the state rebuilt from the latest snapshot differs from a full replay of the log")
@@ -121,9 +121,9 @@ extension EventStore {
     public func logGaps(from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError) -> [LogGapRecord] {
         try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT from_ts, to_ts, dropped FROM log_gaps WHERE to_ts >= ? AND from_ts < ? ORDER BY seq",
+                db, sql: "SELECT seq, ts, from_ts, to_ts, dropped, keys FROM log_gaps WHERE to_ts >= ? AND from_ts < ? ORDER BY seq",
                 arguments: [from?.milliseconds ?? Int64.min, to?.milliseconds ?? Int64.max]
-            ).map { LogGapRecord(from: Timestamp(milliseconds: $0[0]), to: Timestamp(milliseconds: $0[1]), dropped: $0[2]) }
+            ).map { row throws(BreakerError) in try Self.logGap(row) }
         }
     }
 

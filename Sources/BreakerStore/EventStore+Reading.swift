@@ -234,10 +234,10 @@ extension EventStore {
         }
         if filter.kinds.contains(.logGaps) {
             try source(
-                "SELECT seq, from_ts, to_ts, dropped FROM log_gaps WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                "SELECT seq, ts, from_ts, to_ts, dropped, keys FROM log_gaps WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
                 after: filter.afterSeq
             ) { row in
-                .logGap(LogGapRecord(from: Timestamp(milliseconds: row[1]), to: Timestamp(milliseconds: row[2]), dropped: row[3]))
+                .logGap(try Self.logGap(row))
             }
         }
         if filter.kinds.contains(.configurations) {
@@ -294,5 +294,15 @@ extension EventStore {
                 UNION ALL SELECT max(seq) FROM operator_actions UNION ALL SELECT max(seq) FROM global_outages
                 UNION ALL SELECT max(seq) FROM log_gaps UNION ALL SELECT max(seq) FROM config_changes)
                 """) ?? 0
+    }
+}
+
+extension EventStore {
+    /// A `log_gaps` row (`seq, ts, from_ts, to_ts, dropped, keys`) as its record.
+    static func logGap(_ row: Row) throws(BreakerError) -> LogGapRecord {
+        let keys: Data? = row[5]
+        return LogGapRecord(
+            time: Timestamp(milliseconds: row[1]), from: Timestamp(milliseconds: row[2]), to: Timestamp(milliseconds: row[3]),
+            dropped: row[4], keys: try keys.map { data throws(BreakerError) in try BreakerMachine.Snapshot(decoding: [UInt8](data)).keys })
     }
 }

@@ -8,13 +8,22 @@ extension EventStore {
     /// snapshot, then the records after it (SPEC §8). Returns the machine, the last seq and how
     /// many records were replayed.
     public func rebuild() throws(BreakerError) -> (machine: BreakerMachine, lastSeq: Int64, replayed: Int) {
+        try rebuild(fromSnapshotAt: nil)
+    }
+
+    /// Rebuilds as ``rebuild()`` does, from the snapshot at `seq` (the latest when `nil`) — each
+    /// snapshot of a store must lead to the same state (tests).
+    package func rebuild(fromSnapshotAt seq: Int64?) throws(BreakerError) -> (machine: BreakerMachine, lastSeq: Int64, replayed: Int) {
         do {
             return try db.read { db in
                 let d = try dictionaries(db, turnsOfTenant: nil, allTurns: false)
                 var machine = BreakerMachine(configuration: configuration)
                 for key in d.keyList { _ = machine.intern(key) }
                 var after: Int64 = 0
-                if let row = try Row.fetchOne(db, sql: "SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1") {
+                let sql =
+                    seq == nil
+                    ? "SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1" : "SELECT seq, data FROM snapshots WHERE seq = ?"
+                if let row = try Row.fetchOne(db, sql: sql, arguments: seq.map { [$0] } ?? []) {
                     let data: Data = row[1]
                     machine.restore(try .init(decoding: [UInt8](data)))
                     after = row[0]

@@ -8,6 +8,7 @@ enum Migrations {
         (2, "002_inbox_claims.sql", migration002),
         (3, "003_log_gaps.sql", migration003),
         (4, "004_configuration_changes.sql", migration004),
+        (5, "005_log_gap_states.sql", migration005),
     ]
 
     static let migration001 = #"""
@@ -179,6 +180,16 @@ enum Migrations {
 
         -- A configure action queued for the owner carries the whole configuration (op 'configure').
         ALTER TABLE inbox ADD COLUMN config TEXT;
+
+        """#
+
+    static let migration005 = #"""
+        -- TenantBreaker event log, schema version 5: what a gap keeps of the keys its dropped records named.
+        -- A log_gap row is now written where the drops end (ts: the time of the last record before it), and
+        -- keys holds, in the snapshot encoding, the live state there of every key a dropped call record
+        -- named: a replay lays it over those keys and reaches the live state again (SPEC §8; README "What a
+        -- gap means for the window"). NULL in rows written before this version, whose ts is from_ts.
+        ALTER TABLE log_gaps ADD COLUMN keys BLOB;
 
         """#
 }

@@ -189,8 +189,11 @@ struct RowEncoder {
                     arguments: [seq, r.time.milliseconds, r.tool.rawValue, r.tenants])
             case .logGap(let r):
                 try db.execute(
-                    sql: "INSERT INTO log_gaps(seq, ts, from_ts, to_ts, dropped) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [seq, r.from.milliseconds, r.from.milliseconds, r.to.milliseconds, r.dropped])
+                    sql: "INSERT INTO log_gaps(seq, ts, from_ts, to_ts, dropped, keys) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        seq, r.time.milliseconds, r.from.milliseconds, r.to.milliseconds, r.dropped,
+                        r.keys.map { Data(BreakerMachine.Snapshot(configuration: nil, keys: $0, tools: []).encoded()) },
+                    ])
             case .configuration(let r):
                 try db.execute(
                     sql: "INSERT INTO config_changes(seq, ts, actor, reason, config) VALUES (?, ?, ?, ?, ?)",
