@@ -10,6 +10,8 @@ public enum BreakerEvent: Sendable, Hashable {
     case logGap(LogGapRecord)
     /// A change of the configuration (SPEC §2).
     indirect case configuration(ConfigurationRecord)
+    /// A fleet episode that reached this node (SPEC §14).
+    indirect case fleet(FleetRecord)
 
     /// When it happened.
     public var time: Timestamp {
@@ -20,8 +22,31 @@ public enum BreakerEvent: Sendable, Hashable {
         case .globalOutage(let r): r.time
         case .logGap(let r): r.time
         case .configuration(let r): r.time
+        case .fleet(let r): r.time
         }
     }
+}
+
+/// A fleet episode for one key that reached this node (SPEC §14): `votes` live nodes had the key
+/// OPEN on their own evidence. A CLOSED or never-seen key goes OPEN (cause `fleet_quorum`).
+public struct FleetRecord: Sendable, Hashable {
+    public var time: Timestamp
+    public var tenant: TenantID
+    public var tool: ToolID
+    /// How many nodes voted.
+    public var votes: Int
+    /// The voting nodes, as many as `votes`.
+    public var nodes: [NodeID]
+
+    public init(time: Timestamp, tenant: TenantID, tool: ToolID, votes: Int, nodes: [NodeID]) {
+        self.time = time
+        self.tenant = tenant
+        self.tool = tool
+        self.votes = votes
+        self.nodes = nodes
+    }
+
+    public var key: BreakerKey { BreakerKey(tenant: tenant, tool: tool) }
 }
 
 /// A change of the configuration of a store in use (SPEC §2): from its time on, every key

@@ -37,6 +37,14 @@ extension BreakerMachine {
         configuring(change, &facts)
     }
 
+    /// Records a fleet episode that reached this node (SPEC §14): its record, then — when the key
+    /// is CLOSED or was never seen (it is seen first, as by an operator action naming its tenant)
+    /// — the key's transition to OPEN, cause `fleet_quorum`, at the record's time.
+    @discardableResult
+    public mutating func receive(_ episode: FleetRecord, facts: inout [Fact]) -> Step<Void> {
+        receiving(episode, &facts)
+    }
+
     /// Starts a health-check probe for `ref` at `now` (SPEC §6): an OPEN key whose timeout has
     /// elapsed moves to HALF_OPEN first. `nil` when the key is not due.
     public mutating func beginHealthProbe(_ ref: KeyRef, at now: Timestamp, facts: inout [Fact]) -> Step<Permit?> {
@@ -67,7 +75,7 @@ extension BreakerMachine {
                 fold(copy folded)
             case .logGap:
                 fold(copy folded)
-            case .configuration:
+            case .configuration, .fleet:
                 fx.mustBeDurable = true
                 fold(copy folded)
             }
@@ -388,5 +396,21 @@ extension BreakerMachine {
                 }
             }
         }
+    }
+
+    // MARK: - Fleet episodes (SPEC §14)
+
+    mutating func receiving<E: FactEmitter>(_ episode: FleetRecord, _ e: inout E) -> Step<Void> {
+        var fx = StepEffects()
+        let ref = intern(episode.key)
+        let start = startFact(ref, at: episode.time)
+        emit(.fleet(episode), &e, &fx)
+        if let start {
+            transition(
+                ref, to: start.to, cause: start.cause, at: episode.time, actor: start.signal.actor, reason: start.signal.reason,
+                openedAt: start.to == .open ? start.signal.at : nil, &e, &fx)
+        }
+        if table[ref].state == .closed { transition(ref, to: .open, cause: .fleetQuorum, at: episode.time, &e, &fx) }
+        return Step(result: (), effects: fx)
     }
 }

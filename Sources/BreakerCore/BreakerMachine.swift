@@ -190,6 +190,8 @@ public struct BreakerMachine: Sendable {
             if let keys = r.keys { restore(Snapshot(configuration: nil, keys: keys, tools: [])) }
         case .configuration(let r):
             foldConfiguration(r)
+        case .fleet(let r):
+            table.writable(intern(r.key)).pointee.seen = true
         }
     }
 

@@ -91,6 +91,7 @@ public enum Fact: Sendable, Hashable {
     case globalOutage(GlobalOutageRecord)
     case logGap(LogGapRecord)
     indirect case configuration(ConfigurationRecord)
+    indirect case fleet(FleetRecord)
 
     /// When it happened.
     public var time: Timestamp {
@@ -101,6 +102,7 @@ public enum Fact: Sendable, Hashable {
         case .globalOutage(let r): r.time
         case .logGap(let r): r.time
         case .configuration(let r): r.time
+        case .fleet(let r): r.time
         }
     }
 
@@ -154,6 +156,7 @@ extension BreakerEvent {
         case .globalOutage(let r): self = .globalOutage(r)
         case .logGap(let r): self = .logGap(r)
         case .configuration(let r): self = .configuration(r)
+        case .fleet(let r): self = .fleet(r)
         }
     }
 }

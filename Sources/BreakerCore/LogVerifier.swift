@@ -86,6 +86,7 @@ extension BreakerMachine {
         case .globalOutage(let r): return .globalOutage(r)
         case .logGap(let r): return .logGap(r)
         case .configuration(let r): return .configuration(r)
+        case .fleet(let r): return .fleet(r)
         }
     }
 }
@@ -127,6 +128,8 @@ extension LogVerifier {
             _ = machine.performing(action, at: r.time, &emitter)
         case .configuration(let r):
             _ = machine.configuring(r, &emitter)
+        case .fleet(let r):
+            _ = machine.receiving(r, &emitter)
         case .logGap(let g):
             lastGapEnd = g.time
             if g.keys == nil { gapSpans.append((from: g.from, through: Self.shadowEnd(of: g, machine.configuration))) }
@@ -199,6 +202,7 @@ extension LogVerifier {
         case .globalOutage(let g): "global outage on \(g.tool)"
         case .logGap: "log gap"
         case .configuration: "configuration change"
+        case .fleet(let f): "\(f.tenant)/\(f.tool) fleet episode"
         }
     }
 }
@@ -251,6 +255,7 @@ struct CheckingEmitter: FactEmitter {
         case (.transition(let x), .transition(let y)): x.key == y.key
         case (.operatorAction(let x), .operatorAction(let y)): x.tool == y.tool
         case (.globalOutage(let x), .globalOutage(let y)): x.tool == y.tool
+        case (.fleet(let x), .fleet(let y)): x.key == y.key
         default: false
         }
     }

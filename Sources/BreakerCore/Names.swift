@@ -120,6 +120,8 @@ public enum TenantName: NameKind { public static let field = "tenant" }
 public enum ToolName: NameKind { public static let field = "tool" }
 /// Names an agent turn.
 public enum TurnName: NameKind { public static let field = "turn" }
+/// Names a node of a fleet (SPEC §14).
+public enum NodeName: NameKind { public static let field = "node" }
 
 /// A validated name (SPEC §1): 1–128 bytes of UTF-8 without control characters, equal to another
 /// name only when their bytes are.
@@ -157,6 +159,8 @@ public typealias TenantID = Name<TenantName>
 public typealias ToolID = Name<ToolName>
 /// An agent turn's id (SPEC §1).
 public typealias TurnID = Name<TurnName>
+/// A fleet node's name (SPEC §14).
+public typealias NodeID = Name<NodeName>
 
 /// The pair (tenant, tool): every key has its own circuit.
 public struct BreakerKey: Hashable, Sendable, Comparable, CustomStringConvertible {

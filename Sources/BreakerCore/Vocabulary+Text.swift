@@ -35,6 +35,7 @@ extension TransitionCause: CustomStringConvertible {
         case .forcedHold: "forced_hold"
         case .released: "released"
         case .reset: "reset"
+        case .fleetQuorum: "fleet_quorum"
         }
     }
 

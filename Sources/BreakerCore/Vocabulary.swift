@@ -25,6 +25,8 @@ public enum TransitionCause: UInt8, Sendable, Hashable, CaseIterable {
     case forcedHold
     case released
     case reset
+    /// A fleet episode reached this node (SPEC §14).
+    case fleetQuorum
 
     /// Whether the window's contents caused it (its failures, calls and p95 are recorded).
     public var isWindowRule: Bool { self == .failureThreshold || self == .failureRate || self == .slowCalls }

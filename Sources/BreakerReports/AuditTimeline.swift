@@ -1,8 +1,8 @@
 public import BreakerCore
 
 /// The audit timeline of SPEC §9 for one tenant: its transitions, the operator actions that
-/// name it or all tenants, and the global-outage events in which its key was open — in log
-/// order. A pure function of the tenant's records (the store filters and reads them).
+/// name it or all tenants, the global-outage events in which its key was open and the fleet
+/// episodes that reached its keys (SPEC §14) — in log order. A pure function of the tenant's records (the store filters and reads them).
 public struct AuditTimeline: Sendable {
     /// The CSV columns.
     public static let columns = [
@@ -44,6 +44,12 @@ public struct AuditTimeline: Sendable {
             case .configuration(let r):
                 guard inRange else { continue }
                 rows.append([ts, "", "", "config", "", "", "configure", "", "", "", r.actor, r.reason])
+            case .fleet(let r):
+                guard inRange else { continue }
+                rows.append([
+                    ts, r.tenant.rawValue, r.tool.rawValue, "fleet", "", "", TransitionCause.fleetQuorum.name, "", "", "", "",
+                    "\(r.votes) nodes open",
+                ])
             case .call, .logGap:
                 continue
             }

@@ -14,7 +14,7 @@ public struct ExportLine: Encodable, Sendable {
 
     enum Keys: String, CodingKey {
         case seq, ts, kind, tenant, tool, turn, outcome, reason, generation, probe, stale, from, to, cause, failures, calls, actor, op
-        case tenants, dropped, config
+        case tenants, dropped, config, votes, nodes
         case latencyUs = "latency_us"
         case p95Us = "p95_us"
     }
@@ -28,6 +28,7 @@ public struct ExportLine: Encodable, Sendable {
         case .globalOutage: "global_outage"
         case .logGap: "log_gap"
         case .configuration: "config"
+        case .fleet: "fleet"
         }
     }
 
@@ -78,6 +79,11 @@ public struct ExportLine: Encodable, Sendable {
             try c.encode(r.actor, forKey: .actor)
             try c.encode(r.reason, forKey: .reason)
             try c.encode(r.configuration, forKey: .config)
+        case .fleet(let r):
+            try c.encode(r.tenant.rawValue, forKey: .tenant)
+            try c.encode(r.tool.rawValue, forKey: .tool)
+            try c.encode(r.votes, forKey: .votes)
+            try c.encode(r.nodes.map(\.rawValue), forKey: .nodes)
         }
     }
 }

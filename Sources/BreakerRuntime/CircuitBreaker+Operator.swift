@@ -58,3 +58,17 @@ extension CircuitBreaker {
         try await finish(after, timeout: nil)
     }
 }
+
+extension CircuitBreaker {
+    /// Records a fleet episode that reached this node now (or at `time`, for a virtual clock),
+    /// without waiting for durability (SPEC §14): the key goes OPEN (cause `fleet_quorum`) if it
+    /// is CLOSED or was never seen. The record's own time is the step's.
+    public func receive(fleetEpisode episode: FleetRecord, at time: Timestamp? = nil) {
+        let (_, after) = step(at: time) { m, now, facts in
+            var record = episode
+            record.time = now
+            return m.receive(record, facts: &facts)
+        }
+        reportWithoutWaiting(after)
+    }
+}

@@ -15,6 +15,7 @@ public struct Simulation: Sendable {
         public var rejected = 0
         public var operatorActions = 0
         public var configurationChanges = 0
+        public var fleetEpisodes = 0
         public var firstTime: Timestamp?
         public var lastTime: Timestamp?
     }
@@ -96,6 +97,9 @@ public struct Simulation: Sendable {
             case .configure(let c):
                 summary.configurationChanges += 1
                 breaker.configure(c.configuration, actor: c.actor, reason: c.reason, at: c.at)
+            case .fleet(let episode, _):
+                summary.fleetEpisodes += 1
+                breaker.receive(fleetEpisode: episode, at: episode.time)
             }
             if (n + 1) % progressEvery == 0 { progress(n + 1, trace.lines.count) }
         }

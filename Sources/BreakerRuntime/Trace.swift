@@ -8,6 +8,9 @@ public struct Trace: Sendable {
         case operatorAction(TraceOperatorAction)
         /// `{"at", "op": "configure", "config": {…}, "reason"?, "actor"?}` (SPEC §2, §10).
         case configure(TraceConfigure)
+        /// `{"at", "op": "fleet", "tenant", "tool", "votes", "nodes": […]}`: a fleet episode reaching
+        /// this node (SPEC §10, §14).
+        case fleet(FleetRecord, line: Int)
 
         /// When the line happens.
         public var at: Timestamp {
@@ -15,6 +18,7 @@ public struct Trace: Sendable {
             case .call(let c): c.at
             case .operatorAction(let o): o.at
             case .configure(let c): c.at
+            case .fleet(let r, _): r.time
             }
         }
     }
@@ -181,6 +185,34 @@ public struct Trace: Sendable {
                     reason: try string("reason", required: false) ?? "", line: number))
         }
 
+        if case .string("fleet")? = fields["op"] {
+            let allowed: Set<String> = ["at", "op", "tenant", "tool", "votes", "nodes"]
+            if let unknown = members.first(where: { !allowed.contains($0.key) }) {
+                throw Self.error(
+                    number, "unknown field \"\(unknown.key)\" in a fleet line; allowed: \(allowed.sorted().joined(separator: ", "))")
+            }
+            let tenant = try name("tenant") { (s) throws(BreakerError) in try TenantID(s) }
+            let tool = try name("tool") { (s) throws(BreakerError) in try ToolID(s) }
+            guard case .integer(let votes)? = fields["votes"], votes >= 1, votes <= 1000 else {
+                throw Self.error(number, "a fleet line needs \"votes\": a whole number of nodes from 1 to 1000")
+            }
+            guard case .array(let list)? = fields["nodes"], list.count == votes else {
+                throw Self.error(number, "a fleet line needs \"nodes\": an array of as many node names as \"votes\" (\(votes))")
+            }
+            var nodes: [NodeID] = []
+            for (i, item) in list.enumerated() {
+                guard case .string(let s) = item else {
+                    throw Self.error(number, "\"nodes\"[\(i)] must be a node name (a string), not \(item.typeName)")
+                }
+                do {
+                    nodes.append(try NodeID(s))
+                } catch {
+                    throw Self.error(number, "\"nodes\"[\(i)]: \(error.message)")
+                }
+            }
+            return .fleet(FleetRecord(time: at, tenant: tenant, tool: tool, votes: Int(votes), nodes: nodes), line: number)
+        }
+
         if let opValue = fields["op"] {
             let allowed: Set<String> = ["at", "op", "tool", "tenant", "hold", "reason", "actor"]
             if let unknown = members.first(where: { !allowed.contains($0.key) }) {
@@ -209,7 +241,7 @@ public struct Trace: Sendable {
                 guard tenant != nil else { throw Self.error(number, "\"reset\" needs a \"tenant\"") }
                 op = .reset
             default:
-                throw Self.error(number, "unknown op \(String(reflecting: opName)); allowed: force_open, release, reset, configure")
+                throw Self.error(number, "unknown op \(String(reflecting: opName)); allowed: force_open, release, reset, configure, fleet")
             }
             if hold && opName != "force_open" {
                 throw Self.error(number, "\"hold\" applies only to force_open")

@@ -21,7 +21,7 @@ public struct VerifyReport: Sendable {
 extension EventStore {
     static let expectedTables: Set<String> = [
         "meta", "names", "keys", "turns", "calls", "call_errors", "transitions", "operator_actions", "global_outages", "hourly_rollups",
-        "snapshots", "inbox", "log_gaps", "config_changes",
+        "snapshots", "inbox", "log_gaps", "config_changes", "fleet_records",
     ]
 
     /// Checks the schema, that the snapshot-based rebuild equals a full replay, and that every
@@ -140,7 +140,7 @@ extension EventStore {
         try read { db in
             let base = try EventStore.tsBase(db) ?? 0
             var times = [try Int64.fetchOne(db, sql: "SELECT ts FROM calls ORDER BY seq DESC LIMIT 1").map { $0 + base }]
-            for table in ["transitions", "operator_actions", "global_outages", "log_gaps", "config_changes"] {
+            for table in ["transitions", "operator_actions", "global_outages", "log_gaps", "config_changes", "fleet_records"] {
                 times.append(try Int64.fetchOne(db, sql: "SELECT ts FROM \(table) ORDER BY seq DESC LIMIT 1"))
             }
             return times.compactMap { $0 }.max().map { Timestamp(milliseconds: $0) }

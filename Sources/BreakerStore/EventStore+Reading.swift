@@ -20,9 +20,10 @@ public struct EventKinds: OptionSet, Sendable {
     public static let globalOutages = EventKinds(rawValue: 8)
     public static let logGaps = EventKinds(rawValue: 16)
     public static let configurations = EventKinds(rawValue: 32)
+    public static let fleet = EventKinds(rawValue: 64)
     /// Everything but the calls: what a rebuild reads by name.
-    public static let rare: EventKinds = [.transitions, .operatorActions, .globalOutages, .logGaps, .configurations]
-    public static let all: EventKinds = [.calls, .transitions, .operatorActions, .globalOutages, .logGaps, .configurations]
+    public static let rare: EventKinds = [.transitions, .operatorActions, .globalOutages, .logGaps, .configurations, .fleet]
+    public static let all: EventKinds = [.calls, .transitions, .operatorActions, .globalOutages, .logGaps, .configurations, .fleet]
 }
 
 /// Filters for reading the log.
@@ -250,7 +251,20 @@ extension EventStore {
                     ConfigurationRecord(time: Timestamp(milliseconds: row[1]), configuration: configuration, actor: row[2], reason: row[3]))
             }
         }
-        // k-way merge by seq (k ≤ 5).
+        if filter.kinds.contains(.fleet) {
+            try source(
+                "SELECT seq, ts, tenant, tool, votes, nodes FROM fleet_records WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                after: filter.afterSeq
+            ) { row in
+                let tenant = TenantID(unchecked: row[2])
+                let tool = ToolID(unchecked: row[3])
+                if let t = filter.tenant, tenant != t { return nil }
+                if let o = filter.tool, tool != o { return nil }
+                let nodes = (row[5] as String).split(separator: "\n").map { NodeID(unchecked: String($0)) }
+                return .fleet(FleetRecord(time: Timestamp(milliseconds: row[1]), tenant: tenant, tool: tool, votes: row[4], nodes: nodes))
+            }
+        }
+        // k-way merge by seq (k ≤ 7).
         var heads: [LoggedEvent?] = sources.map { $0.next() }
         while true {
             var best = -1
@@ -292,7 +306,8 @@ extension EventStore {
             sql: """
                 SELECT max(m) FROM (SELECT max(seq) AS m FROM calls UNION ALL SELECT max(seq) FROM transitions
                 UNION ALL SELECT max(seq) FROM operator_actions UNION ALL SELECT max(seq) FROM global_outages
-                UNION ALL SELECT max(seq) FROM log_gaps UNION ALL SELECT max(seq) FROM config_changes)
+                UNION ALL SELECT max(seq) FROM log_gaps UNION ALL SELECT max(seq) FROM config_changes
+                UNION ALL SELECT max(seq) FROM fleet_records)
                 """) ?? 0
     }
 }

@@ -18,7 +18,8 @@ extension EventStore {
         var records: [BreakerEvent] = []
         try forEachEvent(
             EventFilter(
-                tenant: tenant, tool: tool, kinds: [.transitions, .operatorActions, .globalOutages, .configurations], turnNames: false)
+                tenant: tenant, tool: tool, kinds: [.transitions, .operatorActions, .globalOutages, .configurations, .fleet],
+                turnNames: false)
         ) { records.append($0.event) }
         return AuditTimeline(records: records, from: from, to: to)
     }

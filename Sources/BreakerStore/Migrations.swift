@@ -9,6 +9,7 @@ enum Migrations {
         (3, "003_log_gaps.sql", migration003),
         (4, "004_configuration_changes.sql", migration004),
         (5, "005_log_gap_states.sql", migration005),
+        (6, "006_fleet_records.sql", migration006),
     ]
 
     static let migration001 = #"""
@@ -190,6 +191,22 @@ enum Migrations {
         -- named: a replay lays it over those keys and reaches the live state again (SPEC §8; README "What a
         -- gap means for the window"). NULL in rows written before this version, whose ts is from_ts.
         ALTER TABLE log_gaps ADD COLUMN keys BLOB;
+
+        """#
+
+    static let migration006 = #"""
+        -- TenantBreaker event log, schema version 6: fleet episodes that reached this node (SPEC §14).
+        -- One row per `fleet` record: the key (tenant, tool) it names, how many nodes voted and their names,
+        -- one per line (a node name has no control characters). The key's transition to OPEN, when the
+        -- episode moved it, is a row of transitions after it (cause fleet_quorum).
+        CREATE TABLE fleet_records (
+            seq    INTEGER PRIMARY KEY,
+            ts     INTEGER NOT NULL,
+            tenant TEXT NOT NULL,
+            tool   TEXT NOT NULL,
+            votes  INTEGER NOT NULL,
+            nodes  TEXT NOT NULL
+        );
 
         """#
 }

@@ -194,6 +194,10 @@ struct RowEncoder {
                         seq, r.time.milliseconds, r.from.milliseconds, r.to.milliseconds, r.dropped,
                         r.keys.map { Data(BreakerMachine.Snapshot(configuration: nil, keys: $0, tools: []).encoded()) },
                     ])
+            case .fleet(let r):
+                try db.execute(
+                    sql: "INSERT INTO fleet_records(seq, ts, tenant, tool, votes, nodes) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [seq, r.time.milliseconds, r.tenant.rawValue, r.tool.rawValue, r.votes, Self.nodeList(r.nodes)])
             case .configuration(let r):
                 try db.execute(
                     sql: "INSERT INTO config_changes(seq, ts, actor, reason, config) VALUES (?, ?, ?, ?, ?)",
@@ -307,6 +311,9 @@ struct RowEncoder {
                 """)
         sinceSnapshot = 0
     }
+
+    /// A fleet record's voting nodes as stored: one name a line.
+    static func nodeList(_ nodes: [NodeID]) -> String { nodes.map(\.rawValue).joined(separator: "\n") }
 }
 
 /// SQLite's SQLITE_TRANSIENT destructor (the C macro is not imported): SQLite copies the text.

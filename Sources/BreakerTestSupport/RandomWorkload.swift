@@ -8,7 +8,7 @@ public enum RandomWorkload {
     /// A trace of `lines` lines starting at `start`, reproducible from `seed`.
     public static func trace(
         seed: UInt64, lines: Int, tenants: Int = 4, tools: Int = 3, start: Int64 = 1_795_852_800_000,
-        operatorRate: Double = 0.01, configureRate: Double = 0
+        operatorRate: Double = 0.01, configureRate: Double = 0, fleetRate: Double = 0
     ) -> Trace {
         var rng = SeededGenerator(seed: seed)
         var out: [Trace.Line] = []
@@ -23,6 +23,14 @@ public enum RandomWorkload {
                 let configuration = randomConfiguration(tenants: tenantIDs, tools: toolIDs, using: &rng)
                 out.append(
                     .configure(Trace.TraceConfigure(at: at, configuration: configuration, actor: "sre", reason: "retune", line: n + 1)))
+                continue
+            }
+            if fleetRate > 0 && Double.random(in: 0..<1, using: &rng) < fleetRate {
+                let votes = Int.random(in: 1...3, using: &rng)
+                let episode = FleetRecord(
+                    time: at, tenant: tenantIDs.randomElement(using: &rng)!, tool: tool, votes: votes,
+                    nodes: (0..<votes).map { try! NodeID("node-\($0)") })
+                out.append(.fleet(episode, line: n + 1))
                 continue
             }
             if Double.random(in: 0..<1, using: &rng) < operatorRate {

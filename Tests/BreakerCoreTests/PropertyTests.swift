@@ -41,7 +41,7 @@ import Testing
         let clock = ManualWallClock()
         let sink = InMemoryFactSink()
         let breaker = Fixtures.breaker(RandomWorkload.lively, clock: clock, sink: sink)
-        Simulation(breaker: breaker, clock: clock).run(RandomWorkload.trace(seed: seed, lines: 3000))
+        Simulation(breaker: breaker, clock: clock).run(RandomWorkload.trace(seed: seed, lines: 3000, fleetRate: 0.003))
         let replay = BreakerMachine.replaying(sink.events, configuration: RandomWorkload.lively)
         let live = breaker.machine
         #expect(live.hasSameDurableState(as: replay))

@@ -95,7 +95,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let rig = try Rig(dir: dir)
         let running = Task { try await rig.writer.run() }
-        let trace = RandomWorkload.trace(seed: seed, lines: 6_000, operatorRate: 0.004)
+        let trace = RandomWorkload.trace(seed: seed, lines: 6_000, operatorRate: 0.004, fleetRate: 0.002)
         let failures = Locked(0)
         try await Self.onThread {
             var rng = SeededGenerator(seed: seed)

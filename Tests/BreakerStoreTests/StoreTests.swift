@@ -27,7 +27,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/s.sqlite"
         let live = try await simulate(
-            RandomWorkload.trace(seed: seed, lines: 4000), into: path, configuration: RandomWorkload.lively, snapshotEvery: 700,
+            RandomWorkload.trace(seed: seed, lines: 4000, fleetRate: 0.002), into: path, configuration: RandomWorkload.lively,
+            snapshotEvery: 700,
             batchSize: 64)
         let store = try EventStore.openReader(path: path)
         let rebuilt = try store.rebuild()
