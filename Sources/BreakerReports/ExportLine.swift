@@ -19,7 +19,8 @@ public struct ExportLine: Encodable, Sendable {
         case p95Us = "p95_us"
     }
 
-    /// The record's kind as exported: `call`, `transition`, `operator`, `global_outage`, `log_gap`.
+    /// The record's kind as exported: `call`, `transition`, `operator`, `global_outage`, `log_gap`,
+    /// `config`, `fleet`.
     public var kind: String {
         switch event {
         case .call: "call"

@@ -9,7 +9,8 @@ struct AuditCommand: AsyncParsableCommand {
         abstract: "The timeline of what the breaker did for a tenant, and why (CSV).",
         discussion: """
             With --tenant: the tenant's transitions, the operator actions naming it or all tenants,
-            and the global-outage events in which its key was open, in log order:
+            the global-outage events in which its key was open, configuration changes and the
+            fleet episodes that reached its keys, in log order:
               ts,tenant,tool,event,from_state,to_state,cause,failures,calls,p95_ms,actor,reason
             With --turn: that turn's calls (why did this turn fail?).
 

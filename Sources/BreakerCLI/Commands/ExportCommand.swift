@@ -9,8 +9,8 @@ struct ExportCommand: AsyncParsableCommand {
         abstract: "The event log as JSON lines, in log order.",
         discussion: """
             One object a line with seq, ts (epoch ms) and kind (call, transition, operator,
-            global_outage, log_gap), plus the kind's fields (SPEC §11). With --tenant, only that
-            tenant's records and the operator actions naming it or all tenants.
+            global_outage, log_gap, config, fleet), plus the kind's fields (SPEC §11). With
+            --tenant, only that tenant's records and the operator actions naming it or all tenants.
 
             Example:
               breakerctl export --tenant acme --from 2026-11-28T10:00:00Z > acme.jsonl

@@ -25,7 +25,7 @@ struct VerifyCommand: AsyncParsableCommand {
         noteGaps(report.gaps)
         if report.uncheckableAfterGaps > 0 {
             printError(
-                "note: \(report.uncheckableAfterGaps) transitions after a gap could not be checked against the call records that were dropped"
+                "note: \(report.uncheckableAfterGaps) records within a gap could not be checked against the call records it dropped"
             )
         }
         if report.problems.isEmpty {
