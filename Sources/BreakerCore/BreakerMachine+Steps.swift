@@ -133,11 +133,17 @@ extension BreakerMachine {
     /// in the replay.
     mutating func see<E: FactEmitter>(_ ref: KeyRef, at now: Timestamp, _ e: inout E, _ fx: inout StepEffects) {
         guard !table[ref].seen else { return }
-        if let start = startFact(ref, at: now) {
-            transition(
-                ref, to: start.to, cause: start.cause, at: now, actor: start.signal.actor, reason: start.signal.reason,
-                openedAt: start.to == .open ? start.signal.at : nil, &e, &fx)
-        }
+        if let start = startFact(ref, at: now) { begin(ref, start, at: now, &e, &fx) }
+    }
+
+    /// Emits the start transition `start` of key `ref`, first seen at `now` under its tool's signal.
+    mutating func begin<E: FactEmitter>(
+        _ ref: KeyRef, _ start: (to: CircuitState, cause: TransitionCause, signal: ToolSignal), at now: Timestamp, _ e: inout E,
+        _ fx: inout StepEffects
+    ) {
+        transition(
+            ref, to: start.to, cause: start.cause, at: now, actor: start.signal.actor, reason: start.signal.reason,
+            openedAt: start.to == .open ? start.signal.at : nil, &e, &fx)
     }
 
     // MARK: - Admission (SPEC §4)
@@ -365,11 +371,7 @@ extension BreakerMachine {
         emit(.operatorAction(record), &e, &fx)
         let targets: [KeyRef]
         if let named {
-            if let start {
-                transition(
-                    named, to: start.to, cause: start.cause, at: now, actor: start.signal.actor, reason: start.signal.reason,
-                    openedAt: start.to == .open ? start.signal.at : nil, &e, &fx)
-            }
+            if let start { begin(named, start, at: now, &e, &fx) }
             targets = [named]
         } else {
             let tool = table.tools.number(of: action.tool).map(Int.init)
@@ -405,11 +407,7 @@ extension BreakerMachine {
         let ref = intern(episode.key)
         let start = startFact(ref, at: episode.time)
         emit(.fleet(episode), &e, &fx)
-        if let start {
-            transition(
-                ref, to: start.to, cause: start.cause, at: episode.time, actor: start.signal.actor, reason: start.signal.reason,
-                openedAt: start.to == .open ? start.signal.at : nil, &e, &fx)
-        }
+        if let start { begin(ref, start, at: episode.time, &e, &fx) }
         if table[ref].state == .closed { transition(ref, to: .open, cause: .fleetQuorum, at: episode.time, &e, &fx) }
         return Step(result: (), effects: fx)
     }

@@ -213,8 +213,9 @@ public final class EventLogWriter: FactSink {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             let wasEmpty = s.pending == 0
             s.keys.append(contentsOf: keys)
+            // Facts come in time order: the last one's time is where a gap closed now would sit.
+            if let last = facts.last { s.lastTime = last.time }
             for fact in facts {
-                s.lastTime = fact.time
                 if case .call(let f) = fact, options.dropsWhenFull,
                     s.queuedCalls >= options.capacity && s.health.failing || s.queuedCalls >= options.capacity * 4
                 {
