@@ -30,6 +30,8 @@ public struct BreakerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let storeCorrupt = Code("store_corrupt")
         /// A report or audit argument is wrong.
         public static let invalidArgument = Code("invalid_argument")
+        /// An answer would be larger than its limit allows.
+        public static let tooLarge = Code("too_large")
     }
 
     /// What kind of error this is.

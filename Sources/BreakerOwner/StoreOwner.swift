@@ -232,7 +232,9 @@ struct IdleSweeper: Service {
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            // The wait ends at once on graceful shutdown: stopping never waits out an interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
             breaker.releaseIdleKeys()
         }
     }
@@ -250,7 +252,7 @@ struct InboxService: Service {
             } catch {
                 owner.breakerLogger.error("cannot read the store's inbox", metadata: ["error": "\(error.message)"])
             }
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

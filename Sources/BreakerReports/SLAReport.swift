@@ -48,8 +48,54 @@ public struct SLAReport: Sendable {
         }
     }
 
+    /// One tenant's part of the report: its hours [start, end) and what fills them.
+    struct TenantPart: Sendable {
+        let tenant: TenantID
+        /// Start of the first hour and end of the last, ms.
+        let start: Int64
+        let end: Int64
+        let byHour: [Int64: HourlyTally]
+        /// The intervals its keys spent out of CLOSED, [from, to) ms, clipped to the report's end.
+        let notClosed: [(from: Int64, to: Int64)]
+
+        var hours: Int { Int((end - start) / 3_600_000) }
+
+        /// The rows of hours `range` (indices from `start`).
+        func rows(_ range: Range<Int>) -> [Row] {
+            var rows = range.map { i in
+                var row = Row(tenant: tenant, hourStart: Timestamp(milliseconds: start + Int64(i) * 3_600_000))
+                if let c = byHour[row.hourStart.milliseconds] { row.tally = c }
+                return row
+            }
+            guard let first = range.first else { return rows }
+            let lo = start + Int64(first) * 3_600_000
+            let hi = start + Int64(range.upperBound) * 3_600_000
+            for (a, b) in notClosed {
+                let from = max(a, lo)
+                let to = min(b, hi)
+                guard from < to else { continue }
+                var h = (from - lo) / 3_600_000
+                while h < Int64(rows.count) {
+                    let hs = lo + h * 3_600_000
+                    let overlap = min(to, hs + 3_600_000) - max(from, hs)
+                    if overlap <= 0 { break }
+                    rows[Int(h)].openMs += overlap
+                    h += 1
+                }
+            }
+            return rows
+        }
+    }
+
+    /// The tenants' parts, sorted by tenant (UTF-8 bytes).
+    let parts: [TenantPart]
+
+    /// How many rows the report has (tenants × hours), known before any row is made: a service
+    /// refuses a report too large to answer before it spends the work.
+    public let rowCount: Int
+
     /// The rows, sorted by tenant (UTF-8 bytes) then hour.
-    public var rows: [Row]
+    public var rows: [Row] { parts.flatMap { $0.rows(0..<$0.hours) } }
 
     /// The CSV header line's columns.
     public static let columns = [
@@ -71,7 +117,8 @@ public struct SLAReport: Sendable {
         var transitionsByTenant: [TenantID: [TransitionRecord]] = [:]
         for t in transitions { transitionsByTenant[t.tenant, default: []].append(t) }
 
-        var rows: [Row] = []
+        var parts: [TenantPart] = []
+        var rowCount = 0
         for name in tenants {
             let byHour = countsByTenant[name] ?? [:]
             let ts = transitionsByTenant[name] ?? []
@@ -82,41 +129,98 @@ public struct SLAReport: Sendable {
             guard let start = from?.milliseconds ?? first, let end = to?.milliseconds ?? last.map({ $0 + 3_600_000 }), start < end else {
                 continue
             }
-            let hours = Int((end - start) / 3_600_000)
-            var tenantRows = (0..<hours).map { i in Row(tenant: name, hourStart: Timestamp(milliseconds: start + Int64(i) * 3_600_000)) }
-            for i in 0..<hours { if let c = byHour[tenantRows[i].hourStart.milliseconds] { tenantRows[i].tally = c } }
             var tracker = NotClosedTracker()
             for t in ts { tracker.fold(t) }
-            for (a, b) in tracker.intervals(endingAt: end) {
-                let lo = max(a, start)
-                let hi = min(b, end)
-                guard lo < hi else { continue }
-                var h = (lo - start) / 3_600_000
-                while h < Int64(hours) {
-                    let hs = start + h * 3_600_000
-                    let overlap = min(hi, hs + 3_600_000) - max(lo, hs)
-                    if overlap <= 0 { break }
-                    tenantRows[Int(h)].openMs += overlap
-                    h += 1
-                }
-            }
-            rows.append(contentsOf: tenantRows)
+            let part = TenantPart(tenant: name, start: start, end: end, byHour: byHour, notClosed: tracker.intervals(endingAt: end))
+            rowCount += part.hours
+            parts.append(part)
         }
-        self.rows = rows
+        self.parts = parts
+        self.rowCount = rowCount
     }
 
     /// The CSV of SPEC §9: header first, CRLF line ends.
-    public var csv: String {
-        var out = CSV.line(Self.columns)
-        for r in rows {
-            let t = r.tally
-            out += CSV.line([
-                r.tenant.rawValue, r.hourStart.iso8601Seconds, String(t.turns), String(t.turnsBlocked), String(t.turnsDegraded),
-                String(t.calls), String(t.callsBlocked), String(t.callsFailed), String(t.callsTimedOut),
-                CSV.seconds(milliseconds: r.openMs), r.availabilityText,
-            ])
+    public var csv: String { csvChunks().joined() }
+
+    /// The CSV in pieces of at most `rowsPerChunk` rows, the header first: an answer streamed
+    /// as it is made, holding one piece at a time.
+    public func csvChunks(rowsPerChunk: Int = 4096) -> Chunks {
+        Chunks(report: self, rowsPerChunk: rowsPerChunk) { rows, _ in
+            var out = ""
+            for r in rows { out += Self.csvLine(r) }
+            return out
+        } header: {
+            CSV.line(Self.columns)
+        } footer: {
+            ""
         }
-        return out
+    }
+
+    /// The JSON report (`report --format json`: an array, one row a line) in pieces.
+    public func jsonChunks(rowsPerChunk: Int = 4096) -> Chunks {
+        Chunks(report: self, rowsPerChunk: rowsPerChunk) { rows, first in
+            var out = ""
+            for (i, r) in rows.enumerated() {
+                if !(first && i == 0) { out += ",\n" }
+                // Every value of a row is a finite number or a string: encoding cannot fail.
+                out += try! JSONText.encode(JSONRow(row: r))
+            }
+            return out
+        } header: {
+            "["
+        } footer: {
+            "]\n"
+        }
+    }
+
+    static func csvLine(_ r: Row) -> String {
+        let t = r.tally
+        return CSV.line([
+            r.tenant.rawValue, r.hourStart.iso8601Seconds, String(t.turns), String(t.turnsBlocked), String(t.turnsDegraded),
+            String(t.calls), String(t.callsBlocked), String(t.callsFailed), String(t.callsTimedOut),
+            CSV.seconds(milliseconds: r.openMs), r.availabilityText,
+        ])
+    }
+
+    /// A report's text in pieces: a header, the rows a few thousand at a time, a footer.
+    public struct Chunks: Sequence, Sendable {
+        let report: SLAReport
+        let rowsPerChunk: Int
+        let render: @Sendable (_ rows: [Row], _ first: Bool) -> String
+        let header: @Sendable () -> String
+        let footer: @Sendable () -> String
+
+        public func makeIterator() -> Iterator { Iterator(chunks: self) }
+
+        public struct Iterator: IteratorProtocol {
+            let chunks: Chunks
+            var part = -1
+            var hour = 0
+            var first = true
+            var done = false
+
+            public mutating func next() -> String? {
+                guard !done else { return nil }
+                if part == -1 {
+                    part = 0
+                    return chunks.header()
+                }
+                let parts = chunks.report.parts
+                while part < parts.count && hour >= parts[part].hours {
+                    part += 1
+                    hour = 0
+                }
+                guard part < parts.count else {
+                    done = true
+                    return chunks.footer()
+                }
+                let end = Swift.min(parts[part].hours, hour + chunks.rowsPerChunk)
+                let text = chunks.render(parts[part].rows(hour..<end), first)
+                first = false
+                hour = end
+                return text
+            }
+        }
     }
 
     /// The same rows as JSON objects (numbers as numbers; `availability_pct` null when no turns).
@@ -125,6 +229,8 @@ public struct SLAReport: Sendable {
     /// One row of the JSON report.
     public struct JSONRow: Encodable, Sendable {
         let row: Row
+
+        public init(row: Row) { self.row = row }
 
         enum Keys: String, CodingKey {
             case tenant

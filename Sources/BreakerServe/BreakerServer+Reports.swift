@@ -9,8 +9,10 @@ import NIOCore
 
 extension BreakerServer {
     /// `GET /v1/report.csv?tenant=T` (or `?all=1`), `&from=H&to=H`: byte-identical to
-    /// `breakerctl report` once every call answered so far is durable.
-    func report(_ request: Request) async throws -> Response {
+    /// `breakerctl report` once every call answered so far is durable; `/v1/report.json` as
+    /// `breakerctl report --format json`. Refused with `400` when it covers more than
+    /// ``ServeOptions/maxReportRows`` rows (tenants × hours); streamed otherwise.
+    func report(_ request: Request, json: Bool) async throws -> Response {
         let query = try Query(request, allowed: ["tenant", "all", "from", "to"])
         let tenant: TenantID? = try query.name("tenant")
         if let all = query["all"], all != "1" { throw APIError.badRequest("all must be 1 (every tenant)") }
@@ -19,11 +21,20 @@ extension BreakerServer {
         if tenant != nil && all { throw APIError.badRequest("tenant and all exclude each other; give one") }
         let (from, to) = (try query.hour("from"), try query.hour("to"))
         try Query.checkRange(from, to)
+        if let from, let to, (to.milliseconds - from.milliseconds) / 3_600_000 > Int64(options.maxReportRows) {
+            throw tooManyRows((to.milliseconds - from.milliseconds) / 3_600_000, what: "hours")
+        }
         try await owner.breaker.flush()
-        return HTTPAnswer.text(try reader.slaReport(tenant: tenant, from: from, to: to).csv, type: "text/csv; charset=utf-8")
+        let report = try reader.slaReport(tenant: tenant, from: from, to: to)
+        guard report.rowCount <= options.maxReportRows else {
+            throw tooManyRows(Int64(report.rowCount), what: "rows (tenants × hours)")
+        }
+        let chunks = json ? report.jsonChunks() : report.csvChunks()
+        return streamed(chunks, type: json ? "application/json" : "text/csv; charset=utf-8")
     }
 
-    /// `GET /v1/audit.csv?tenant=T[&tool=X&from=TS&to=TS]`: byte-identical to `breakerctl audit`.
+    /// `GET /v1/audit.csv?tenant=T[&tool=X&from=TS&to=TS]`: byte-identical to `breakerctl audit`;
+    /// refused with `400` when it has more than ``ServeOptions/maxReportRows`` rows.
     func audit(_ request: Request) async throws -> Response {
         let query = try Query(request, allowed: ["tenant", "tool", "from", "to"])
         guard let tenant: TenantID = try query.name("tenant") else {
@@ -33,8 +44,44 @@ extension BreakerServer {
         let (from, to) = (try query.time("from"), try query.time("to"))
         try Query.checkRange(from, to)
         try await owner.breaker.flush()
-        return HTTPAnswer.text(
-            try reader.auditTimeline(tenant: tenant, tool: tool, from: from, to: to).csv, type: "text/csv; charset=utf-8")
+        let timeline = try auditTimeline(tenant: tenant, tool: tool, from: from, to: to)
+        return streamed(timeline.csvChunks(), type: "text/csv; charset=utf-8")
+    }
+
+    private func auditTimeline(tenant: TenantID, tool: ToolID?, from: Timestamp?, to: Timestamp?) throws -> AuditTimeline {
+        do {
+            return try reader.auditTimeline(tenant: tenant, tool: tool, from: from, to: to, maxRows: options.maxReportRows)
+        } catch {
+            guard error.code == .tooLarge else { throw error }
+            throw APIError.badRequest(
+                "the audit covers more than \(options.maxReportRows) rows (--max-report-rows); narrow it with tool, from and to")
+        }
+    }
+
+    private func tooManyRows(_ n: Int64, what: String) -> APIError {
+        APIError.badRequest(
+            "the report covers \(n) \(what), more than the \(options.maxReportRows) this service answers (--max-report-rows); ask for a shorter range with from and to, or one tenant at a time"
+        )
+    }
+
+    /// An answer written as its pieces are made. The work stops when the client goes away (the
+    /// write throws) or the service stops (the answer is cut short, not ended as if complete).
+    private func streamed(_ chunks: some Sequence<String> & Sendable, type: String) -> Response {
+        let stopping = self.stopping
+        let body = ResponseBody { writer in
+            var pending = ""
+            for chunk in chunks {
+                if Task.isCancelled || stopping.withLock({ $0 }) { throw CancellationError() }
+                pending += chunk
+                if pending.utf8.count >= 64 * 1024 {
+                    try await writer.write(ByteBuffer(string: pending))
+                    pending = ""
+                }
+            }
+            if !pending.isEmpty { try await writer.write(ByteBuffer(string: pending)) }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: type], body: body)
     }
 
     /// `GET /v1/events`: every record but calls, once durable, as server-sent events — `id:` its

@@ -3,6 +3,7 @@ public import BreakerOwner
 import BreakerRuntime
 import BreakerStore
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 public import ServiceLifecycle
@@ -70,7 +71,9 @@ public final class BreakerServer: Sendable {
                 throw APIError(.methodNotAllowed, "\(path) answers \(allowed.rawValue) only", allow: allowed.rawValue)
             }
             if let role { try tokens.check(request, for: role) }
+            if allowed == .post { try Self.checkJSONContent(request) }
         }
+        try checkSite(request)
         switch path {
         case "/livez":
             try allow(.get, role: nil)
@@ -93,9 +96,9 @@ public final class BreakerServer: Sendable {
         case "/v1/operator/configure":
             try allow(.post, role: .operator)
             return try await configure(request)
-        case "/v1/report.csv":
+        case "/v1/report.csv", "/v1/report.json":
             try allow(.get, role: .agent)
-            return try await report(request)
+            return try await report(request, json: path == "/v1/report.json")
         case "/v1/audit.csv":
             try allow(.get, role: .agent)
             return try await audit(request)
@@ -148,11 +151,23 @@ struct ServerService: Service {
     func run() async throws {
         let server = self.server
         let options = server.options
+        let connections = ConnectionCount(limit: options.maxConnections ?? max(1, DescriptorLimit.raise() / 2))
+        let misbound = Locked(false)
+        let guarded = HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(responder: responder, connections: connections, idleTimeout: options.idleTimeout, logger: options.logger)
+        }
         var app = Application(
             responder: CallbackResponder { (request: Request, _: BasicRequestContext) in await server.respond(to: request) },
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(options.idleTimeout.components.seconds) * 1_000_000_000))),
+            server: guarded,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             onServerRunning: { channel in
+                // Loopback is decided on the address bound, whatever --host spelled.
+                if server.tokens.agentToken == nil, let bound = channel.localAddress, !ServeOptions.isLoopback(bound) {
+                    misbound.withLock { $0 = true }
+                    options.logger.critical("bound \(bound), which is not loopback, without an agent token: stopping")
+                    channel.close(promise: nil)
+                    return
+                }
                 options.onListening?(options.host, channel.localAddress?.port ?? options.port)
             },
             logger: options.logger)
@@ -172,5 +187,8 @@ struct ServerService: Service {
         }
         sweeper.cancel()
         server.permits.forgetAll()
+        if misbound.withLock({ $0 }) {
+            throw BreakerError(.invalidArgument, "serve bound a non-loopback address without --agent-token-file; give both token files")
+        }
     }
 }

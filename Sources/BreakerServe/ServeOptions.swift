@@ -1,4 +1,5 @@
 public import Logging
+public import NIOCore
 
 /// How `breakerctl serve` listens and whom it lets in (SPEC §12).
 public struct ServeOptions: Sendable {
@@ -17,6 +18,11 @@ public struct ServeOptions: Sendable {
     public var bodyTimeout: Duration = .seconds(10)
     /// How often `/v1/events` looks for new records.
     public var eventInterval: Duration = .milliseconds(100)
+    /// Connections beyond this many are closed at once (`--max-connections`); `nil`: half the
+    /// process's file-descriptor limit.
+    public var maxConnections: Int?
+    /// A report or audit covering more rows than this is refused with `400` (`--max-report-rows`).
+    public var maxReportRows = 1_000_000
     /// One line per request problem; tokens are never in it.
     public var logger = Logger(label: "tenant-breaker.serve")
     /// Called once the server listens, with the port it got.
@@ -24,8 +30,20 @@ public struct ServeOptions: Sendable {
 
     public init() {}
 
-    /// Whether `host` is a loopback address (the only kind that may run without tokens).
+    /// Whether `host` resolves to a loopback address (the only kind that may run without tokens),
+    /// decided on the address it resolves to as the server binds it, not on its spelling.
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: 0) else { return false }
+        return isLoopback(address)
+    }
+
+    /// Whether `address` is on the loopback interface: 127.0.0.0/8, `::1`, or 127/8 mapped into IPv6.
+    public static func isLoopback(_ address: SocketAddress) -> Bool {
+        guard let ip = address.ipAddress else { return false }
+        switch address.protocol {
+        case .inet: return ip.hasPrefix("127.")
+        case .inet6: return ip == "::1" || ip.lowercased().hasPrefix("::ffff:127.")
+        default: return false
+        }
     }
 }

@@ -12,16 +12,23 @@ extension EventStore {
     }
 
     /// The audit timeline (SPEC §9) of `tenant`, optionally of one tool and a time range.
-    public func auditTimeline(tenant: TenantID, tool: ToolID? = nil, from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError)
-        -> AuditTimeline
-    {
-        var records: [BreakerEvent] = []
+    /// - Parameter maxRows: with more rows than this, the reading stops and throws
+    ///   ``BreakerError/Code/tooLarge`` (a service's bound on one answer).
+    public func auditTimeline(
+        tenant: TenantID, tool: ToolID? = nil, from: Timestamp? = nil, to: Timestamp? = nil, maxRows: Int? = nil
+    ) throws(BreakerError) -> AuditTimeline {
+        var timeline = AuditTimeline(from: from, to: to)
         try forEachEvent(
             EventFilter(
                 tenant: tenant, tool: tool, kinds: [.transitions, .operatorActions, .globalOutages, .configurations, .fleet],
                 turnNames: false)
-        ) { records.append($0.event) }
-        return AuditTimeline(records: records, from: from, to: to)
+        ) { e in
+            timeline.fold(e.event)
+            if let maxRows, timeline.rows.count > maxRows {
+                throw BreakerError(.tooLarge, "the audit has more than \(maxRows) rows; narrow it with tool, from and to")
+            }
+        }
+        return timeline
     }
 
     /// The calls of one turn of `tenant` (or of every tenant with a turn so named).

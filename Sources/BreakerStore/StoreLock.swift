@@ -27,7 +27,9 @@ final class StoreLock: Sendable {
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buffer = [UInt8](repeating: 0, count: 64)
             let n = pread(fd, &buffer, 63, 0)
-            let owner = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingSpaces : "unknown"
+            // The file holds the owner's pid on its first line, then its log's health.
+            let firstLine = n > 0 ? buffer[0..<n].prefix(while: { $0 != UInt8(ascii: "\n") }) : []
+            let owner = firstLine.isEmpty ? "unknown" : String(decoding: firstLine, as: UTF8.self).trimmingSpaces
             close(fd)
             throw BreakerError(
                 .storeLocked,

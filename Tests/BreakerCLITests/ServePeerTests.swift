@@ -1,3 +1,4 @@
+import BreakerCore
 import Foundation
 import Testing
 
@@ -14,6 +15,20 @@ struct ServePeerTests {
     @Test func tokensBadInputAndUnrulyClientsNeverGetA5xxOrARecord() async throws {
         let r = try await Peers.run(Peers.python, [Peers.script("bad_input_test.py"), CLI.binary.path, try Peers.workDir()])
         #expect(r.status == 0 && r.text.contains("bad input: all checks passed"), "\(r.text)\(r.stderr)")
+    }
+
+    @Test func limitsAndHTTPDetailsHoldAgainstRawClientsFloodsAndLargeReports() async throws {
+        let r = try await Peers.run(Peers.python, [Peers.script("limits_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("limits: all checks passed"), "\(r.text)\(r.stderr)")
+    }
+
+    @Test func aWebPageInHeadlessChromiumCannotDriveALoopbackServe() async throws {
+        let python = Peers.venv.appendingPathComponent("bin/python3").path
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && FileManager.default.isExecutableFile(atPath: python),
+            "chromium, chromedriver or selenium is missing: run `bash .ci/run` once to install them")
+        let r = try await Peers.run(python, [Peers.script("cross_site_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("cross site: all checks passed"), "\(r.text)\(r.stderr)")
     }
 
     @Test func theOpenAPIDocumentMatchesTheRoutes() async throws {
@@ -67,8 +82,9 @@ enum Peers {
     }
 
     /// Runs `executable args` on a thread of its own, standard error merged into the output;
-    /// `/usr/bin/env` runs `python3 args`.
-    static func run(_ executable: String, _ args: [String]) async throws -> CLI.Output {
+    /// `/usr/bin/env` runs `python3 args`. A script still running after `deadline` is killed
+    /// (its output then ends with a line saying so, and its status is not 0).
+    static func run(_ executable: String, _ args: [String], deadline: Duration = .seconds(300)) async throws -> CLI.Output {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(
@@ -80,9 +96,16 @@ enum Peers {
                         p.standardOutput = out
                         p.standardError = out
                         try p.run()
+                        let killed = Locked(false)
+                        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(deadline.components.seconds))) {
+                            guard p.isRunning else { return }
+                            killed.withLock { $0 = true }
+                            p.terminate()
+                        }
                         let output = out.fileHandleForReading.readDataToEndOfFile()
                         p.waitUntilExit()
-                        return CLI.Output(status: p.terminationStatus, stdout: output, stderr: "")
+                        let note = killed.withLock { $0 } ? "\nkilled: still running after \(deadline)\n" : ""
+                        return CLI.Output(status: p.terminationStatus, stdout: output + Data(note.utf8), stderr: "")
                     })
             }
         }

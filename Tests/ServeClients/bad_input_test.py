@@ -24,7 +24,10 @@ statuses = []
 def request(port, method, path, body=None, headers=None, raw_body=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     data = raw_body if raw_body is not None else (None if body is None else json.dumps(body).encode("utf-8"))
-    conn.request(method, path, body=data, headers=headers or {})
+    headers = dict(headers or {})
+    if data is not None:
+        headers.setdefault("Content-Type", "application/json")
+    conn.request(method, path, body=data, headers=headers)
     r = conn.getresponse()
     payload = r.read()
     conn.close()
@@ -144,13 +147,13 @@ def run_checks(serve):
 
     # A client that sends half a body and stalls, then one that disconnects mid-request.
     c = socket.create_connection(("127.0.0.1", port))
-    c.sendall(b"POST /v1/admit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + AGENT.encode() + b"\r\nContent-Length: 100\r\n\r\n{\"tenant\"")
+    c.sendall(b"POST /v1/admit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " + AGENT.encode() + b"\r\nContent-Length: 100\r\n\r\n{\"tenant\"")
     c.settimeout(10)
     answer = c.recv(4096)
     check(answer.startswith(b"HTTP/1.1 408"), f"a body that stalls answers 408 ({answer[:12]!r})")
     c.close()
     c = socket.create_connection(("127.0.0.1", port))
-    c.sendall(b"POST /v1/admit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + AGENT.encode() + b"\r\nContent-Length: 100\r\n\r\n{\"ten")
+    c.sendall(b"POST /v1/admit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " + AGENT.encode() + b"\r\nContent-Length: 100\r\n\r\n{\"ten")
     c.close()
     c = socket.create_connection(("127.0.0.1", port))
     c.sendall(b"POST /v1/admit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + AGENT.encode() +
@@ -181,6 +184,8 @@ def chunked(port, path, body, headers):
     conn.putrequest("POST", path)
     for k, v in headers.items():
         conn.putheader(k, v)
+    if "Content-Type" not in headers:
+        conn.putheader("Content-Type", "application/json")
     conn.putheader("Transfer-Encoding", "chunked")
     conn.endheaders()
     try:

@@ -10,7 +10,7 @@ import time
 
 
 class ServeProcess:
-    def __init__(self, breakerctl, db, config=None, operator_token=None, extra=()):
+    def __init__(self, breakerctl, db, config=None, operator_token=None, extra=(), preexec_fn=None):
         self.breakerctl = breakerctl
         self.db = db
         args = [breakerctl, "serve", "--db", db, "--port", "0"]
@@ -23,7 +23,7 @@ class ServeProcess:
             args += ["--operator-token-file", path]
         args += list(extra)
         self.stderr_lines = []
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
         self.port = None
         ready = threading.Event()
 
@@ -73,9 +73,25 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
     return predicate()
 
 
+FAILURES = []
+
+
 def check(condition, what):
-    """Prints `ok: WHAT`, or `FAIL: WHAT` and exits with status 1 (the peer scripts' one assertion)."""
+    """Prints `ok: WHAT`, or `FAIL: WHAT` and exits with status 1 (the peer scripts' one assertion).
+    With PEER_CHECKS_SURVEY=1 a failure is printed and the script goes on (to see every check a
+    change turns red); `finish()` then exits 1."""
     if not condition:
         print("FAIL:", what)
+        if os.environ.get("PEER_CHECKS_SURVEY") == "1":
+            FAILURES.append(what)
+            return
         sys.exit(1)
     print("ok:", what)
+
+
+def finish(name):
+    """Ends a peer script: `NAME: all checks passed`, or exit 1 when a surveyed check failed."""
+    if FAILURES:
+        print(f"{name}: {len(FAILURES)} check(s) failed")
+        sys.exit(1)
+    print(f"{name}: all checks passed")

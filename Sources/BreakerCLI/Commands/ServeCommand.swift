@@ -32,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
 
             Examples:
               breakerctl serve --db /var/lib/tenant-breaker/breaker.sqlite --operator-token-file /etc/tenant-breaker/operator.token
-              curl -s localhost:8710/v1/admit -d '{"tenant":"acme","tool":"web_search","turn":"t-1"}'
+              curl -s localhost:8710/v1/admit -H 'Content-Type: application/json' -d '{"tenant":"acme","tool":"web_search","turn":"t-1"}'
 
             Exit codes: 0 stopped by SIGTERM/SIGINT; 1 failure (store owned elsewhere, port in use…); 64 bad arguments.
             """)
@@ -48,12 +48,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Close connections idle this long.", valueName: "seconds")) var idleTimeout = 30
     @Option(help: ArgumentHelp("Answer 408 to a request body that takes longer than this to arrive.", valueName: "seconds"))
     var bodyTimeout = 10
+    @Option(
+        help: ArgumentHelp(
+            "Close connections beyond this many at once (default: half the descriptor limit, which serve raises to its hard limit).",
+            valueName: "n"))
+    var maxConnections: Int?
+    @Option(help: ArgumentHelp("Refuse (400) a report or audit request covering more rows than this.", valueName: "n"))
+    var maxReportRows = 1_000_000
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
         guard bodyTimeout >= 1 else { throw ValidationError("--body-timeout must be at least 1 second") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        guard maxReportRows >= 1 else { throw ValidationError("--max-report-rows must be at least 1") }
         if !ServeOptions.isLoopback(host) && (operatorTokenFile == nil || agentTokenFile == nil) {
             throw ValidationError(
                 "--host \(host) is not loopback: give both --operator-token-file and --agent-token-file so that nobody else can call or steer the breaker"
@@ -69,6 +78,10 @@ struct ServeCommand: AsyncParsableCommand {
             serve.port = port
             serve.idleTimeout = .seconds(idleTimeout)
             serve.bodyTimeout = .seconds(bodyTimeout)
+            // Descriptors: the soft limit is raised to the hard one, half of it for connections.
+            let descriptors = DescriptorLimit.raise()
+            serve.maxConnections = maxConnections ?? max(1, descriptors / 2)
+            serve.maxReportRows = maxReportRows
             serve.operatorToken = try operatorTokenFile.map { try Self.token(from: $0, option: "--operator-token-file") }
             serve.agentToken = try agentTokenFile.map { try Self.token(from: $0, option: "--agent-token-file") }
             var logger = Logger(label: "breakerctl.serve", factory: { label in StreamLogHandler.standardError(label: label) })
