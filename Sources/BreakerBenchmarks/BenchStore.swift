@@ -63,6 +63,8 @@ enum BenchStore {
             switch breaker.admit(tenant: tenant, tool: tool, turn: turn, at: at) {
             case .rejected:
                 written += 1
+            case .untracked:
+                fatalError("a benchmark store's keys stay within limits.maxKeys")
             case .admitted(let p):
                 let fail = Double(rng.next() % 10_000) / 10_000 < shape.failureShare
                 let latency = Int64(20 + rng.next() % 300)

@@ -31,6 +31,10 @@ public enum Admission: Sendable, Hashable {
     case admitted(Permit)
     /// Do not run it; answer the agent with the rejection.
     case rejected(Rejection)
+    /// A new key beyond `limits.maxKeys` (SPEC §12 Limits): the breaker keeps nothing for it and
+    /// records nothing; the caller runs the call unguarded (a library counts it, a service
+    /// answers `429`).
+    case untracked
 }
 
 /// An admitted call: what its completion needs to find and judge it.

@@ -23,6 +23,7 @@ extension BreakerConfiguration {
         var tools: [ToolID: SettingsOverride] = [:]
         var tenants: [TenantID: [ToolID: SettingsOverride]] = [:]
         var runtime = RuntimeSettings()
+        var limits = LimitSettings()
         for (key, value) in members {
             switch key {
             case "defaults":
@@ -60,14 +61,34 @@ extension BreakerConfiguration {
                             context: ["key": "runtime.\(k)"])
                     }
                 }
+            case "limits":
+                for (k, v) in try Self.object(value, at: "limits") {
+                    switch k {
+                    case "maxKeys":
+                        if case .null = v {
+                            limits.maxKeys = nil
+                        } else {
+                            let n = try Self.integer(v, at: "limits.maxKeys")
+                            guard n >= 1 else {
+                                throw BreakerError(
+                                    .invalidConfiguration, "limits.maxKeys must be at least 1, or null for no bound; got \(n)",
+                                    context: ["key": "limits.maxKeys"])
+                            }
+                            limits.maxKeys = Int(n)
+                        }
+                    default:
+                        throw BreakerError(
+                            .invalidConfiguration, "unknown key \"limits.\(k)\"; allowed: maxKeys", context: ["key": "limits.\(k)"])
+                    }
+                }
             default:
                 throw BreakerError(
                     .invalidConfiguration,
-                    "unknown top-level key \"\(key)\"; allowed: defaults, tools, tenants, runtime",
+                    "unknown top-level key \"\(key)\"; allowed: defaults, tools, tenants, runtime, limits",
                     context: ["key": key])
             }
         }
-        try self.init(defaults: defaults, tools: tools, tenants: tenants, runtime: runtime)
+        try self.init(defaults: defaults, tools: tools, tenants: tenants, runtime: runtime, limits: limits)
     }
 
     /// The setting names accepted in an override, in SPEC §2's order.
@@ -223,6 +244,8 @@ extension BreakerConfiguration: Encodable {
         var r = root.nestedContainer(keyedBy: Key.self, forKey: Key("runtime"))
         try r.encode(runtime.probeIntervalMs, forKey: Key("probeIntervalMs"))
         try r.encode(runtime.flushIntervalMs, forKey: Key("flushIntervalMs"))
+        var l = root.nestedContainer(keyedBy: Key.self, forKey: Key("limits"))
+        if let maxKeys = limits.maxKeys { try l.encode(maxKeys, forKey: Key("maxKeys")) } else { try l.encodeNil(forKey: Key("maxKeys")) }
     }
 }
 
@@ -241,7 +264,7 @@ extension BreakerConfiguration {
             return "\(quote(tenant.rawValue)): {\"tools\": {\(inner)}}"
         }.joined(separator: ", ")
         return
-            "{\"defaults\": \(override(defaults)), \"tools\": {\(tools)}, \"tenants\": {\(tenants)}, \"runtime\": {\"probeIntervalMs\": \(runtime.probeIntervalMs), \"flushIntervalMs\": \(runtime.flushIntervalMs)}}"
+            "{\"defaults\": \(override(defaults)), \"tools\": {\(tools)}, \"tenants\": {\(tenants)}, \"runtime\": {\"probeIntervalMs\": \(runtime.probeIntervalMs), \"flushIntervalMs\": \(runtime.flushIntervalMs)}, \"limits\": {\"maxKeys\": \(limits.maxKeys.map(String.init) ?? "null")}}"
     }
 }
 
@@ -306,6 +329,9 @@ extension BreakerConfiguration {
         }
         if old.runtime.flushIntervalMs != runtime.flushIntervalMs {
             lines.append("runtime.flushIntervalMs: \(old.runtime.flushIntervalMs) → \(runtime.flushIntervalMs)")
+        }
+        if old.limits.maxKeys != limits.maxKeys {
+            lines.append("limits.maxKeys: \(old.limits.maxKeys.map(String.init) ?? "null") → \(limits.maxKeys.map(String.init) ?? "null")")
         }
         return lines
     }

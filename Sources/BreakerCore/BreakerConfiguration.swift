@@ -11,18 +11,22 @@ public struct BreakerConfiguration: Sendable, Hashable {
     public var tenants: [TenantID: [ToolID: SettingsOverride]]
     /// Settings of the runtime as a whole.
     public var runtime: RuntimeSettings
+    /// Bounds on what outside input can make the breaker hold.
+    public var limits: LimitSettings
 
     /// A configuration; everything not given is SPEC §2's default.
     /// - Throws: ``BreakerError`` (`invalid_configuration`) when a value is out of range or a
     ///   tenant override holds a tool-wide setting.
     public init(
         defaults: SettingsOverride = SettingsOverride(), tools: [ToolID: SettingsOverride] = [:],
-        tenants: [TenantID: [ToolID: SettingsOverride]] = [:], runtime: RuntimeSettings = RuntimeSettings()
+        tenants: [TenantID: [ToolID: SettingsOverride]] = [:], runtime: RuntimeSettings = RuntimeSettings(),
+        limits: LimitSettings = LimitSettings()
     ) throws(BreakerError) {
         self.defaults = defaults
         self.tools = tools
         self.tenants = tenants
         self.runtime = runtime
+        self.limits = limits
         try validate()
     }
 

@@ -5,9 +5,17 @@
 extension BreakerMachine {
     // MARK: - Public steps (live)
 
-    /// Admits or rejects a call for `key` in `turn` at `now` (SPEC §4), interning the key.
+    /// Admits or rejects a call for `key` in `turn` at `now` (SPEC §4), interning the key — or,
+    /// for a key not known yet when `limits.maxKeys` are, answers ``Admission/untracked`` and
+    /// keeps and records nothing.
     public mutating func admit(_ key: BreakerKey, turn: TurnID?, at now: Timestamp, facts: inout [Fact]) -> Step<Admission> {
-        admitting(intern(key), turn: turn, at: now, &facts)
+        guard let ref = table.ref(of: key) else {
+            if let max = configuration.limits.maxKeys, table.count >= max {
+                return Step(result: .untracked, effects: StepEffects())
+            }
+            return admitting(intern(key), turn: turn, at: now, &facts)
+        }
+        return admitting(ref, turn: turn, at: now, &facts)
     }
 
     /// Admits or rejects a call for key `ref` in `turn` at `now` (SPEC §4).

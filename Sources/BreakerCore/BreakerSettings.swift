@@ -40,6 +40,14 @@ public struct BreakerSettings: Sendable, Hashable {
 }
 
 /// Settings that belong to the whole runtime, not to a key (SPEC §2, `"runtime"` in the file).
+/// Bounds on what outside input can make the breaker hold (SPEC §12 Limits; `"limits"` in the file).
+public struct LimitSettings: Sendable, Hashable {
+    /// The keys a store holds at most; an admission by name for a new key beyond it is
+    /// ``Admission/untracked`` and records nothing. `nil`: no bound.
+    public var maxKeys: Int? = 1_000_000
+    public init() {}
+}
+
 public struct RuntimeSettings: Sendable, Hashable {
     /// How often the background prober looks for OPEN keys whose timeout elapsed, ms.
     public var probeIntervalMs: Int64 = 5_000

@@ -106,6 +106,11 @@ public enum Fact: Sendable, Hashable {
         }
     }
 
+    /// Whether it is a call record (the other kinds are the rare records: the event stream's).
+    public var isCallRecord: Bool {
+        if case .call = self { true } else { false }
+    }
+
     /// Whether the caller of the step that produced it waits for it to be durable (SPEC §8: a
     /// transition, and everything before it, is durable before the call that caused it returns).
     @inlinable public var mustBeDurable: Bool {

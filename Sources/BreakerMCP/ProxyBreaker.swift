@@ -68,6 +68,8 @@ public struct LocalProxyBreaker: ProxyBreaker {
             return .admitted(ProxyPermit(handle: .local(p), callTimeoutMs: p.callTimeoutMs, started: started))
         case .rejected(let r):
             return .rejected(signal: Self.json(DegradationSignal(tool: tool, rejection: r)))
+        case .untracked:
+            return .unguarded(reason: "the store holds limits.maxKeys keys and (\(tenant), \(tool)) would be a new one")
         }
     }
 

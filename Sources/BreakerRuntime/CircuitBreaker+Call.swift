@@ -52,6 +52,17 @@ extension CircuitBreaker {
         case .admitted(let p):
             permit = p
             if admitAfter != nil { _ = try? await finish(admitAfter, timeout: .milliseconds(p.callTimeoutMs)) }
+        case .untracked:
+            // Beyond limits.maxKeys: the call runs unguarded and only the counter knows of it.
+            untrackedCalls.increment(by: 1)
+            do {
+                return .success(try await body())
+            } catch is CancellationError {
+                return .cancelled
+            } catch {
+                let signal = DegradationSignal(tool: tool, reason: .failure(ErrorType.of(error)), retryAfterMs: 0, minimumOneSecond: false)
+                return .failed(signal, error)
+            }
         }
         let (outcome, callOutcome, completeAt, elapsedUs) = await runTimed(permit, body)
         let (completion, after, measured) = step(at: completeAt, metricsOf: permit.key) { m, now, facts in

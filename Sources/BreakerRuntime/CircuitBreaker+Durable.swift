@@ -13,6 +13,9 @@ extension CircuitBreaker {
         switch admission {
         case .admitted(let permit): timeout = permit.callTimeoutMs
         case .rejected(let r): timeout = inner.withLock { $0.machine.settings(of: r.key).callTimeoutMs }
+        case .untracked:
+            untrackedCalls.increment(by: 1)
+            return admission
         }
         _ = try? await finish(after, timeout: .milliseconds(timeout))
         return admission

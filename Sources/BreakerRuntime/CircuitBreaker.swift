@@ -33,6 +33,8 @@ public final class CircuitBreaker: Sendable {
     let sharedMetrics: KeyMetrics?
     let healthChecks = Locked<[ToolID: @Sendable (TenantID) async throws -> Void]>([:])
     let durableTransitions: (@Sendable ([TransitionRecord]) -> Void)?
+    /// Calls run unguarded because their key would be beyond `limits.maxKeys` (SPEC §12 Limits).
+    let untrackedCalls: any CounterHandler
 
     /// Creates a breaker.
     /// - Parameters:
@@ -68,6 +70,7 @@ public final class CircuitBreaker: Sendable {
         self.sink = sink
         self.logger = logger
         self.metricsFactory = metricsFactory
+        self.untrackedCalls = metricsFactory.makeCounter(label: "agent_circuit_breaker_untracked_calls_total", dimensions: [])
         self.sharedMetrics =
             metricsFactory is NOOPMetricsHandler
             ? KeyMetrics(key: BreakerKey(tenant: TenantID(unchecked: "-"), tool: ToolID(unchecked: "-")), factory: metricsFactory)
@@ -265,6 +268,7 @@ public final class CircuitBreaker: Sendable {
             m.admit(BreakerKey(tenant: tenant, tool: tool), turn: turn, at: now, facts: &facts)
         }
         reportWithoutWaiting(after)
+        if case .untracked = admission { untrackedCalls.increment(by: 1) }
         return admission
     }
 

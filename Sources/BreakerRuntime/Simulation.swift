@@ -13,6 +13,8 @@ public struct Simulation: Sendable {
         public var lines = 0
         public var calls = 0
         public var rejected = 0
+        /// Calls for new keys beyond `limits.maxKeys`, run unguarded and recorded nowhere.
+        public var untracked = 0
         public var operatorActions = 0
         public var configurationChanges = 0
         public var fleetEpisodes = 0
@@ -72,6 +74,9 @@ public struct Simulation: Sendable {
                 switch breaker.admit(tenant: call.tenant, tool: call.tool, turn: call.turn, at: call.at) {
                 case .rejected:
                     summary.rejected += 1
+                case .untracked:
+                    // A new key beyond limits.maxKeys: nothing is kept or recorded for it.
+                    summary.untracked += 1
                 case .admitted(let permit):
                     let timeout = permit.callTimeoutMs
                     let pending: Pending

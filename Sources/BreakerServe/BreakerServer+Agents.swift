@@ -20,6 +20,12 @@ extension BreakerServer {
             return HTTPAnswer.json(Admitted(permit: token, callTimeoutMs: permit.callTimeoutMs, probe: permit.probe))
         case .rejected(let rejection):
             return HTTPAnswer.json(Rejected(signal: DegradationSignal(tool: tool, rejection: rejection)))
+        case .untracked:
+            let max = breaker.configuration.limits.maxKeys.map(String.init) ?? "no"
+            throw APIError(
+                .tooManyRequests,
+                "the breaker holds its limit of \(max) keys (limits.maxKeys) and this would be a new one: nothing was recorded; run the call unguarded"
+            )
         }
     }
 

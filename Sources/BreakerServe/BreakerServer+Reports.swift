@@ -3,6 +3,8 @@ import BreakerOwner
 import BreakerReports
 import BreakerRuntime
 import BreakerStore
+import CoreMetrics
+import Dispatch
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -87,7 +89,13 @@ extension BreakerServer {
     /// `GET /v1/events`: every record but calls, once durable, as server-sent events — `id:` its
     /// seq, `data:` its `export` line. `Last-Event-ID` (or `?after=SEQ`) resumes after that seq;
     /// `?last=N` starts with the latest N records (the dashboard); otherwise from the start.
-    func events(_ request: Request) throws -> Response {
+    ///
+    /// Pushed, not polled: the subscriber sleeps on the writer's ``RecordBell`` and, when records
+    /// other than calls become durable, reads only what is new (by seq, with the names and keys it
+    /// has already read kept) on a queue of its own, off the cooperative pool. It ends at once when
+    /// its client goes away or the service stops; a client that does not read fills its
+    /// connection's bounded buffer and is disconnected after ``ServeOptions/eventWriteTimeout``.
+    func events(_ request: Request, channel: any Channel) throws -> Response {
         let query = try Query(request, allowed: ["after", "last"])
         var after: Int64 = 0
         if let header = request.headers[.lastEventID] ?? query["after"] {
@@ -99,39 +107,61 @@ extension BreakerServer {
             guard let n = Int(text), (1...10_000).contains(n) else { throw APIError.badRequest("last must be a number from 1 to 10000") }
             after = try latestSeq(keeping: n)
         }
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        if request.method == .head { return Response(status: .ok, headers: headers) }
         let start = after
         let reader = self.reader
-        let interval = options.eventInterval
-        let stopping = self.stopping
+        let bell = owner.writer.records
+        let subscribers = self.subscribers
+        let writeTimeout = options.eventWriteTimeout
         let body = ResponseBody { writer in
-            var after = start
-            var quiet = ContinuousClock.now
-            // The first write answers at once: the records so far (the backlog) after a comment.
-            var chunk = ": tenant-breaker events\n\n"
-            while !stopping.withLock({ $0 }) && !Task.isCancelled {
-                var count = 0
-                try reader.forEachEvent(EventFilter(afterSeq: after, kinds: .rare)) { e in
-                    guard count < 1000 else { return }
+            let waiter = bell.waiter()
+            guard subscribers.join(waiter) else { return try await writer.finish(nil) }
+            defer { subscribers.leave(waiter) }
+            channel.whenClientGone { waiter.cancel() }
+            let tail = TailReader(reader)
+            // Records up to `cursor` have been read; the last one sent is the client's resume point.
+            var cursor = start
+            try await Self.write(": tenant-breaker events\n\n", to: &writer, on: channel, within: writeTimeout)
+            while !waiter.isCancelled && !Task.isCancelled {
+                let known = bell.seq
+                let records = try await tail.read(after: cursor, limit: 1000)
+                if records.isEmpty {
+                    cursor = max(cursor, known)
+                    if bell.stopped { break }
+                    let before = bell.seq
+                    await waiter.wait(after: cursor, timeout: .seconds(15))
+                    if bell.seq == before && !waiter.isCancelled && !bell.stopped {
+                        // Nothing for 15 s: keeps proxies from closing a quiet stream.
+                        try await Self.write(": quiet\n\n", to: &writer, on: channel, within: writeTimeout)
+                    }
+                    continue
+                }
+                var chunk = ""
+                for e in records {
                     chunk += "id: \(e.seq)\ndata: \(try JSONText.encode(ExportLine(seq: e.seq, event: e.event)))\n\n"
-                    after = e.seq
-                    count += 1
                 }
-                if !chunk.isEmpty {
-                    try await writer.write(ByteBuffer(string: chunk))
-                    chunk = ""
-                    quiet = .now
-                    if count == 1000 { continue }
-                } else if ContinuousClock.now - quiet > .seconds(15) {
-                    // Keeps proxies from closing a quiet stream.
-                    try await writer.write(ByteBuffer(string: ": quiet\n\n"))
-                    quiet = .now
-                }
-                try await Task.sleep(for: interval)
+                cursor = records.last!.seq
+                try await Self.write(chunk, to: &writer, on: channel, within: writeTimeout)
             }
             try await writer.finish(nil)
         }
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Writes `text`, or throws when the client has not taken it within `timeout`: a subscriber
+    /// that does not read is disconnected rather than buffered for without bound.
+    private static func write(
+        _ text: String, to writer: inout any ResponseBodyWriter, on channel: any Channel, within timeout: Duration
+    ) async throws {
+        let buffer = ByteBuffer(string: text)
+        // The connection's buffer is bounded (the channel's write watermarks): a write waits
+        // while it is full. One that waits past the timeout closes the connection, which ends it.
+        let stalled = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
+            channel.close(promise: nil)
+        }
+        defer { stalled.cancel() }
+        try await writer.write(buffer)
     }
 
     /// The seq after which the latest `n` records other than calls begin.
@@ -149,6 +179,63 @@ extension BreakerServer {
         }
         guard ring.count == n else { return 0 }
         return ring[head] - 1
+    }
+}
+
+/// One subscriber's reads of the store, on the event stream's own queue (blocking SQLite reads
+/// stay off the cooperative pool); it keeps the names and keys read so far.
+final class TailReader: @unchecked Sendable {
+    private static let queue = DispatchQueue(label: "tenant-breaker.events", qos: .utility)
+    private let store: EventStore
+    /// Touched only on ``queue``.
+    private var tail = EventTail()
+
+    init(_ store: EventStore) { self.store = store }
+
+    func read(after seq: Int64, limit: Int) async throws -> [LoggedEvent] {
+        try await withCheckedThrowingContinuation { c in
+            Self.queue.async {
+                c.resume(with: Result { () throws(BreakerError) in try self.store.readRecords(after: seq, limit: limit, tail: &self.tail) })
+            }
+        }
+    }
+}
+
+/// The event-stream subscribers of a server, ended all at once when it stops.
+final class Subscribers: Sendable {
+    private let state = Locked((stopped: false, waiters: [Int: RecordBell.Waiter]()))
+    /// `agent_circuit_breaker_event_subscribers`: the streams open now.
+    private let gauge: any RecorderHandler
+
+    init(gauge: any RecorderHandler) { self.gauge = gauge }
+
+    /// Adds `waiter`; `false` once the server is stopping.
+    func join(_ waiter: RecordBell.Waiter) -> Bool {
+        state.withLock { s in
+            guard !s.stopped else { return false }
+            s.waiters[waiter.id] = waiter
+            gauge.record(Int64(s.waiters.count))
+            return true
+        }
+    }
+
+    func leave(_ waiter: RecordBell.Waiter) {
+        state.withLock { s in
+            s.waiters[waiter.id] = nil
+            gauge.record(Int64(s.waiters.count))
+        }
+        waiter.leave()
+    }
+
+    var count: Int { state.withLock { $0.waiters.count } }
+
+    /// Ends every subscriber's stream now, and those that come later at once.
+    func stopAll() {
+        let all = state.withLock { s in
+            s.stopped = true
+            return Array(s.waiters.values)
+        }
+        for w in all { w.cancel() }
     }
 }
 

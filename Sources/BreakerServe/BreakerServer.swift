@@ -25,8 +25,10 @@ public final class BreakerServer: Sendable {
     var reader: EventStore { owner.store }
     /// Set once the work before readiness is done (a configuration file recorded).
     let ready = Locked(false)
-    /// Set when graceful shutdown begins: event streams end.
+    /// Set when graceful shutdown begins: streamed answers end.
     let stopping = Locked(false)
+    /// The event-stream subscribers, ended when graceful shutdown begins.
+    let subscribers: Subscribers
     private let beforeReady: @Sendable () async throws -> Void
 
     /// A server for `owner` whose `/metrics` shows `registry` (the registry the owner's metrics
@@ -38,6 +40,8 @@ public final class BreakerServer: Sendable {
     ) {
         self.owner = owner
         self.registry = registry
+        self.subscribers = Subscribers(
+            gauge: registry.makeRecorder(label: "agent_circuit_breaker_event_subscribers", dimensions: [], aggregate: false))
         self.options = options
         self.tokens = BearerTokens(operatorToken: options.operatorToken, agentToken: options.agentToken)
         self.beforeReady = beforeReady
@@ -47,9 +51,9 @@ public final class BreakerServer: Sendable {
     public var service: some Service { ServerService(server: self) }
 
     /// Answers one request; never throws (every problem is an answer, SPEC §12).
-    func respond(to request: Request) async -> Response {
+    func respond(to request: Request, channel: any Channel) async -> Response {
         do {
-            return try await route(request)
+            return try await route(request, channel: channel)
         } catch let e as APIError {
             return HTTPAnswer.error(e)
         } catch let e as BreakerError {
@@ -63,7 +67,7 @@ public final class BreakerServer: Sendable {
 
     /// Finds the endpoint for `request` (404 for an unknown path, 405 for a wrong method) and
     /// checks its token.
-    private func route(_ request: Request) async throws -> Response {
+    private func route(_ request: Request, channel: any Channel) async throws -> Response {
         let path = request.uri.path
         let method = request.method
         func allow(_ allowed: HTTPRequest.Method, role: BearerTokens.Role?) throws(APIError) {
@@ -104,7 +108,7 @@ public final class BreakerServer: Sendable {
             return try await audit(request)
         case "/v1/events":
             try allow(.get, role: .agent)
-            return try events(request)
+            return try events(request, channel: channel)
         case "/metrics":
             try allow(.get, role: .agent)
             return HTTPAnswer.bytes(registry.emitted(), type: "text/plain; version=0.0.4; charset=utf-8")
@@ -143,6 +147,18 @@ public final class BreakerServer: Sendable {
     }
 }
 
+/// A request's context: Hummingbird's, and the connection it came on (the event stream ends
+/// when it closes).
+struct ServeContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}
+
 /// The Hummingbird application, stopped on graceful shutdown: it stops accepting, answers the
 /// requests in flight, and ends the event streams.
 struct ServerService: Service {
@@ -157,7 +173,9 @@ struct ServerService: Service {
             GuardedHTTP1Channel(responder: responder, connections: connections, idleTimeout: options.idleTimeout, logger: options.logger)
         }
         var app = Application(
-            responder: CallbackResponder { (request: Request, _: BasicRequestContext) in await server.respond(to: request) },
+            responder: CallbackResponder { (request: Request, context: ServeContext) in
+                await server.respond(to: request, channel: context.channel)
+            },
             server: guarded,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             onServerRunning: { channel in
@@ -184,6 +202,7 @@ struct ServerService: Service {
             try await app.run()
         } onGracefulShutdown: {
             server.stopping.withLock { $0 = true }
+            server.subscribers.stopAll()
         }
         sweeper.cancel()
         server.permits.forgetAll()

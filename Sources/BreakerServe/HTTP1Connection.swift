@@ -44,6 +44,17 @@ final class ConnectionCount: Sendable {
     }
 }
 
+extension Channel {
+    /// Calls `body` once the client has closed its side of this connection, or it is gone.
+    func whenClientGone(_ body: @escaping @Sendable () -> Void) {
+        closeFuture.whenComplete { _ in body() }
+        eventLoop.execute {
+            guard let guardHandler = try? self.pipeline.syncOperations.handler(type: HTTP1Guard.self) else { return }
+            guardHandler.onClientGone(body)
+        }
+    }
+}
+
 /// The process's file-descriptor limit (SPEC §12 Limits).
 public enum DescriptorLimit {
     /// Raises the soft limit on open files to the hard limit and returns the soft limit now.
@@ -109,6 +120,9 @@ final class HTTP1Guard: ChannelDuplexHandler, RemovableChannelHandler {
     private var closeAfterResponse = false
     /// Set once the connection is refused: nothing more is read.
     private var refusing = false
+    /// Whether the client closed its side (or the connection is gone).
+    private var clientGone = false
+    private var whenClientGone: [@Sendable () -> Void] = []
 
     init(connections: ConnectionCount, logger: Logger) {
         self.connections = connections
@@ -144,6 +158,31 @@ final class HTTP1Guard: ChannelDuplexHandler, RemovableChannelHandler {
             counted = false
             connections.release()
         }
+    }
+
+    /// Calls `body` once the client has closed its side of the connection or the connection is
+    /// gone (at once if that has happened): a stream being written to it can stop. On the
+    /// connection's event loop.
+    func onClientGone(_ body: @escaping @Sendable () -> Void) {
+        if clientGone { body() } else { whenClientGone.append(body) }
+    }
+
+    private func noteClientGone() {
+        guard !clientGone else { return }
+        clientGone = true
+        let callbacks = whenClientGone
+        whenClientGone = []
+        for c in callbacks { c() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? ChannelEvent, e == .inputClosed { noteClientGone() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        noteClientGone()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -16,8 +16,9 @@ public struct ServeOptions: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// A request body that takes longer than this to arrive is refused with `408`.
     public var bodyTimeout: Duration = .seconds(10)
-    /// How often `/v1/events` looks for new records.
-    public var eventInterval: Duration = .milliseconds(100)
+    /// An event-stream subscriber whose connection buffer stays full this long is disconnected
+    /// (it resumes with `Last-Event-ID`).
+    public var eventWriteTimeout: Duration = .seconds(10)
     /// Connections beyond this many are closed at once (`--max-connections`); `nil`: half the
     /// process's file-descriptor limit.
     public var maxConnections: Int?

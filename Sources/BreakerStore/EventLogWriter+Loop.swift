@@ -80,6 +80,9 @@ extension EventLogWriter {
             }
             retry = options.retryInterval
             lastFailureLog = nil
+            if batch.contains(where: { if case .fact(let f) = $0, !f.isCallRecord { true } else { false } }) {
+                records.ring(seq: encoder.withLock { $0.lastSeq })
+            }
             noteWritten(
                 batch.count, keys: keys.count, facts: batch.count { if case .fact = $0 { true } else { false } },
                 calls: batch.count { if case .fact(.call) = $0 { true } else { false } },
@@ -94,6 +97,7 @@ extension EventLogWriter {
                 _ = try? await store.db.writeWithoutTransaction { try $0.checkpoint(.restart) }
             }
         }
+        records.stop()
         await finishClosing()
     }
 

@@ -126,6 +126,8 @@ public final class EventLogWriter: FactSink {
     let state = Locked(State())
     let encoder: Locked<RowEncoder>
     let store: EventStore
+    /// Rings when records other than calls are durable (the event stream waits on it).
+    public let records = RecordBell()
     let checkpointer: DatabaseQueue?
     let options: Options
     let flushInterval: Duration

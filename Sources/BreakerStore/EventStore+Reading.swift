@@ -26,6 +26,12 @@ public struct EventKinds: OptionSet, Sendable {
     public static let all: EventKinds = [.calls, .transitions, .operatorActions, .globalOutages, .logGaps, .configurations, .fleet]
 }
 
+/// What a reader that comes back for more records keeps between reads (``EventStore/readRecords(after:limit:tail:)``).
+public struct EventTail: Sendable {
+    var dictionaries = EventStore.Dictionaries()
+    public init() {}
+}
+
 /// Filters for reading the log.
 public struct EventFilter: Sendable {
     /// Only records of this tenant (and operator actions naming it or all tenants, and every
@@ -63,13 +69,15 @@ extension EventStore {
         try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ts_base'").flatMap { Int64($0) }
     }
 
-    struct Dictionaries {
+    struct Dictionaries: Sendable {
         var names: [Int64: String] = [:]
         var keys: [Int64: BreakerKey] = [:]
         /// Every key, in id order (key number = id − 1).
         var keyList: [BreakerKey] = []
         var turns: [Int64: TurnID] = [:]
         var tsBase: Int64 = 0
+        /// The largest name id read so far.
+        var maxNameID: Int64 = 0
 
         func key(_ id: Int64) throws -> BreakerKey {
             guard let k = keys[id] else { throw BreakerError(.storeCorrupt, "record names unknown key \(id)") }
@@ -79,28 +87,40 @@ extension EventStore {
         func errorType(_ id: Int64?) -> ErrorType {
             id.flatMap { names[$0] }.map { ErrorType(describing: $0) } ?? RowCodes.unknownErrorType
         }
+
+        /// Reads the names and keys added since the last read (all of them the first time): a
+        /// reader that comes back for more reads only what is new, by id (both are indexed).
+        mutating func extend(_ db: Database) throws {
+            let newNames = try Row.fetchCursor(db, sql: "SELECT id, name FROM names WHERE id > ? ORDER BY id", arguments: [maxNameID])
+            while let row = try newNames.next() {
+                let id: Int64 = row[0]
+                names[id] = row[1]
+                maxNameID = id
+            }
+            // Each name is validated once, however many keys share it.
+            var tenants: [Int64: TenantID] = [:]
+            var tools: [Int64: ToolID] = [:]
+            let newKeys = try Row.fetchCursor(
+                db, sql: "SELECT id, tenant_id, tool_id FROM keys WHERE id > ? ORDER BY id", arguments: [Int64(keyList.count)])
+            while let row = try newKeys.next() {
+                let id: Int64 = row[0]
+                let tenantID: Int64 = row[1]
+                let toolID: Int64 = row[2]
+                guard let t = names[tenantID], let o = names[toolID], id == Int64(keyList.count) + 1 else {
+                    throw BreakerError(.storeCorrupt, "key \(id) has unknown names or breaks the numbering of keys")
+                }
+                if tenants[tenantID] == nil { tenants[tenantID] = try TenantID(t) }
+                if tools[toolID] == nil { tools[toolID] = try ToolID(o) }
+                let key = BreakerKey(tenant: tenants[tenantID]!, tool: tools[toolID]!)
+                keys[id] = key
+                keyList.append(key)
+            }
+        }
     }
 
     func dictionaries(_ db: Database, turnsOfTenant: Int64?, allTurns: Bool) throws -> Dictionaries {
         var d = Dictionaries()
-        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM names") { d.names[row[0]] = row[1] }
-        // Each name is validated once, however many keys share it.
-        var tenants: [Int64: TenantID] = [:]
-        var tools: [Int64: ToolID] = [:]
-        let keys = try Row.fetchCursor(db, sql: "SELECT id, tenant_id, tool_id FROM keys ORDER BY id")
-        while let row = try keys.next() {
-            let id: Int64 = row[0]
-            let tenantID: Int64 = row[1]
-            let toolID: Int64 = row[2]
-            guard let t = d.names[tenantID], let o = d.names[toolID], id == Int64(d.keyList.count) + 1 else {
-                throw BreakerError(.storeCorrupt, "key \(id) has unknown names or breaks the numbering of keys")
-            }
-            if tenants[tenantID] == nil { tenants[tenantID] = try TenantID(t) }
-            if tools[toolID] == nil { tools[toolID] = try ToolID(o) }
-            let key = BreakerKey(tenant: tenants[tenantID]!, tool: tools[toolID]!)
-            d.keys[id] = key
-            d.keyList.append(key)
-        }
+        try d.extend(db)
         if allTurns || turnsOfTenant != nil {
             let rows =
                 turnsOfTenant == nil
@@ -110,6 +130,30 @@ extension EventStore {
         }
         d.tsBase = try EventStore.tsBase(db) ?? 0
         return d
+    }
+
+    /// Reads at most `limit` records other than calls after `seq`, for a reader that comes back
+    /// for more (an event-stream subscriber): `tail` keeps the names and keys read so far, so each
+    /// read costs what is new — indexed by seq and id — not the store's size.
+    public func readRecords(after seq: Int64, limit: Int, tail: inout EventTail) throws(BreakerError) -> [LoggedEvent] {
+        do {
+            return try db.read { db in
+                try tail.dictionaries.extend(db)
+                var out: [LoggedEvent] = []
+                struct Enough: Error {}
+                do {
+                    try readEvents(db, EventFilter(afterSeq: seq, kinds: .rare, turnNames: false), dictionaries: tail.dictionaries) { e in
+                        out.append(e)
+                        if out.count >= limit { throw Enough() }
+                    }
+                } catch is Enough {}
+                return out
+            }
+        } catch let e as BreakerError {
+            throw e
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
     }
 
     /// Reads the log in order (merged by seq), calling `body` for each record that passes `filter`.

@@ -22,6 +22,16 @@ struct ServePeerTests {
         #expect(r.status == 0 && r.text.contains("limits: all checks passed"), "\(r.text)\(r.stderr)")
     }
 
+    @Test func theEventStreamIsPushedEndsWithItsClientAndDropsAClientThatDoesNotRead() async throws {
+        let r = try await Peers.run(Peers.python, [Peers.script("events_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("events: all checks passed"), "\(r.text)\(r.stderr)")
+    }
+
+    @Test func cliReadersDuringServesStartNeverDeleteItsFilesOrDelayItsActions() async throws {
+        let r = try await Peers.run(Peers.python, [Peers.script("reader_race_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("reader race: all checks passed"), "\(r.text)\(r.stderr)")
+    }
+
     @Test func aWebPageInHeadlessChromiumCannotDriveALoopbackServe() async throws {
         let python = Peers.venv.appendingPathComponent("bin/python3").path
         try #require(

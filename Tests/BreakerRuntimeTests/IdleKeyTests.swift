@@ -107,7 +107,10 @@ import Testing
         clock.advance(by: .seconds(120))
         #expect(breaker.releaseIdleKeys() == 2)
         #expect(breaker.keysWithMetricHandles == 0)
-        #expect(metrics.timers.isEmpty && metrics.counters.isEmpty, "every series of the idle keys is destroyed")
+        // The breaker-wide counter of untracked calls names no key; every key's series are gone.
+        #expect(
+            metrics.timers.isEmpty && metrics.counters.allSatisfy { $0.label == "agent_circuit_breaker_untracked_calls_total" },
+            "every series of the idle keys is destroyed")
         try await measuredCall(acme)
         #expect(breaker.keysWithMetricHandles == 1 && metrics.timers.count == 1)
         #expect(

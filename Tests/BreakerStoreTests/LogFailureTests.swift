@@ -48,7 +48,7 @@ import Testing
             clock.advance(by: .milliseconds(1))
             let tenant = try TenantID("tenant-\(i % 7)")
             switch breaker.admit(tenant: tenant, tool: tool, turn: try TurnID("turn-\(i)")) {
-            case .rejected: break
+            case .rejected, .untracked: break
             case .admitted(let p):
                 _ = breaker.complete(p, fail ? .failure(errorType: try! ErrorType("E"), latencyUs: 10) : .success(latencyUs: 10))
             }

@@ -250,6 +250,34 @@ def closed_now(sock):
         sock.setblocking(True)
 
 
+def key_limit(breakerctl, work):
+    """limits.maxKeys: a new key beyond it answers 429 and records nothing; the client fails open."""
+    from tenantbreaker_client import BreakerClient
+    config = os.path.join(work, "two-keys.json")
+    with open(config, "w") as f:
+        json.dump({"limits": {"maxKeys": 2}}, f)
+    serve = ServeProcess(breakerctl, os.path.join(work, "keys.sqlite"), config=config)
+    try:
+        for tenant in ("acme", "globex"):
+            s, body = request(serve.port, "POST", "/v1/admit", json.dumps({"tenant": tenant, "tool": "crm", "turn": "t"}).encode(),
+                              {"Content-Type": "application/json"})
+            check(s == 200, f"a key within limits.maxKeys is admitted: {s}")
+            done = json.dumps({"permit": json.loads(body)["permit"], "outcome": "success"}).encode()
+            check(request(serve.port, "POST", "/v1/complete", done, {"Content-Type": "application/json"})[0] == 200, "and completed")
+        s, body = request(serve.port, "POST", "/v1/admit", json.dumps({"tenant": "initech", "tool": "crm", "turn": "t"}).encode(),
+                          {"Content-Type": "application/json"})
+        check(s == 429 and b"limits.maxKeys" in body, f"a new key beyond limits.maxKeys answers 429 naming the limit: {s} {body!r}")
+        check(sorted(k["tenant"] for k in keys_known(serve.port)) == ["acme", "globex"], "and is kept nowhere")
+        client = BreakerClient(serve.url)
+        check(client.run("initech", "crm", "t2", lambda: "ran") == "ran", "the Python client runs the call unguarded on 429")
+        check(serve.stop() == 0, "serve stops cleanly")
+        status, out, _ = serve.cli("export")
+        check(status == 0 and "initech" not in out, "nothing of the untracked key is in the log")
+    finally:
+        serve.kill()
+    print("ok: limits.maxKeys")
+
+
 def idle_stop(breakerctl, work):
     serve = ServeProcess(breakerctl, os.path.join(work, "idle.sqlite"))
     time.sleep(1.5)
@@ -271,6 +299,7 @@ def main():
         check(serve.stop() == 0, "serve stops cleanly")
     finally:
         serve.kill()
+    key_limit(breakerctl, work)
     idle_stop(breakerctl, work)
     connections(breakerctl, work)
     streamed_report_stops(breakerctl, work)

@@ -196,6 +196,10 @@ class BreakerClient:
                 message = payload.decode("utf-8", "replace")
             if e.code == 409:
                 raise BreakerError(409, "timeout")
+            if e.code == 429:
+                # A new key beyond the service's limits.maxKeys: nothing was recorded; like an
+                # unreachable service, the call runs unguarded (fail open).
+                raise BreakerUnavailable(f"{self.base_url} holds its limit of keys: {message}")
             raise BreakerError(e.code, message)
         except (urllib.error.URLError, OSError) as e:
             raise BreakerUnavailable(f"cannot reach {self.base_url}: {e}")

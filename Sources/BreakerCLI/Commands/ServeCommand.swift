@@ -55,6 +55,11 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(help: ArgumentHelp("Refuse (400) a report or audit request covering more rows than this.", valueName: "n"))
     var maxReportRows = 1_000_000
+    @Option(
+        help: ArgumentHelp(
+            "Disconnect an event-stream subscriber whose connection stays full this long (it resumes with Last-Event-ID).",
+            valueName: "seconds"))
+    var eventWriteTimeout = 10
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
@@ -63,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard bodyTimeout >= 1 else { throw ValidationError("--body-timeout must be at least 1 second") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         guard maxReportRows >= 1 else { throw ValidationError("--max-report-rows must be at least 1") }
+        guard eventWriteTimeout >= 1 else { throw ValidationError("--event-write-timeout must be at least 1 second") }
         if !ServeOptions.isLoopback(host) && (operatorTokenFile == nil || agentTokenFile == nil) {
             throw ValidationError(
                 "--host \(host) is not loopback: give both --operator-token-file and --agent-token-file so that nobody else can call or steer the breaker"
@@ -82,6 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
             let descriptors = DescriptorLimit.raise()
             serve.maxConnections = maxConnections ?? max(1, descriptors / 2)
             serve.maxReportRows = maxReportRows
+            serve.eventWriteTimeout = .seconds(eventWriteTimeout)
             serve.operatorToken = try operatorTokenFile.map { try Self.token(from: $0, option: "--operator-token-file") }
             serve.agentToken = try agentTokenFile.map { try Self.token(from: $0, option: "--agent-token-file") }
             var logger = Logger(label: "breakerctl.serve", factory: { label in StreamLogHandler.standardError(label: label) })

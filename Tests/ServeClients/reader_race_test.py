@@ -1,0 +1,101 @@
+"""CLI readers never hurt the owner (SPEC §8, §12): `config`, `status` and `report` run in a loop
+while `serve` starts and runs; afterwards no file of the store is deleted under the owner, every
+CLI operator action applies within a second, and CLI reads agree with `/v1/status`.
+
+Run: python3 Tests/ServeClients/reader_race_test.py PATH/TO/breakerctl WORKDIR [ROUNDS]
+Each round starts a new `serve` on a store that was cleanly closed (so it starts in rollback-
+journal mode and the owner switches it to WAL while the readers read). Bounded: ROUNDS rounds
+(default 6), each with deadlines.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import ServeProcess, wait_until, check, finish  # noqa: E402
+
+
+def readers(breakerctl, db, stop):
+    """Runs CLI readers back to back until `stop` is set; returns the thread."""
+    commands = [["config"], ["status"], ["report", "--all"], ["status", "--format", "json"]]
+
+    def loop():
+        i = 0
+        while not stop.is_set() and i < 10_000:
+            subprocess.run([breakerctl, *commands[i % len(commands)], "--db", db], capture_output=True, timeout=60)
+            i += 1
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(int(os.environ.get("RACE_READERS", "3")))]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def deleted_store_files(pid, db):
+    """The store's files that the owner holds open although they were deleted."""
+    found = []
+    fd_dir = f"/proc/{pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if target.startswith(db) and target.endswith("(deleted)"):
+            found.append(target)
+    return found
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def main():
+    breakerctl, work = sys.argv[1], sys.argv[2]
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 6
+    os.makedirs(work, exist_ok=True)
+    db = os.path.join(work, "race.sqlite")
+    first = ServeProcess(breakerctl, db)
+    req = urllib.request.Request(first.url + "/v1/admit", data=json.dumps({"tenant": "acme", "tool": "crm", "turn": "t"}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+    check(first.stop() == 0, "the store is made and cleanly closed")
+
+    for round_ in range(rounds):
+        stop = threading.Event()
+        threads = readers(breakerctl, db, stop)
+        time.sleep(0.05 * round_)  # the owner starts at a different point of the readers' loop each round
+        serve = ServeProcess(breakerctl, db)
+        try:
+            time.sleep(2.0)
+            stop.set()
+            for t in threads:
+                t.join(70)
+            deleted = deleted_store_files(serve.process.pid, os.path.realpath(db))
+            check(not deleted, f"round {round_}: no file of the store is deleted under the owner: {deleted}")
+            tool = f"tool{round_}"
+            t0 = time.monotonic()
+            status, _, err = serve.cli("force-open", "--tool", tool, "--tenant", "acme", "--actor", "oncall", "--reason", "race")
+            elapsed = time.monotonic() - t0
+            check(status == 0 and elapsed < 1.5, f"round {round_}: a CLI operator action applies within a second: {status} {elapsed:.2f}s {err}")
+            live = {(k["tenant"], k["tool"]): k["state"] for k in get(serve.url + "/v1/status")}
+            check(live.get(("acme", tool)) == "open", f"round {round_}: the action shows in /v1/status: {live}")
+            status, out, err = serve.cli("status", "--format", "json")
+            read = {(k["tenant"], k["tool"]): k["state"] for k in json.loads(out)} if status == 0 else {}
+            check(read == live, f"round {round_}: CLI status agrees with /v1/status: {read} vs {live}")
+            check(serve.stop() == 0, f"round {round_}: serve stops cleanly")
+        finally:
+            stop.set()
+            serve.kill()
+    status, out, err = subprocess.run([breakerctl, "verify", "--db", db], capture_output=True, text=True, timeout=120).returncode, "", ""
+    check(status == 0, "the store verifies after every round")
+    finish("reader race")
+
+
+if __name__ == "__main__":
+    main()
