@@ -84,8 +84,9 @@ struct LoadCommand: AsyncParsableCommand {
             let (appended, durable) = owner.writer.counts
             let health = owner.health
             let dropped = health.droppedCalls == 0 ? "" : "; \(health.droppedCalls) call records could not be kept (recorded as log gaps)"
+            let shed = stats.shed.value == 0 ? "" : ", \(stats.shed.value) not started (the machine was behind the rate)"
             printError(
-                "load: \(stats.calls.value) calls, \(stats.rejected.value) rejected, \(stats.failed.value) failed or timed out; \(durable)/\(appended) records durable in \(store.path)\(dropped)"
+                "load: \(stats.calls.value) calls, \(stats.rejected.value) rejected, \(stats.failed.value) failed or timed out\(shed); \(durable)/\(appended) records durable in \(store.path)\(dropped)"
             )
         }
     }

@@ -8,6 +8,10 @@ final class LoadStats: Sendable {
     let calls = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
+    /// Calls not started because ``LoadGenerator/maxInFlight`` were running (the machine could not
+    /// keep up with the rate).
+    let shed = Atomic<Int>(0)
+    let inFlight = Atomic<Int>(0)
 }
 
 extension Atomic where Value == Int {
@@ -18,6 +22,10 @@ extension Atomic where Value == Int {
 struct SimulatedToolError: Error {}
 
 /// Generates calls at a steady rate until the duration ends or shutdown begins.
+///
+/// Bounded both ways, so that a rate the machine cannot serve neither grows memory nor runs past
+/// the duration: at most ``maxInFlight`` calls run at once (the rest are shed and counted), and
+/// at the end the calls still running get a second to finish and are then cancelled.
 struct LoadGenerator: Service {
     let breaker: CircuitBreaker
     let tenants: Int
@@ -30,6 +38,9 @@ struct LoadGenerator: Service {
     let seed: UInt64
     let stats: LoadStats
 
+    /// Calls running at once at most: a second's worth at the rate, from 1 000 to 10 000.
+    var maxInFlight: Int { max(1_000, min(10_000, Int(rate))) }
+
     func run() async throws {
         let tenantIDs = try (0..<tenants).map { try TenantID("tenant-\($0)") }
         let toolIDs = try (0..<tools).map { try ToolID("tool-\($0)") }
@@ -41,6 +52,7 @@ struct LoadGenerator: Service {
         var turnCounter = [Int](repeating: 0, count: tenants)
         var lastProgress = start
         let slowSleep = Duration.milliseconds(breaker.configuration.settings(tenant: "tenant-0", tool: "tool-0").callTimeoutMs * 2)
+        let cap = maxInFlight
         await withDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = clock.now
@@ -50,6 +62,10 @@ struct LoadGenerator: Service {
                         + Double(start.duration(to: now).components.attoseconds) / 1e18 * rate)
                 while issued < due {
                     issued += 1
+                    if stats.inFlight.value >= cap {
+                        stats.shed.bump()
+                        continue
+                    }
                     let t = Int(rng.next() % UInt64(tenants))
                     let o = Int(rng.next() % UInt64(tools))
                     turnCounter[t] += 1
@@ -62,7 +78,9 @@ struct LoadGenerator: Service {
                     let stats = self.stats
                     let tenant = tenantIDs[t]
                     let tool = toolIDs[o]
+                    stats.inFlight.add(1, ordering: .relaxed)
                     group.addTask {
+                        defer { stats.inFlight.subtract(1, ordering: .relaxed) }
                         let result = await breaker.call(tenant: tenant, tool: tool, turn: turn) { () async throws -> Int in
                             try await Task.sleep(for: slow ? slowSleep : latency)
                             if fail { throw SimulatedToolError() }
@@ -78,10 +96,17 @@ struct LoadGenerator: Service {
                 }
                 if lastProgress.duration(to: now) >= .seconds(5) {
                     lastProgress = now
-                    printError("load: \(stats.calls.value) calls so far, \(stats.rejected.value) rejected")
+                    let shed = stats.shed.value
+                    printError(
+                        "load: \(stats.calls.value) calls so far, \(stats.rejected.value) rejected"
+                            + (shed > 0 ? ", \(shed) not started (\(cap) in flight: the machine is behind the rate)" : ""))
                 }
                 try? await clock.sleep(for: .milliseconds(5))
             }
+            // The duration is over: the calls still running get a second, then are cancelled.
+            let grace = clock.now.advanced(by: .seconds(1))
+            while stats.inFlight.value > 0 && clock.now < grace { try? await clock.sleep(for: .milliseconds(10)) }
+            group.cancelAll()
         }
     }
 }
