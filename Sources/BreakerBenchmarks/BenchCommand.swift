@@ -18,12 +18,13 @@ public struct BenchCommand: AsyncParsableCommand {
               .build/release/breakerctl bench serve --connections 16 --duration 10
               .build/release/breakerctl bench mcp-proxy --calls 5000
               .build/release/breakerctl bench keys --keys 1000000
+              .build/release/breakerctl bench scrape --keys 500000 --open 50000
 
             Exit codes: 0 done; 1 failure; 64 bad arguments.
             """,
         subcommands: [
             HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self, MCPProxyBench.self, KeysBench.self,
-            MetricsBench.self,
+            MetricsBench.self, ScrapeBench.self,
             MCPEchoServer.self,
         ])
 

@@ -66,6 +66,13 @@ public struct BreakerMachine: Sendable {
     /// The key numbered `ref`.
     public func key(_ ref: KeyRef) -> BreakerKey { table.key(ref) }
 
+    /// The number of key `ref`'s tool (its index in ``knownTools``).
+    @inline(__always)
+    public func toolNumber(of ref: KeyRef) -> Int { Int(table[ref].tool) }
+
+    /// The state of key `ref`'s circuit (CLOSED for a key not seen yet). O(1).
+    public func circuitState(of ref: KeyRef) -> CircuitState { table[ref].state }
+
     /// How many keys are interned (refs are `0..<internedCount`).
     public var internedCount: Int { table.count }
 

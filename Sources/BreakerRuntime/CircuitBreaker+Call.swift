@@ -68,7 +68,7 @@ extension CircuitBreaker {
         let (completion, after, measured) = step(at: completeAt, metricsOf: permit.key) { m, now, facts in
             m.complete(permit, callOutcome, at: now, facts: &facts)
         }
-        measured?.latency.recordNanoseconds(elapsedUs * 1000)
+        measured?.recordNanoseconds(elapsedUs * 1000)
         _ = try? await finish(after, timeout: .milliseconds(permit.callTimeoutMs))
         let retry = completion.state == .closed ? 0 : completion.retryAfterMs
         let degraded = completion.state != .closed

@@ -29,8 +29,8 @@ extension CircuitBreaker {
             m.complete(permit, outcome, at: now, facts: &facts)
         }
         switch outcome {
-        case .success(let us), .failure(_, let us), .cancelled(let us): measured?.latency.recordNanoseconds(us * 1000)
-        case .timeout: measured?.latency.recordNanoseconds(permit.callTimeoutMs * 1_000_000)
+        case .success(let us), .failure(_, let us), .cancelled(let us): measured?.recordNanoseconds(us * 1000)
+        case .timeout: measured?.recordNanoseconds(permit.callTimeoutMs * 1_000_000)
         }
         _ = try? await finish(after, timeout: .milliseconds(permit.callTimeoutMs))
         return completion

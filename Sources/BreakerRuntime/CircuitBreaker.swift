@@ -18,8 +18,10 @@ public final class CircuitBreaker: Sendable {
         var lastTime: Int64 = .min
         /// Reads the system clock when the breaker was given ``SystemWallClock``.
         var systemClock: SystemWallClock.MillisecondReader?
-        /// Metric handles of the keys that have them, by key number.
+        /// Metric handles of the keys not CLOSED, by key number.
         var metrics: [UInt32: KeyMetrics] = [:]
+        /// Metric handles and key counts of each tool, by tool number.
+        var tools: [ToolSeries?] = []
     }
 
     let inner: Locked<Inner>
@@ -29,8 +31,8 @@ public final class CircuitBreaker: Sendable {
     let sink: any FactSink
     let logger: Logger
     let metricsFactory: any MetricsFactory
-    /// With no metrics backend (the no-op factory), every key shares one set of handles.
-    let sharedMetrics: KeyMetrics?
+    /// Whether there is a metrics backend (not the no-op factory); without one no handles are made.
+    let measuring: Bool
     let healthChecks = Locked<[ToolID: @Sendable (TenantID) async throws -> Void]>([:])
     let durableTransitions: (@Sendable ([TransitionRecord]) -> Void)?
     /// Calls run unguarded because their key would be beyond `limits.maxKeys` (SPEC §12 Limits).
@@ -45,7 +47,8 @@ public final class CircuitBreaker: Sendable {
     ///   - monotonicClock: measures latencies and call timeouts.
     ///   - sink: receives every fact in log order, keys introduced first; the store makes them durable.
     ///   - logger: one line per transition; never bootstrapped here.
-    ///   - metricsFactory: where counters, the state gauge and the latency timer go.
+    ///   - metricsFactory: where the metrics go: per tool, counters, the latency timer and the keys
+    ///     by state; per key not CLOSED, its state and blocked calls.
     ///   - onDurableTransitions: called with the transitions an async call or action caused,
     ///     once they are durable and before that call returns.
     public init(
@@ -59,22 +62,26 @@ public final class CircuitBreaker: Sendable {
         onDurableTransitions: (@Sendable ([TransitionRecord]) -> Void)? = nil
     ) {
         self.durableTransitions = onDurableTransitions
-        self.inner = Locked(
-            Inner(
-                // The keys the machine already has came from the sink's store (a rebuild), or there are none.
-                machine: machine, introduced: machine.internedCount, lastTime: timeFloor?.milliseconds ?? .min,
-                systemClock: wallClock is SystemWallClock ? SystemWallClock.MillisecondReader() : nil))
+        self.measuring = !(metricsFactory is NOOPMetricsHandler)
+        self.metricsFactory = metricsFactory
+        var start = Inner(
+            // The keys the machine already has came from the sink's store (a rebuild), or there are none.
+            machine: machine, introduced: machine.internedCount, lastTime: timeFloor?.milliseconds ?? .min,
+            systemClock: wallClock is SystemWallClock ? SystemWallClock.MillisecondReader() : nil)
+        if measuring {
+            for i in 0..<machine.internedCount {
+                let ref = KeyRef(UInt32(i))
+                let state = machine.circuitState(of: ref)
+                Self.countKey(&start, ref, from: nil, to: state, factory: metricsFactory)
+            }
+        }
+        self.inner = Locked(start)
         self.wallClock = wallClock
         self.monotonicClock = monotonicClock
         self.ticks = Self.ticker(monotonicClock)
         self.sink = sink
         self.logger = logger
-        self.metricsFactory = metricsFactory
         self.untrackedCalls = metricsFactory.makeCounter(label: "agent_circuit_breaker_untracked_calls_total", dimensions: [])
-        self.sharedMetrics =
-            metricsFactory is NOOPMetricsHandler
-            ? KeyMetrics(key: BreakerKey(tenant: TenantID(unchecked: "-"), tool: ToolID(unchecked: "-")), factory: metricsFactory)
-            : nil
     }
 
     /// Creates a breaker with an empty machine for `configuration`.
@@ -96,15 +103,13 @@ public final class CircuitBreaker: Sendable {
 
     // MARK: - Stepping the machine under the lock
 
-    /// What a step recorded that must be acted on outside the lock: transitions to report (with
-    /// names), global outages to log, a rejection to count, durability to wait for.
+    /// What a step recorded that must be acted on outside the lock: transitions to log (with
+    /// names), global outages to log, durability to wait for. (Metrics are updated under the lock,
+    /// so that a key's series are made and destroyed in the order of its transitions.)
     struct Aftermath {
         var transitions: [TransitionRecord] = []
         var globalOutages: [GlobalOutageRecord] = []
-        var blocked: KeyMetrics?
         var mustBeDurable = false
-        /// Transitions whose metrics to update, with their handles.
-        var transitionMetrics: [KeyMetrics] = []
     }
 
     /// Runs one step at the wall clock's time (or `explicitTime`, held at the last recorded
@@ -119,13 +124,14 @@ public final class CircuitBreaker: Sendable {
         return (result, after)
     }
 
-    /// ``step(at:_:)``, also answering the metric handles of key `measured` (under the same lock).
+    /// ``step(at:_:)``, also answering the latency timer of key `measured`'s tool (under the
+    /// same lock; `nil` without a metrics backend).
     @inline(__always)
     func step<R>(
         at explicitTime: Timestamp?, metricsOf measured: KeyRef?, _ body: (inout BreakerMachine, Timestamp, inout [Fact]) -> Step<R>
-    ) -> (R, Aftermath?, KeyMetrics?) {
+    ) -> (R, Aftermath?, (any TimerHandler)?) {
         inner.withLock { inner in
-            let handles = measured.map { metrics(&inner, $0) }
+            let handles = measuring ? measured.map { toolLatency(&inner, $0) } : nil
             let raw = explicitTime?.milliseconds ?? now(&inner)
             let t = max(raw, inner.lastTime)
             inner.lastTime = t
@@ -146,11 +152,14 @@ public final class CircuitBreaker: Sendable {
                 case .transition(let f):
                     guard case .transition(let r) = BreakerEvent(fact, keys: inner.machine) else { continue }
                     after.transitions.append(r)
-                    after.transitionMetrics.append(metrics(&inner, f.key))
+                    if measuring { Self.countKey(&inner, f.key, from: f.from, to: f.to, factory: metricsFactory) }
                 case .globalOutage(let r):
                     after.globalOutages.append(r)
                 case .call(let f) where f.result.kind == .rejected:
-                    after.blocked = metrics(&inner, f.key)
+                    if measuring {
+                        toolSeries(&inner, f.key).handles.blocked.increment(by: 1)
+                        inner.metrics[f.key.index]?.blocked.increment(by: 1)
+                    }
                 default:
                     break
                 }
@@ -162,6 +171,9 @@ public final class CircuitBreaker: Sendable {
 
     func newKeys(_ inner: inout Inner, upTo count: Int) -> [BreakerKey] {
         defer { inner.introduced = count }
+        if measuring {
+            for i in inner.introduced..<count { Self.countKey(&inner, KeyRef(UInt32(i)), from: nil, to: .closed, factory: metricsFactory) }
+        }
         return (inner.introduced..<count).map { inner.machine.key(KeyRef(UInt32($0))) }
     }
 
@@ -172,16 +184,45 @@ public final class CircuitBreaker: Sendable {
         return wallClock.now.milliseconds
     }
 
-    /// The metric handles of key `ref`, made on first use (again after the key was idle; its
-    /// state gauge then starts at the key's state).
-    func metrics(_ inner: inout Inner, _ ref: KeyRef) -> KeyMetrics {
-        if let sharedMetrics { return sharedMetrics }
-        if let m = inner.metrics[ref.index] { return m }
-        let key = inner.machine.key(ref)
-        let m = KeyMetrics(key: key, factory: metricsFactory)
-        m.state.record(Self.gaugeValue(inner.machine.status(of: key)?.state ?? .closed))
-        inner.metrics[ref.index] = m
-        return m
+    /// The latency timer of key `ref`'s tool.
+    @inline(__always)
+    func toolLatency(_ inner: inout Inner, _ ref: KeyRef) -> any TimerHandler {
+        let tool = inner.machine.toolNumber(of: ref)
+        if tool < inner.tools.count, let latency = inner.tools[tool]?.handles.latency { return latency }
+        return toolSeries(&inner, ref).handles.latency
+    }
+
+    /// The handles of key `ref`'s tool, made with the tool's first key.
+    func toolSeries(_ inner: inout Inner, _ ref: KeyRef) -> ToolSeries {
+        Self.toolSeries(&inner, ref, factory: metricsFactory)
+    }
+
+    static func toolSeries(_ inner: inout Inner, _ ref: KeyRef, factory: any MetricsFactory) -> ToolSeries {
+        let tool = inner.machine.toolNumber(of: ref)
+        if tool < inner.tools.count, let series = inner.tools[tool] { return series }
+        while inner.tools.count <= tool { inner.tools.append(nil) }
+        let series = ToolSeries(handles: ToolMetrics(tool: inner.machine.key(ref).tool, factory: factory))
+        inner.tools[tool] = series
+        return series
+    }
+
+    /// Counts key `ref` moving from `from` (nil: a key new to the breaker) to `to` in its tool's
+    /// metrics, and makes, updates or destroys the key's own series (only a key not CLOSED has them).
+    static func countKey(_ inner: inout Inner, _ ref: KeyRef, from: CircuitState?, to: CircuitState, factory: any MetricsFactory) {
+        _ = toolSeries(&inner, ref, factory: factory)
+        let tool = inner.machine.toolNumber(of: ref)
+        inner.tools[tool]!.move(from: from, to: to)
+        if from != nil {
+            if to.isOpen { inner.tools[tool]!.handles.opened.increment(by: 1) }
+            if to == .closed { inner.tools[tool]!.handles.recovered.increment(by: 1) }
+        }
+        if to == .closed {
+            inner.metrics.removeValue(forKey: ref.index)?.destroy(in: factory)
+        } else {
+            let m = inner.metrics[ref.index] ?? KeyMetrics(key: inner.machine.key(ref), factory: factory)
+            m.state.record(gaugeValue(to))
+            inner.metrics[ref.index] = m
+        }
     }
 
     /// Reports a step's metrics and log lines, then waits — at most `timeout`, when given — until
@@ -206,17 +247,13 @@ public final class CircuitBreaker: Sendable {
         return durable
     }
 
-    /// The metrics and log lines of a step, for the synchronous entry points (no durability wait).
+    /// The log lines of a step, for the synchronous entry points (no durability wait).
     func reportWithoutWaiting(_ after: Aftermath?) {
         guard let after else { return }
-        after.blocked?.blocked.increment(by: 1)
-        for (r, m) in zip(after.transitions, after.transitionMetrics) { report(r, m) }
+        for r in after.transitions { report(r) }
     }
 
-    private func report(_ r: TransitionRecord, _ m: KeyMetrics) {
-        m.state.record(Self.gaugeValue(r.to))
-        if r.to.isOpen { m.opened.increment(by: 1) }
-        if r.to == .closed { m.recovered.increment(by: 1) }
+    private func report(_ r: TransitionRecord) {
         var metadata: Logger.Metadata = [
             "tenant_id": "\(r.tenant.rawValue)", "tool_name": "\(r.tool.rawValue)", "from": "\(r.from)", "to": "\(r.to)",
             "cause": "\(r.cause)", "generation": "\(r.generation)",

@@ -88,30 +88,38 @@ import Testing
         #expect(String(decoding: registry.emitted(), as: UTF8.self) == "# TYPE x counter\nx 1\n")
     }
 
-    @Test func idleKeysLeaveTheScrapeAndComeBackWithTheirState() async throws {
+    @Test func aScrapeCarriesKeysNotClosedAndEveryToolButNoClosedKey() async throws {
         let clock = ManualWallClock()
         let registry = MetricsRegistry()
         let breaker = CircuitBreaker(
-            configuration: .standard, wallClock: clock, monotonicClock: clock, logger: Fixtures.silentLogger, metricsFactory: registry)
+            configuration: try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1)), wallClock: clock,
+            monotonicClock: clock, logger: Fixtures.silentLogger, metricsFactory: registry)
         let tool = try ToolID("web_search")
-        func call(_ tenant: String) async throws {
+        func call(_ tenant: String, fails: Bool = false) async throws {
             guard case .admitted(let p) = await breaker.admitDurably(tenant: try TenantID(tenant), tool: tool, turn: try TurnID("t")) else {
-                Issue.record("a closed circuit admits")
                 return
             }
-            _ = await breaker.completeDurably(p, .success(latencyUs: 1_000))
+            _ = await breaker.completeDurably(
+                p, fails ? .failure(errorType: try ErrorType("e"), latencyUs: 1_000) : .success(latencyUs: 1_000))
         }
         for i in 0..<100 { try await call("tenant-\(i)") }
-        // One series is the breaker's own: the counter of untracked calls.
-        let perKey = (registry.seriesCount - 1) / 100
-        #expect(perKey == 5, "five series a key")
-        clock.advance(by: .seconds(120))
-        try await call("tenant-0")
-        #expect(breaker.releaseIdleKeys() == 99)
-        #expect(registry.seriesCount == 5 + 1, "only the key called within its window keeps its series")
+        let quiet = String(decoding: registry.emitted(), as: UTF8.self)
+        #expect(!quiet.contains("tenant_id="), "no closed key has a series")
+        #expect(quiet.contains(#"agent_circuit_breaker_keys{tool_name="web_search",state="closed"} 100.0"#))
+        #expect(quiet.contains(#"agent_tool_call_latency_seconds_count{tool_name="web_search"} 100"#))
+
+        try await call("tenant-7", fails: true)
         try await call("tenant-7")
-        let scrape = String(decoding: registry.emitted(), as: UTF8.self)
-        #expect(scrape.contains(#"agent_circuit_breaker_state{tenant_id="tenant-7",tool_name="web_search"} 0.0"#))
-        #expect(!scrape.contains("tenant-8"))
+        let outage = String(decoding: registry.emitted(), as: UTF8.self)
+        #expect(outage.contains(#"agent_circuit_breaker_state{tenant_id="tenant-7",tool_name="web_search"} 2.0"#))
+        #expect(outage.contains(#"agent_circuit_breaker_blocked_total{tenant_id="tenant-7",tool_name="web_search"} 1"#))
+        #expect(outage.contains(#"agent_circuit_breaker_keys{tool_name="web_search",state="open"} 1.0"#))
+        #expect(!outage.contains("tenant-8"))
+
+        try await breaker.reset(tenant: try TenantID("tenant-7"), tool: tool, actor: "a", reason: "r")
+        let recovered = String(decoding: registry.emitted(), as: UTF8.self)
+        #expect(!recovered.contains("tenant_id="), "a key that closes leaves the scrape")
+        #expect(recovered.contains(#"agent_circuit_breaker_recovery_total{tool_name="web_search"} 1"#))
+        #expect(recovered.contains(#"agent_circuit_breaker_keys{tool_name="web_search",state="open"} 0.0"#))
     }
 }

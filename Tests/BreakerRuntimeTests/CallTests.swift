@@ -171,21 +171,57 @@ struct ConnectionError: Error {}
     let acme = try! TenantID("acme")
     let search = try! ToolID("web_search")
 
-    @Test func countersGaugeAndTimerCarryTenantAndToolDimensions() async throws {
+    @Test func aKeyNotClosedHasItsOwnSeriesAndItsToolCountsEveryKey() async throws {
         let metrics = TestMetrics()
         let clock = ManualWallClock()
         let breaker = CircuitBreaker(
             configuration: try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1)), wallClock: clock,
             monotonicClock: clock, logger: Fixtures.silentLogger, metricsFactory: metrics)
+        let globex = try TenantID("globex")
+        _ = await breaker.call(tenant: globex, tool: search, turn: try TurnID("t")) { 1 }
         _ = await breaker.call(tenant: acme, tool: search, turn: try TurnID("t")) { () async throws -> Int in throw ConnectionError() }
         for _ in 0..<3 { _ = await breaker.call(tenant: acme, tool: search, turn: try TurnID("t")) { 1 } }
-        let dims = [("tenant_id", "acme"), ("tool_name", "web_search")]
-        #expect(try metrics.expectCounter("agent_circuit_breaker_open_total", dims).totalValue == 1)
-        #expect(try metrics.expectCounter("agent_tool_call_blocked_total", dims).totalValue == 3)
-        #expect(try metrics.expectGauge("agent_circuit_breaker_state", dims).lastValue == 2)
-        #expect(try metrics.expectTimer("agent_tool_call_latency", dims).values.count == 1)
+        let key = [("tenant_id", "acme"), ("tool_name", "web_search")]
+        let tool = [("tool_name", "web_search")]
+        func keys(_ state: String) throws -> Double {
+            try metrics.expectGauge("agent_circuit_breaker_keys", tool + [("state", state)]).lastValue ?? -1
+        }
+        #expect(try metrics.expectGauge("agent_circuit_breaker_state", key).lastValue == 2)
+        #expect(try metrics.expectCounter("agent_circuit_breaker_blocked_total", key).totalValue == 3)
+        #expect(try metrics.expectCounter("agent_circuit_breaker_open_total", tool).totalValue == 1)
+        #expect(try metrics.expectCounter("agent_tool_call_blocked_total", tool).totalValue == 3)
+        #expect(try metrics.expectTimer("agent_tool_call_latency_seconds", tool).values.count == 2)
+        #expect(try keys("open") == 1 && keys("closed") == 1 && keys("half_open") == 0 && keys("forced_open") == 0)
+        #expect(breaker.keysWithSeries == 1, "the closed key has no series of its own")
+        #expect(throws: (any Error).self) {
+            try metrics.expectGauge("agent_circuit_breaker_state", [("tenant_id", "globex"), ("tool_name", "web_search")])
+        }
+
         try await breaker.reset(tenant: acme, tool: search, actor: "a", reason: "r")
-        #expect(try metrics.expectCounter("agent_circuit_breaker_recovery_total", dims).totalValue == 1)
+        #expect(try metrics.expectCounter("agent_circuit_breaker_recovery_total", tool).totalValue == 1)
+        #expect(try keys("open") == 0 && keys("closed") == 2)
+        #expect(breaker.keysWithSeries == 0)
+        #expect(throws: (any Error).self) { try metrics.expectGauge("agent_circuit_breaker_state", key) }
+        #expect(throws: (any Error).self) { try metrics.expectCounter("agent_circuit_breaker_blocked_total", key) }
+    }
+
+    @Test func aRebuiltBreakerShowsItsKeysNotClosedAndCountsEveryKey() async throws {
+        let clock = ManualWallClock()
+        let first = CircuitBreaker(
+            configuration: try BreakerConfiguration(defaults: SettingsOverride(failureThreshold: 1)), wallClock: clock,
+            monotonicClock: clock, logger: Fixtures.silentLogger)
+        _ = await first.call(tenant: try TenantID("globex"), tool: search, turn: try TurnID("t")) { 1 }
+        _ = await first.call(tenant: acme, tool: search, turn: try TurnID("t")) { () async throws -> Int in throw ConnectionError() }
+        let metrics = TestMetrics()
+        let machine = first.machine
+        let second = CircuitBreaker(
+            machine: machine, wallClock: clock, monotonicClock: clock, logger: Fixtures.silentLogger, metricsFactory: metrics)
+        #expect(second.keysWithSeries == 1)
+        #expect(
+            try metrics.expectGauge("agent_circuit_breaker_state", [("tenant_id", "acme"), ("tool_name", "web_search")]).lastValue == 2)
+        let tool = [("tool_name", "web_search")]
+        #expect(try metrics.expectGauge("agent_circuit_breaker_keys", tool + [("state", "open")]).lastValue == 1)
+        #expect(try metrics.expectGauge("agent_circuit_breaker_keys", tool + [("state", "closed")]).lastValue == 1)
     }
 
     @Test func oneLogLinePerTransitionAndNonePerRejectedCall() async throws {

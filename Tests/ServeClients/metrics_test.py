@@ -58,37 +58,46 @@ def run_checks(serve):
             check(a["admitted"], f"{tenant!r} call {i} admitted")
             time.sleep(0.03)  # serve measures from admit to complete: at least 30 ms
             client.complete(a["permit"], "success")
-    # The odd tenant's tool fails twice: its circuit opens, and a call is then blocked.
-    for i in range(2):
-        a = client.admit(odd, "crm", f"down-{i}")
-        client.complete(a["permit"], "failure", "E")
+    # Every tenant's crm fails twice: its circuit opens (only keys not CLOSED have series of their
+    # own, so this is where tenant names meet the scrape); the odd tenant's next call is blocked.
+    for tenant in tenants:
+        for i in range(2):
+            a = client.admit(tenant, "crm", f"down-{i}")
+            client.complete(a["permit"], "failure", "E")
     check(not client.admit(odd, "crm", "blocked")["admitted"], "the odd tenant's crm is open")
 
     text, families = scrape(serve)
-    check({"agent_circuit_breaker_state", "agent_circuit_breaker_open", "agent_tool_call_blocked", "agent_tool_call_latency"}
-          <= set(families), f"the parser finds the breaker's families ({sorted(families)})")
-    check(families["agent_circuit_breaker_state"].type == "gauge" and families["agent_tool_call_latency"].type == "histogram"
+    check({"agent_circuit_breaker_state", "agent_circuit_breaker_blocked", "agent_circuit_breaker_open", "agent_tool_call_blocked",
+           "agent_tool_call_latency_seconds", "agent_circuit_breaker_keys"} <= set(families),
+          f"the parser finds the breaker's families ({sorted(families)})")
+    check(families["agent_circuit_breaker_state"].type == "gauge" and families["agent_tool_call_latency_seconds"].type == "histogram"
           and families["agent_circuit_breaker_open"].type == "counter", "each family has its type")
     check(value(families, "agent_circuit_breaker_state", "agent_circuit_breaker_state", tenant_id=odd, tool_name="crm") == 2,
           "the odd tenant's crm state gauge reads 2 (open), its name intact")
-    check(value(families, "agent_circuit_breaker_open", "agent_circuit_breaker_open_total", tenant_id=odd, tool_name="crm") == 1,
-          "one opening counted")
-    check(value(families, "agent_tool_call_blocked", "agent_tool_call_blocked_total", tenant_id=odd, tool_name="crm") == 1,
-          "one blocked call counted")
-    for tenant in tenants:
-        count = value(families, "agent_tool_call_latency", "agent_tool_call_latency_count", tenant_id=tenant, tool_name="web_search")
-        check(count == 3, f"{tenant!r}: three latencies observed ({count})")
-        buckets = [(float(s.labels["le"]), s.value) for s in families["agent_tool_call_latency"].samples
-                   if s.name == "agent_tool_call_latency_bucket" and s.labels["tenant_id"] == tenant
-                   and s.labels["tool_name"] == "web_search"]
-        counts = [c for _, c in sorted(buckets)]
-        check(counts == sorted(counts) and counts[-1] == 3, f"{tenant!r}: buckets are cumulative up to +Inf = 3 ({buckets})")
-        check(dict(buckets)[0.025] == 0, f"{tenant!r}: calls of 30 ms or more are not in the 25 ms bucket")
-        total = value(families, "agent_tool_call_latency", "agent_tool_call_latency_sum", tenant_id=tenant, tool_name="web_search")
-        check(0.09 <= total < 60, f"{tenant!r}: the latency sum is in seconds ({total})")
+    check(value(families, "agent_circuit_breaker_blocked", "agent_circuit_breaker_blocked_total", tenant_id=odd, tool_name="crm") == 1,
+          "the odd tenant's blocked call counted on its key")
+    check(value(families, "agent_circuit_breaker_open", "agent_circuit_breaker_open_total", tool_name="crm") == len(tenants),
+          "every opening counted on the tool")
+    check(value(families, "agent_tool_call_blocked", "agent_tool_call_blocked_total", tool_name="crm") == 1,
+          "one blocked call counted on the tool")
+    check(value(families, "agent_circuit_breaker_keys", "agent_circuit_breaker_keys", tool_name="crm", state="open") == len(tenants)
+          and value(families, "agent_circuit_breaker_keys", "agent_circuit_breaker_keys", tool_name="web_search", state="closed")
+          == len(tenants), "keys by state per tool")
+    check(not any("tenant_id" in s.labels and s.labels.get("tool_name") == "web_search"
+                  for f in families.values() for s in f.samples), "closed keys have no series of their own")
+    latency = families["agent_tool_call_latency_seconds"]
+    count = value(families, "agent_tool_call_latency_seconds", "agent_tool_call_latency_seconds_count", tool_name="web_search")
+    check(count == 3 * len(tenants), f"web_search: every latency observed ({count})")
+    buckets = [(float(s.labels["le"]), s.value) for s in latency.samples
+               if s.name == "agent_tool_call_latency_seconds_bucket" and s.labels["tool_name"] == "web_search"]
+    counts = [c for _, c in sorted(buckets)]
+    check(counts == sorted(counts) and counts[-1] == count, f"buckets are cumulative up to +Inf ({buckets})")
+    check(dict(buckets)[0.025] == 0, "calls of 30 ms or more are not in the 25 ms bucket")
+    total = value(families, "agent_tool_call_latency_seconds", "agent_tool_call_latency_seconds_sum", tool_name="web_search")
+    check(0.03 * count <= total < 60, f"the latency sum is in seconds ({total})")
     states = [s for s in families["agent_circuit_breaker_state"].samples]
-    check(len({s.labels["tenant_id"] for s in states}) == len(tenants),
-          "NFC and NFD spellings of café are two tenants in the scrape too")
+    check({s.labels["tenant_id"] for s in states} == set(tenants),
+          "every tenant name intact; NFC and NFD spellings of café are two tenants in the scrape too")
     check(value(families, "agent_circuit_breaker_log_errors", "agent_circuit_breaker_log_errors_total") == 0,
           "the log error counter is there, at 0")
 
