@@ -21,6 +21,11 @@ public final class MCPProxy: Sendable {
         public var listAll = false
         /// How often the unavailable tools are compared with those the client was last told.
         public var listCheckInterval: Duration = .seconds(1)
+        /// The longest message (line) relayed; a longer one is answered with an error when its id
+        /// can be found, else dropped, with a note on standard error.
+        public var maxMessageBytes = 16 << 20
+        /// Bytes read from one side and not yet handled, at most (beyond one message).
+        public var bufferBytes = 4 << 20
         public var logger = Logger(label: "tenant-breaker.mcp-proxy")
 
         public init(tenant: TenantID) {
@@ -31,6 +36,8 @@ public final class MCPProxy: Sendable {
     enum Event: Sendable {
         case client([UInt8])
         case server([UInt8])
+        case clientTooLong([UInt8], Int)
+        case serverTooLong([UInt8], Int)
         case clientClosed
         case serverClosed
         case tick
@@ -66,9 +73,19 @@ public final class MCPProxy: Sendable {
         let server = LineWriter(fd: toServer.fileHandleForWriting.fileDescriptor)
         let client = LineWriter(fd: clientOutput)
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
-        LineReader.start(fd: clientInput, name: "mcp-client", line: { sink.yield(.client($0)) }, end: { sink.yield(.clientClosed) })
+        // Each side is read only as fast as the relay hands its messages on.
+        let clientCredit = Credit(limit: options.bufferBytes)
+        let serverCredit = Credit(limit: options.bufferBytes)
+        defer {
+            clientCredit.close()
+            serverCredit.close()
+        }
         LineReader.start(
-            fd: fromServer.fileHandleForReading.fileDescriptor, name: "mcp-server", line: { sink.yield(.server($0)) },
+            fd: clientInput, name: "mcp-client", maxBytes: options.maxMessageBytes, credit: clientCredit,
+            line: { sink.yield(.client($0)) }, tooLong: { sink.yield(.clientTooLong($0, $1)) }, end: { sink.yield(.clientClosed) })
+        LineReader.start(
+            fd: fromServer.fileHandleForReading.fileDescriptor, name: "mcp-server", maxBytes: options.maxMessageBytes,
+            credit: serverCredit, line: { sink.yield(.server($0)) }, tooLong: { sink.yield(.serverTooLong($0, $1)) },
             end: { sink.yield(.serverClosed) })
         let ticker = Task {
             while !Task.isCancelled {
@@ -81,8 +98,14 @@ public final class MCPProxy: Sendable {
         var stopping: Task<Void, Never>?
         for await event in events {
             switch event {
-            case .client(let line): await relay.fromClient(line)
-            case .server(let line): await relay.fromServer(line)
+            case .client(let line):
+                await relay.fromClient(line)
+                clientCredit.release(line.count)
+            case .server(let line):
+                await relay.fromServer(line)
+                serverCredit.release(line.count)
+            case .clientTooLong(let start, let length): relay.clientTooLong(start, length: length)
+            case .serverTooLong(let start, let length): await relay.serverTooLong(start, length: length)
             case .tick: await relay.tick()
             case .serverClosed:
                 await relay.serverExited()

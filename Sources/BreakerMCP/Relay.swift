@@ -12,6 +12,10 @@ struct Relay {
     var timedOut: Set<String> = []
     var pendingLists: Set<String> = []
     var pendingInitialize: Set<String> = []
+    /// The ids of the client's requests passed to the server and not yet answered.
+    var openRequests: Set<String> = []
+    /// When each kind of note was last written, and how many were held back since.
+    var notes: [String: (at: ContinuousClock.Instant, heldBack: Int)] = [:]
     /// The unavailable tools the client last saw left out (`nil` before `initialize` is answered).
     var told: Set<ToolID>?
     var lastListCheck = ContinuousClock.now
@@ -28,12 +32,20 @@ struct Relay {
 
     mutating func fromClient(_ line: [UInt8]) async {
         guard let message = try? JSONValue.parse(bytes: line), case .object = message else {
-            note("a line from the client is not a JSON-RPC message; passed on unchanged")
+            note(every: "client-garbage", "a line from the client is not a JSON-RPC message; passed on unchanged")
             server.write(line)
             return
         }
         let method = message["method"].flatMap { if case .string(let m) = $0 { m } else { nil } }
         let id = message["id"]
+        if method != nil, let id {
+            // JSON-RPC: an id names one request in flight; a second with it could not be told apart.
+            guard !openRequests.contains(id.text) && inFlight[id.text] == nil else {
+                client.write(Self.error(id: id, code: -32600, "a request with id \(id.text) is already in flight; it was not passed on"))
+                return
+            }
+            timedOut.remove(id.text)  // an earlier request with this id was answered at its deadline
+        }
         switch (method, id) {
         case ("tools/call"?, let id?):
             await call(message, id: id, line: line)
@@ -43,13 +55,54 @@ struct Relay {
         case ("initialize"?, let id?):
             pendingInitialize.insert(id.text)
         case ("notifications/cancelled"?, nil):
-            if let request = message["params"]?["requestId"], let call = inFlight.removeValue(forKey: request.text) {
-                await proxy.breaker.complete(call.permit, .cancelled)
+            if let request = message["params"]?["requestId"] {
+                openRequests.remove(request.text)
+                if let call = inFlight.removeValue(forKey: request.text) { await proxy.breaker.complete(call.permit, .cancelled) }
             }
         default:
             break
         }
+        if method != nil, let id { openRequests.insert(id.text) }
         server.write(line)
+    }
+
+    /// A line from the client longer than `--max-message-bytes`: a request is answered with an
+    /// error, anything else dropped; one note either way.
+    mutating func clientTooLong(_ start: [UInt8], length: Int) {
+        let id = LeadingID.find(in: start).flatMap { try? JSONValue.parse(bytes: Array($0.utf8)) }
+        note(
+            every: "client-too-long",
+            "a message of \(length) bytes from the client is longer than --max-message-bytes (\(options.maxMessageBytes)); "
+                + (id == nil ? "dropped" : "answered with an error, not passed on"))
+        if let id {
+            client.write(
+                Self.error(
+                    id: id, code: -32600,
+                    "the message (\(length) bytes) is longer than the proxy's --max-message-bytes (\(options.maxMessageBytes))"))
+        }
+    }
+
+    /// An answer from the server longer than `--max-message-bytes`: the client gets an error for
+    /// its request instead (a call records a failure), anything else is dropped; one note.
+    mutating func serverTooLong(_ start: [UInt8], length: Int) async {
+        note(
+            every: "server-too-long",
+            "a message of \(length) bytes from the server is longer than --max-message-bytes (\(options.maxMessageBytes)); not passed on")
+        guard let id = LeadingID.find(in: start).flatMap({ try? JSONValue.parse(bytes: Array($0.utf8)) }) else { return }
+        let key = id.text
+        if timedOut.remove(key) != nil { return }
+        let wasOpen = openRequests.remove(key) != nil
+        pendingLists.remove(key)
+        pendingInitialize.remove(key)
+        if let call = inFlight.removeValue(forKey: key) {
+            await proxy.breaker.complete(call.permit, .failure("message_too_large"))
+        } else if !wasOpen {
+            return
+        }
+        client.write(
+            Self.error(
+                id: id, code: -32603,
+                "the server's answer (\(length) bytes) is longer than the proxy's --max-message-bytes (\(options.maxMessageBytes))"))
     }
 
     /// A `tools/call`: rejected at once with the signal, or forwarded and watched.
@@ -92,7 +145,7 @@ struct Relay {
 
     mutating func fromServer(_ line: [UInt8]) async {
         guard let message = try? JSONValue.parse(bytes: line), case .object = message else {
-            note("a line from the server is not a JSON-RPC message; passed on unchanged")
+            note(every: "server-garbage", "a line from the server is not a JSON-RPC message; passed on unchanged")
             client.write(line)
             return
         }
@@ -101,6 +154,7 @@ struct Relay {
             return
         }
         let key = id.text
+        openRequests.remove(key)
         if timedOut.remove(key) != nil { return }  // answered at its deadline already
         if let call = inFlight.removeValue(forKey: key) {
             await proxy.breaker.complete(call.permit, outcome(of: message))
@@ -132,6 +186,7 @@ struct Relay {
         let now = ContinuousClock.now
         for (key, call) in inFlight where call.deadline <= now {
             inFlight[key] = nil
+            openRequests.remove(key)
             timedOut.insert(key)
             if proxy.breaker.recordsTimeouts { await proxy.breaker.complete(call.permit, .timeout) }
             let error: JSONValue = .object([
@@ -166,6 +221,12 @@ struct Relay {
             client.write(JSONValue.object([("jsonrpc", .string("2.0")), ("id", call.id), ("error", error)]).text)
         }
         inFlight.removeAll()
+        openRequests.removeAll()
+    }
+
+    static func error(id: JSONValue, code: Int, _ message: String) -> String {
+        let error: JSONValue = .object([("code", .integer(Int64(code))), ("message", .string(message))])
+        return JSONValue.object([("jsonrpc", .string("2.0")), ("id", id), ("error", error)]).text
     }
 
     static func response(id: JSONValue, result: JSONValue) -> String {
@@ -192,5 +253,18 @@ struct Relay {
 
     func note(_ message: String) {
         FileHandle.standardError.write(Data("mcp-proxy: \(message)\n".utf8))
+    }
+
+    /// ``note(_:)`` at most once every 10 s for each `kind`: the first at once, later ones with
+    /// the count held back since.
+    mutating func note(every kind: String, _ message: String) {
+        let now = ContinuousClock.now
+        if let last = notes[kind], now - last.at < .seconds(10) {
+            notes[kind] = (last.at, last.heldBack + 1)
+            return
+        }
+        let heldBack = notes[kind]?.heldBack ?? 0
+        notes[kind] = (now, 0)
+        note(heldBack > 0 ? "\(message) (and \(heldBack) more like it since the last note)" : message)
     }
 }

@@ -15,4 +15,10 @@ struct MCPProxyPeerTests {
         let r = try await Peers.run(python, [script, CLI.binary.path, try Peers.workDir()])
         #expect(r.status == 0 && r.text.contains("mcp-proxy: all checks passed"), "\(r.text)")
     }
+
+    @Test func theProxyIsBoundedBothWaysAgainstFloodsLongMessagesAndDuplicateIDs() async throws {
+        let script = CLI.packageRoot.appendingPathComponent("Tests/MCPClients/mcp_proxy_bounds_test.py").path
+        let r = try await Peers.run(Peers.python, [script, CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("mcp-proxy bounds: all checks passed"), "\(r.text)\(r.stderr)")
+    }
 }

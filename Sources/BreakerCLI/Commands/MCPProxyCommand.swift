@@ -23,6 +23,11 @@ struct MCPProxyCommand: AsyncParsableCommand {
             tenant, and the client gets notifications/tools/list_changed when that set changes.
             Every other message passes through unchanged. The server's stderr is this process's.
 
+            Bounded both ways: each side is read only as fast as the other takes its messages; a
+            message longer than --max-message-bytes is not relayed (a request or an answer gets a
+            JSON-RPC error instead, with a note on stderr); a second request with the id of one in
+            flight gets a JSON-RPC error.
+
             The breaker: --breaker URL (a running `breakerctl serve`, shared by many proxies), or
             --db PATH (a store this proxy owns). If the serve cannot be reached, calls go through
             unguarded and the proxy says so on stderr.
@@ -45,6 +50,8 @@ struct MCPProxyCommand: AsyncParsableCommand {
     @Flag(help: "Count results with isError: true as successes (they are failures by default).")
     var toolErrorsAsSuccess = false
     @Flag(help: "Leave tools/list answers unfiltered.") var listAll = false
+    @Option(help: ArgumentHelp("The longest message relayed, in bytes (default: 16 MiB).", valueName: "bytes"))
+    var maxMessageBytes = 16 << 20
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The MCP server to start, after --.", valueName: "command"))
     var command: [String] = []
 
@@ -53,6 +60,7 @@ struct MCPProxyCommand: AsyncParsableCommand {
         if command.isEmpty { throw ValidationError("give the MCP server to start after --, e.g. -- python3 server.py") }
         if (breaker == nil) == (db == nil) { throw ValidationError("give the breaker: --breaker URL (a running serve) or --db PATH") }
         if config != nil && db == nil { throw ValidationError("--config configures the store of --db; a serve has its own") }
+        if maxMessageBytes < 1024 { throw ValidationError("--max-message-bytes must be at least 1024") }
         if let breaker, URL(string: breaker)?.scheme?.hasPrefix("http") != true {
             throw ValidationError("--breaker \(breaker) is not an http:// URL")
         }
@@ -64,6 +72,7 @@ struct MCPProxyCommand: AsyncParsableCommand {
             var options = MCPProxy.Options(tenant: tenantID)
             options.toolErrorsAsSuccess = toolErrorsAsSuccess
             options.listAll = listAll
+            options.maxMessageBytes = maxMessageBytes
             if let breaker {
                 let token = try tokenFile.map { try ServeCommand.token(from: $0, option: "--token-file") }.map {
                     String(decoding: $0, as: UTF8.self)
