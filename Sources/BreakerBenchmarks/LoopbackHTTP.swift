@@ -31,6 +31,26 @@ final class LoopbackHTTP {
 
     deinit { close(fd) }
 
+    /// Sends `GET path` and reads what comes back until the service closes the connection or
+    /// `stop()` says so; returns the bytes read (for an event stream).
+    func stream(_ path: String, stop: () -> Bool) throws -> Int {
+        var bytes = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".utf8)
+        let n = bytes.withUnsafeMutableBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard n == bytes.count else { throw BenchError("send: \(String(cString: strerror(errno)))") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var total = 0
+        while !stop() {
+            let got = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if got > 0 {
+                total += got
+            } else if got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                break
+            }
+        }
+        return total
+    }
+
     /// POSTs `body` (JSON) to `path`; returns the status and the response body.
     func post(_ path: String, _ body: String) throws -> (status: Int, body: String) {
         let request =

@@ -2,6 +2,7 @@ import ArgumentParser
 import BreakerCLI
 import BreakerCore
 import BreakerOwner
+import BreakerRuntime
 import BreakerServe
 import Foundation
 import Logging
@@ -17,15 +18,38 @@ struct ServeBench: AsyncParsableCommand {
             - as fast as it answers for --duration seconds: pairs_per_s, p50_us and p99_us of a pair;
             - at a constant 5 000 pairs/s for --duration seconds: p99_us_at_5000, each pair's latency
               measured from the time it was meant to be sent, so a stall is not hidden.
+            With --subscribers N, two more phases (--repeats times each, alternated; medians) at
+            --subscriber-rate pairs/s compare /v1/admit's
+            p99 (from the intended send to the admit answer) with no streams and with N
+            /v1/events streams open (each from the latest record, as the dashboard starts):
+            admit_p99_us, admit_p99_us_with_subscribers and their ratio.
+            In both an operator forces a key open or releases it --actions-per-second times a second
+            (each action two records: the action and the transition), so the streams have records
+            to carry. With --keys N, the store first gets N keys (one call each, durably
+            logged).
             The load generator runs on the same machine and counts against it.
             """)
 
     @Option(help: "Keep-alive connections.") var connections = 16
     @Option(help: ArgumentHelp("Seconds per phase.", valueName: "seconds")) var duration = 10.0
+    @Option(help: "Keys the store holds before the phases (each called once).") var keys = 0
+    @Option(help: "/v1/events streams open during a last, paced phase.") var subscribers = 0
+    @Option(help: "Pairs per second of the two phases that compare subscribers with none.") var subscriberRate = 2000.0
+    @Option(help: "Operator actions per second during those two phases.") var actionsPerSecond = 10.0
+    @Option(help: "Times each of those two phases runs, alternated (medians compared).") var repeats = 3
 
     func validate() throws {
         guard (1...512).contains(connections) else { throw ValidationError("--connections must be from 1 to 512") }
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration must be from 0 to 600 seconds") }
+        guard (0...5_000_000).contains(keys) else { throw ValidationError("--keys must be from 0 to 5000000") }
+        guard (0...1_000).contains(subscribers) else { throw ValidationError("--subscribers must be from 0 to 1000") }
+        guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be from 1 to 20") }
+        guard actionsPerSecond > 0, actionsPerSecond <= 1000 else {
+            throw ValidationError("--actions-per-second must be from 0 to 1000")
+        }
+        guard subscriberRate >= 1, subscriberRate <= 100_000 else {
+            throw ValidationError("--subscriber-rate must be from 1 to 100000 pairs per second")
+        }
     }
 
     func run() async throws {
@@ -34,7 +58,7 @@ struct ServeBench: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             var options = StoreOwner.Options(configuration: .standard)
             options.logger = Logger(label: "bench", factory: { StreamLogHandler.standardError(label: $0) })
-            options.logger.logLevel = .warning
+            options.logger.logLevel = .error
             options.runsProber = false
             let registry = MetricsRegistry()
             options.metricsFactory = registry
@@ -52,22 +76,116 @@ struct ServeBench: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let p = port.withLock { $0 }!
+            if keys > 0 { try await Self.prefill(owner, keys: keys) }
             let full = try await Self.phase(port: p, connections: connections, seconds: duration, rate: nil)
             let paced = try await Self.phase(port: p, connections: connections, seconds: duration, rate: 5000)
+            var subscribed = ""
+            if subscribers > 0 {
+                let rate = subscriberRate
+                // Alternated, `repeats` times each, so that a stall of the machine (a snapshot, a
+                // checkpoint, another process) falls on both sides; the medians are compared.
+                var without: [Int] = []
+                var with: [Int] = []
+                var bytes = 0
+                for _ in 0..<repeats {
+                    let alone = try await Self.withOperatorEvents(owner, perSecond: actionsPerSecond) {
+                        try await Self.phase(port: p, connections: connections, seconds: duration, rate: rate)
+                    }
+                    without.append(alone.percentile(0.99, of: \.admits))
+                    let streamed = try await Self.withSubscribers(subscribers, port: p) {
+                        try await Self.withOperatorEvents(owner, perSecond: actionsPerSecond) {
+                            try await Self.phase(port: p, connections: connections, seconds: duration, rate: rate)
+                        }
+                    }
+                    with.append(streamed.latencies.percentile(0.99, of: \.admits))
+                    bytes += streamed.bytes
+                }
+                let a = without.sorted()[repeats / 2]
+                let b = with.sorted()[repeats / 2]
+                subscribed =
+                    ",\"subscribers\":\(subscribers),\"rate\":\(Int(rate)),\"actions_per_s\":\(actionsPerSecond),\"admit_p99_us\":\(a),\"admit_p99_us_with_subscribers\":\(b),\"ratio\":\(String(format: "%.2f", Double(b) / Double(max(1, a)))),\"runs_without\":\(without),\"runs_with\":\(with),\"stream_bytes\":\(bytes)"
+            }
             running.cancel()
             _ = try? await running.value
             let pairs = Double(full.latencies.count) / duration
             writeOut(
-                "{\"scenario\":\"serve\",\"connections\":\(connections),\"pairs_per_s\":\(Int(pairs)),\"p50_us\":\(full.percentile(0.50)),\"p99_us\":\(full.percentile(0.99)),\"p99_us_at_5000\":\(paced.percentile(0.99))}\n"
+                "{\"scenario\":\"serve\",\"connections\":\(connections),\"keys\":\(keys),\"pairs_per_s\":\(Int(pairs)),\"p50_us\":\(full.percentile(0.50)),\"p99_us\":\(full.percentile(0.99)),\"p99_us_at_5000\":\(paced.percentile(0.99))\(subscribed)}\n"
             )
         }
     }
 
+    /// Gives the store `keys` keys, one durably logged call each, through the owner's breaker.
+    static func prefill(_ owner: StoreOwner, keys: Int) async throws {
+        let tool = try ToolID("prefill")
+        let turn = try TurnID("prefill")
+        for i in 0..<keys {
+            guard case .admitted(let permit) = owner.breaker.admit(tenant: try TenantID("bulk-\(i)"), tool: tool, turn: turn) else {
+                throw BenchError("a new key did not admit its call")
+            }
+            _ = owner.breaker.complete(permit, .success(latencyUs: 1_000))
+            if i % 10_000 == 9_999 { try await owner.breaker.flush() }
+        }
+        try await owner.breaker.flush()
+    }
+
+    /// Runs `body` while an operator forces a key open or releases it `perSecond` times a second.
+    static func withOperatorEvents<T: Sendable>(_ owner: StoreOwner, perSecond: Double, _ body: () async throws -> T) async throws -> T {
+        let operatorLoop = Task {
+            let tool = try ToolID("events")
+            let tenant = try TenantID("operator-target")
+            var open = false
+            while !Task.isCancelled {
+                if open {
+                    try await owner.breaker.release(tool: tool, tenant: tenant, actor: "bench", reason: "events")
+                } else {
+                    try await owner.breaker.forceOpen(tool: tool, tenant: tenant, hold: false, actor: "bench", reason: "events")
+                }
+                open.toggle()
+                try await Task.sleep(for: .microseconds(Int64(1e6 / perSecond)))
+            }
+        }
+        defer { operatorLoop.cancel() }
+        return try await body()
+    }
+
+    /// Runs `body` with `count` /v1/events streams open, each read on a thread of its own; returns
+    /// what `body` returned and the bytes the streams carried.
+    static func withSubscribers<T: Sendable>(_ count: Int, port: Int, _ body: () async throws -> T) async throws -> (
+        latencies: T, bytes: Int
+    ) {
+        let stop = Locked(false)
+        let bytes = Locked(0)
+        let open = Locked(0)
+        let done = DispatchGroup()
+        for _ in 0..<count {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                guard let http = try? LoopbackHTTP(port: port) else { return }
+                open.withLock { $0 += 1 }
+                let n = (try? http.stream("/v1/events?last=1", stop: { stop.withLock { $0 } })) ?? 0
+                bytes.withLock { $0 += n }
+            }
+        }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while open.withLock({ $0 }) < count && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        guard open.withLock({ $0 }) == count else { throw BenchError("only \(open.withLock { $0 }) of \(count) streams opened") }
+        let result = try await body()
+        stop.withLock { $0 = true }
+        _ = done.wait(timeout: .now() + 5)
+        return (result, bytes.withLock { $0 })
+    }
+
     struct Latencies {
+        /// Of each pair, µs from its intended send to the complete answer.
         var latencies: [Int] = []
-        func percentile(_ q: Double) -> Int {
-            guard !latencies.isEmpty else { return 0 }
-            let sorted = latencies.sorted()
+        /// Of each pair, µs from its intended send to the admit answer.
+        var admits: [Int] = []
+
+        func percentile(_ q: Double, of values: KeyPath<Latencies, [Int]> = \.latencies) -> Int {
+            let values = self[keyPath: values]
+            guard !values.isEmpty else { return 0 }
+            let sorted = values.sorted()
             return sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
         }
     }
@@ -88,7 +206,10 @@ struct ServeBench: AsyncParsableCommand {
                             do {
                                 let local = try pairs(
                                     port: port, connection: c, connections: connections, start: start, end: end, rate: rate)
-                                results.withLock { $0.latencies.append(contentsOf: local) }
+                                results.withLock {
+                                    $0.latencies.append(contentsOf: local.latencies)
+                                    $0.admits.append(contentsOf: local.admits)
+                                }
                             } catch {
                                 failure.withLock { $0 = "\(error)" }
                             }
@@ -103,9 +224,13 @@ struct ServeBench: AsyncParsableCommand {
 
     private static func pairs(
         port: Int, connection c: Int, connections: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant, rate: Double?
-    ) throws -> [Int] {
+    ) throws -> Latencies {
         let http = try LoopbackHTTP(port: port)
-        var out: [Int] = []
+        var out = Latencies()
+        func since(_ instant: ContinuousClock.Instant) -> Int {
+            let us = (ContinuousClock.now - instant).components
+            return Int(us.seconds * 1_000_000 + us.attoseconds / 1_000_000_000_000)
+        }
         var i = 0
         let interval = rate.map { Duration.nanoseconds(Int64(1e9 * Double(connections) / $0)) }
         var intended = start.advanced(by: interval.map { $0 * c / connections } ?? .zero)
@@ -123,11 +248,11 @@ struct ServeBench: AsyncParsableCommand {
             guard admitted.status == 200, let r = admitted.body.range(of: "\"permit\":\"") else {
                 throw BenchError("admit answered \(admitted.status): \(admitted.body)")
             }
+            out.admits.append(since(intended))
             let permit = admitted.body[r.upperBound...].prefix(32)
             let completed = try http.post("/v1/complete", "{\"permit\":\"\(permit)\",\"outcome\":\"success\"}")
             guard completed.status == 200 else { throw BenchError("complete answered \(completed.status): \(completed.body)") }
-            let us = (ContinuousClock.now - intended).components
-            out.append(Int(us.seconds * 1_000_000 + us.attoseconds / 1_000_000_000_000))
+            out.latencies.append(since(intended))
             i += 1
             if let interval { intended = intended.advanced(by: interval) }
         }

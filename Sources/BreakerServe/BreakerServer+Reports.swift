@@ -91,8 +91,8 @@ extension BreakerServer {
     /// `?last=N` starts with the latest N records (the dashboard); otherwise from the start.
     ///
     /// Pushed, not polled: the subscriber sleeps on the writer's ``RecordBell`` and, when records
-    /// other than calls become durable, reads only what is new (by seq, with the names and keys it
-    /// has already read kept) on a queue of its own, off the cooperative pool. It ends at once when
+    /// other than calls become durable, takes only what is new from the server's ``EventFeed``
+    /// (read from the store once for every subscriber, rendered once). It ends at once when
     /// its client goes away or the service stops; a client that does not read fills its
     /// connection's bounded buffer and is disconnected after ``ServeOptions/eventWriteTimeout``.
     func events(_ request: Request, channel: any Channel) throws -> Response {
@@ -110,7 +110,7 @@ extension BreakerServer {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         if request.method == .head { return Response(status: .ok, headers: headers) }
         let start = after
-        let reader = self.reader
+        let feed = self.feed
         let bell = owner.writer.records
         let subscribers = self.subscribers
         let writeTimeout = options.eventWriteTimeout
@@ -119,13 +119,12 @@ extension BreakerServer {
             guard subscribers.join(waiter) else { return try await writer.finish(nil) }
             defer { subscribers.leave(waiter) }
             channel.whenClientGone { waiter.cancel() }
-            let tail = TailReader(reader)
             // Records up to `cursor` have been read; the last one sent is the client's resume point.
             var cursor = start
             try await Self.write(": tenant-breaker events\n\n", to: &writer, on: channel, within: writeTimeout)
             while !waiter.isCancelled && !Task.isCancelled {
                 let known = bell.seq
-                let records = try await tail.read(after: cursor, limit: 1000)
+                let records = try await feed.read(after: cursor, known: known, limit: 1000)
                 if records.isEmpty {
                     cursor = max(cursor, known)
                     if bell.stopped { break }
@@ -137,10 +136,7 @@ extension BreakerServer {
                     }
                     continue
                 }
-                var chunk = ""
-                for e in records {
-                    chunk += "id: \(e.seq)\ndata: \(try JSONText.encode(ExportLine(seq: e.seq, event: e.event)))\n\n"
-                }
+                let chunk = records.map(\.text).joined()
                 cursor = records.last!.seq
                 try await Self.write(chunk, to: &writer, on: channel, within: writeTimeout)
             }
@@ -165,39 +161,108 @@ extension BreakerServer {
     }
 
     /// The seq after which the latest `n` records other than calls begin.
-    private func latestSeq(keeping n: Int) throws -> Int64 {
-        var ring: [Int64] = []
-        ring.reserveCapacity(n)
-        var head = 0
-        try reader.forEachEvent(EventFilter(kinds: .rare)) { e in
-            if ring.count < n {
-                ring.append(e.seq)
-            } else {
-                ring[head] = e.seq
-                head = (head + 1) % n
-            }
-        }
-        guard ring.count == n else { return 0 }
-        return ring[head] - 1
-    }
+    private func latestSeq(keeping n: Int) throws -> Int64 { try reader.seqBeforeLatestRecords(n) }
 }
 
-/// One subscriber's reads of the store, on the event stream's own queue (blocking SQLite reads
-/// stay off the cooperative pool); it keeps the names and keys read so far.
-final class TailReader: @unchecked Sendable {
-    private static let queue = DispatchQueue(label: "tenant-breaker.events", qos: .utility)
+/// The records the event streams carry, read from the store once for all of them: the latest
+/// are kept rendered in a ring, so a subscriber at the head costs no read of its own; one that is
+/// behind (resuming from an old `Last-Event-ID`) reads the store. Reads run on a queue of their
+/// own (blocking SQLite reads stay off the cooperative pool), with one set of names and keys.
+final class EventFeed: @unchecked Sendable {
+    /// One record as an event-stream message.
+    struct Message: Sendable {
+        let seq: Int64
+        let text: String
+    }
+
+    private static let ringCapacity = 4096
+    private let queue = DispatchQueue(label: "tenant-breaker.events", qos: .utility)
     private let store: EventStore
-    /// Touched only on ``queue``.
+    /// Touched only on `queue`.
     private var tail = EventTail()
+
+    /// The latest records, in seq order: every record after `floor` up to `head` is in `ring`.
+    private struct Ring {
+        var messages: [Message] = []
+        var floor: Int64 = 0
+        var head: Int64 = 0
+        var started = false
+
+        /// Up to `limit` messages after `seq`, when the ring holds them all up to `known`.
+        func messages(after seq: Int64, known: Int64, limit: Int) -> [Message]? {
+            guard started, head >= known, seq >= floor else { return nil }
+            let first = messages.partitioningIndex { $0.seq > seq }
+            return Array(messages[first..<min(messages.count, first + limit)])
+        }
+    }
+    private let ring = Locked(Ring())
 
     init(_ store: EventStore) { self.store = store }
 
-    func read(after seq: Int64, limit: Int) async throws -> [LoggedEvent] {
-        try await withCheckedThrowingContinuation { c in
-            Self.queue.async {
-                c.resume(with: Result { () throws(BreakerError) in try self.store.readRecords(after: seq, limit: limit, tail: &self.tail) })
+    /// Up to `limit` records after `seq`; `known` is a seq the writer has made durable. A
+    /// subscriber at the head is answered from the ring at once; the store is read on the queue.
+    func read(after seq: Int64, known: Int64, limit: Int) async throws -> [Message] {
+        if let ready = ring.withLock({ $0.messages(after: seq, known: known, limit: limit) }) { return ready }
+        return try await withCheckedThrowingContinuation { c in
+            queue.async {
+                c.resume(with: Result { try self.readOnQueue(after: seq, known: known, limit: limit) })
             }
         }
+    }
+
+    private func readOnQueue(after seq: Int64, known: Int64, limit: Int) throws -> [Message] {
+        var state = ring.withLock { $0 }
+        if !state.started {
+            // The ring starts at the log's end as the first subscriber finds it; what is before is
+            // read from the store.
+            state.head = try store.lastRecordSeq()
+            state.floor = state.head
+            state.started = true
+        }
+        var added: [Message] = []
+        while state.head < known {
+            let batch = try render(store.readRecords(after: state.head, limit: 1000, tail: &tail))
+            added.append(contentsOf: batch)
+            state.head = max(known, batch.last?.seq ?? known)
+            if batch.count < 1000 { break }
+        }
+        let (head, floor) = (state.head, state.floor)
+        let answer = ring.withLock { r -> [Message]? in
+            // Only this queue changes the ring's bounds: it is as read above, plus `added`.
+            if !r.started { r = state }
+            r.messages.append(contentsOf: added)
+            r.head = head
+            if r.messages.count > Self.ringCapacity {
+                let dropped = r.messages.count - Self.ringCapacity
+                r.floor = r.messages[dropped - 1].seq
+                r.messages.removeFirst(dropped)
+            } else {
+                r.floor = max(r.floor, floor)
+            }
+            return r.messages(after: seq, known: known, limit: limit)
+        }
+        if let answer { return answer }
+        // Behind the ring: from the store.
+        return try render(store.readRecords(after: seq, limit: limit, tail: &tail))
+    }
+
+    private func render(_ records: [LoggedEvent]) throws -> [Message] {
+        try records.map { e in
+            Message(seq: e.seq, text: "id: \(e.seq)\ndata: \(try JSONText.encode(ExportLine(seq: e.seq, event: e.event)))\n\n")
+        }
+    }
+}
+
+extension Array {
+    /// The first index whose element satisfies `belongs`, all later ones satisfying it too.
+    fileprivate func partitioningIndex(where belongs: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if belongs(self[mid]) { high = mid } else { low = mid + 1 }
+        }
+        return low
     }
 }
 

@@ -29,6 +29,8 @@ public final class BreakerServer: Sendable {
     let stopping = Locked(false)
     /// The event-stream subscribers, ended when graceful shutdown begins.
     let subscribers: Subscribers
+    /// What the event streams carry, read once for all of them.
+    let feed: EventFeed
     private let beforeReady: @Sendable () async throws -> Void
 
     /// A server for `owner` whose `/metrics` shows `registry` (the registry the owner's metrics
@@ -42,6 +44,7 @@ public final class BreakerServer: Sendable {
         self.registry = registry
         self.subscribers = Subscribers(
             gauge: registry.makeRecorder(label: "agent_circuit_breaker_event_subscribers", dimensions: [], aggregate: false))
+        self.feed = EventFeed(owner.store)
         self.options = options
         self.tokens = BearerTokens(operatorToken: options.operatorToken, agentToken: options.agentToken)
         self.beforeReady = beforeReady

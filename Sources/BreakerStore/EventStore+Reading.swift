@@ -156,6 +156,30 @@ extension EventStore {
         }
     }
 
+    /// The seq after which the latest `n` records other than calls begin (0 when there are
+    /// fewer): from each table's primary key, newest first, so it reads `n` rows a table at most.
+    public func seqBeforeLatestRecords(_ n: Int) throws(BreakerError) -> Int64 {
+        let tables = ["transitions", "operator_actions", "global_outages", "log_gaps", "config_changes", "fleet_records"]
+        let union = tables.map { "SELECT seq FROM (SELECT seq FROM \($0) ORDER BY seq DESC LIMIT ?1)" }.joined(separator: " UNION ALL ")
+        do {
+            return try db.read { db in
+                let nth = try Int64.fetchOne(db, sql: "SELECT seq FROM (\(union)) ORDER BY seq DESC LIMIT 1 OFFSET ?1 - 1", arguments: [n])
+                return nth.map { $0 - 1 } ?? 0
+            }
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// The highest seq in the log now (0 when empty).
+    public func lastRecordSeq() throws(BreakerError) -> Int64 {
+        do {
+            return try db.read { db in try lastSeq(db) }
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
     /// Reads the log in order (merged by seq), calling `body` for each record that passes `filter`.
     public func forEachEvent(_ filter: EventFilter, _ body: (LoggedEvent) throws -> Void) throws(BreakerError) {
         do {

@@ -27,8 +27,13 @@ struct ServePeerTests {
         #expect(r.status == 0 && r.text.contains("events: all checks passed"), "\(r.text)\(r.stderr)")
     }
 
-    @Test func cliReadersDuringServesStartNeverDeleteItsFilesOrDelayItsActions() async throws {
-        let r = try await Peers.run(Peers.python, [Peers.script("reader_race_test.py"), CLI.binary.path, try Peers.workDir()])
+    @Test func cliReadersWhileAnOwnerStartsNeverDeleteItsFilesOrDelayItsActions() async throws {
+        let r = try await Peers.run(
+            Peers.python,
+            [
+                Peers.script("reader_race_test.py"), CLI.binary.path, try Peers.workDir(), "6",
+                CLI.executable("breaker-embedding-example").path,
+            ])
         #expect(r.status == 0 && r.text.contains("reader race: all checks passed"), "\(r.text)\(r.stderr)")
     }
 

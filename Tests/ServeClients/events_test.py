@@ -24,10 +24,10 @@ from serve_process import ServeProcess, wait_until, check, finish  # noqa: E402
 TOKEN = "operator-" + "e" * 40
 
 
-def subscribe(port, last_event_id=None):
+def subscribe(port, last_event_id=None, query=""):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     extra = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id is not None else ""
-    s.sendall(f"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode())
+    s.sendall(f"GET /v1/events{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode())
     return s
 
 
@@ -120,7 +120,15 @@ def main():
         resumed = Reader(subscribe(serve.port, last_event_id=first))
         check(wait_until(lambda: resumed.ids, timeout=5) and resumed.ids[0] > first,
               f"Last-Event-ID resumes after that seq: {resumed.ids[:3]} after {first}")
-        for r in readers + [resumed]:
+        # ?last=N starts with the latest N records (the dashboard's first load).
+        every = readers[0].ids
+        latest = Reader(subscribe(serve.port, query="?last=1"))
+        two = Reader(subscribe(serve.port, query="?last=2"))
+        many = Reader(subscribe(serve.port, query="?last=1000"))
+        check(wait_until(lambda: latest.ids and len(two.ids) >= 2 and len(many.ids) >= len(every), timeout=5)
+              and latest.ids[0] == every[-1] and two.ids[:2] == every[-2:] and many.ids[:len(every)] == every,
+              f"?last=N starts with the latest N records: {latest.ids} {two.ids} {many.ids} of {every}")
+        for r in readers + [resumed, latest, two, many]:
             r.close()
         check(wait_until(lambda: subscribers(url) == 0, timeout=2), "closed subscribers leave at once")
 

@@ -71,12 +71,17 @@ def cross_site(serve):
     s, _ = request(port, "GET", "/v1/status", None, {"Origin": "http://evil.test"})
     check(s == 403, f"403 for a GET with a foreign Origin: {s}")
     # While agent tokens are off, a Host that is not loopback is refused (DNS rebinding).
-    for host in ("evil.test", f"evil.test:{port}", "127.0.0.1.evil.test", "127.evil.test", "10.0.0.1", "[::2]:80"):
+    for host in ("evil.test", f"evil.test:{port}", "127.0.0.1.evil.test", "127.evil.test", "10.0.0.1", "[::2]:80",
+                 "localhost.evil.test", "127.0.0.1:80.evil.test", "localhost:x"):
         s, body = request(port, "POST", "/v1/admit", ADMIT, {"Content-Type": "application/json", "Host": host})
         check(s == 421, f"421 for Host {host}: {s} {body!r}")
     check(keys_known(port) == [], "a refused request records nothing: no key is known")
-    s, _ = request(port, "POST", "/v1/admit", ADMIT, {"Content-Type": "Application/JSON; charset=utf-8"})
-    check(s == 200, f"application/json with parameters and any case is JSON: {s}")
+    for media in ("Application/JSON; charset=utf-8", " application/json ", "application/json;"):
+        s, _ = request(port, "POST", "/v1/admit", ADMIT, {"Content-Type": media})
+        check(s == 200, f"{media!r}: application/json with parameters, blanks and any case is JSON: {s}")
+    for media in ("application/jsonx", "application/json-seq", "text/json", "application/ json"):
+        s, _ = request(port, "POST", "/v1/admit", ADMIT, {"Content-Type": media})
+        check(s == 415, f"{media!r} is not application/json: {s}")
     s, _ = request(port, "POST", "/v1/admit", ADMIT, {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{port}"})
     check(s == 200, f"the service's own origin is let in: {s}")
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", "LOCALHOST", "127.1.2.3", f"[::1]:{port}", "app.localhost"):
