@@ -90,6 +90,21 @@ class OtherOwner:
             self.process.wait()
 
 
+def after_the_readers(label, pid, cli, db, stop, threads, tool):
+    """While the readers run, lets the owner run 2 s; then stops them and checks that no file of
+    the store is deleted under the owner and that a CLI operator action applies within a second."""
+    time.sleep(2.0)
+    stop.set()
+    for t in threads:
+        t.join(70)
+    deleted = deleted_store_files(pid, os.path.realpath(db))
+    check(not deleted, f"{label}: no file of the store is deleted under the owner: {deleted}")
+    t0 = time.monotonic()
+    status, _, err = cli("force-open", "--tool", tool, "--tenant", "acme", "--actor", "oncall", "--reason", "race")
+    elapsed = time.monotonic() - t0
+    check(status == 0 and elapsed < 1.5, f"{label}: a CLI operator action applies within a second: {status} {elapsed:.2f}s {err}")
+
+
 def other_owner_round(kind, round_, breakerctl, db, embedding):
     stop = threading.Event()
     threads = readers(breakerctl, db, stop)
@@ -97,18 +112,8 @@ def other_owner_round(kind, round_, breakerctl, db, embedding):
     owner = None
     try:
         owner = OtherOwner(kind, breakerctl, db, embedding)
-        time.sleep(2.0)
-        stop.set()
-        for t in threads:
-            t.join(70)
-        deleted = deleted_store_files(owner.process.pid, os.path.realpath(db))
-        check(not deleted, f"{kind} round {round_}: no file of the store is deleted under the owner: {deleted}")
         tool = f"{kind}-tool{round_}"
-        t0 = time.monotonic()
-        status, _, err = owner.cli("force-open", "--tool", tool, "--tenant", "acme", "--actor", "oncall", "--reason", "race")
-        elapsed = time.monotonic() - t0
-        check(status == 0 and elapsed < 1.5,
-              f"{kind} round {round_}: a CLI operator action applies within a second: {status} {elapsed:.2f}s {err}")
+        after_the_readers(f"{kind} round {round_}", owner.process.pid, owner.cli, db, stop, threads, tool)
         status, out, err = owner.cli("status", "--format", "json", "--tenant", "acme")
         read = {(k["tenant"], k["tool"]): k["state"] for k in json.loads(out)} if status == 0 else {}
         check(read.get(("acme", tool)) == "open", f"{kind} round {round_}: CLI status shows the action: {read}")
@@ -141,17 +146,8 @@ def main():
         time.sleep(0.05 * round_)  # the owner starts at a different point of the readers' loop each round
         serve = ServeProcess(breakerctl, db)
         try:
-            time.sleep(2.0)
-            stop.set()
-            for t in threads:
-                t.join(70)
-            deleted = deleted_store_files(serve.process.pid, os.path.realpath(db))
-            check(not deleted, f"round {round_}: no file of the store is deleted under the owner: {deleted}")
             tool = f"tool{round_}"
-            t0 = time.monotonic()
-            status, _, err = serve.cli("force-open", "--tool", tool, "--tenant", "acme", "--actor", "oncall", "--reason", "race")
-            elapsed = time.monotonic() - t0
-            check(status == 0 and elapsed < 1.5, f"round {round_}: a CLI operator action applies within a second: {status} {elapsed:.2f}s {err}")
+            after_the_readers(f"round {round_}", serve.process.pid, serve.cli, db, stop, threads, tool)
             live = {(k["tenant"], k["tool"]): k["state"] for k in get(serve.url + "/v1/status")}
             check(live.get(("acme", tool)) == "open", f"round {round_}: the action shows in /v1/status: {live}")
             status, out, err = serve.cli("status", "--format", "json")
