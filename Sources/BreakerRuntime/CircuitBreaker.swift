@@ -157,7 +157,7 @@ public final class CircuitBreaker: Sendable {
                     after.globalOutages.append(r)
                 case .call(let f) where f.result.kind == .rejected:
                     if measuring {
-                        toolSeries(&inner, f.key).handles.blocked.increment(by: 1)
+                        inner.tools[Self.toolIndex(&inner, f.key, factory: metricsFactory)]!.handles.blocked.increment(by: 1)
                         inner.metrics[f.key.index]?.blocked.increment(by: 1)
                     }
                 default:
@@ -187,30 +187,23 @@ public final class CircuitBreaker: Sendable {
     /// The latency timer of key `ref`'s tool.
     @inline(__always)
     func toolLatency(_ inner: inout Inner, _ ref: KeyRef) -> any TimerHandler {
-        let tool = inner.machine.toolNumber(of: ref)
-        if tool < inner.tools.count, let latency = inner.tools[tool]?.handles.latency { return latency }
-        return toolSeries(&inner, ref).handles.latency
+        inner.tools[Self.toolIndex(&inner, ref, factory: metricsFactory)]!.handles.latency
     }
 
-    /// The handles of key `ref`'s tool, made with the tool's first key.
-    func toolSeries(_ inner: inout Inner, _ ref: KeyRef) -> ToolSeries {
-        Self.toolSeries(&inner, ref, factory: metricsFactory)
-    }
-
-    static func toolSeries(_ inner: inout Inner, _ ref: KeyRef, factory: any MetricsFactory) -> ToolSeries {
+    /// The number of key `ref`'s tool, its handles made with the tool's first key.
+    @inline(__always)
+    static func toolIndex(_ inner: inout Inner, _ ref: KeyRef, factory: any MetricsFactory) -> Int {
         let tool = inner.machine.toolNumber(of: ref)
-        if tool < inner.tools.count, let series = inner.tools[tool] { return series }
+        if tool < inner.tools.count, inner.tools[tool] != nil { return tool }
         while inner.tools.count <= tool { inner.tools.append(nil) }
-        let series = ToolSeries(handles: ToolMetrics(tool: inner.machine.key(ref).tool, factory: factory))
-        inner.tools[tool] = series
-        return series
+        inner.tools[tool] = ToolSeries(handles: ToolMetrics(tool: inner.machine.key(ref).tool, factory: factory))
+        return tool
     }
 
     /// Counts key `ref` moving from `from` (nil: a key new to the breaker) to `to` in its tool's
     /// metrics, and makes, updates or destroys the key's own series (only a key not CLOSED has them).
     static func countKey(_ inner: inout Inner, _ ref: KeyRef, from: CircuitState?, to: CircuitState, factory: any MetricsFactory) {
-        _ = toolSeries(&inner, ref, factory: factory)
-        let tool = inner.machine.toolNumber(of: ref)
+        let tool = toolIndex(&inner, ref, factory: factory)
         inner.tools[tool]!.move(from: from, to: to)
         if from != nil {
             if to.isOpen { inner.tools[tool]!.handles.opened.increment(by: 1) }
