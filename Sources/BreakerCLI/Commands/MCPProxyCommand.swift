@@ -23,9 +23,9 @@ struct MCPProxyCommand: AsyncParsableCommand {
             tenant, and the client gets notifications/tools/list_changed when that set changes.
             Every other message passes through unchanged. The server's stderr is this process's.
 
-            Bounded both ways: each side is read only as fast as the other takes its messages; a
-            message longer than --max-message-bytes is not relayed (a request or an answer gets a
-            JSON-RPC error instead, with a note on stderr); a second request with the id of one in
+            Bounded both ways: each side is read only as fast as the other takes its messages; a \
+            message longer than --max-message-bytes is not relayed (a request or an answer gets a \
+            JSON-RPC error instead, with a note on stderr); a second request with the id of one in \
             flight gets a JSON-RPC error.
 
             The breaker: --breaker URL (a running `breakerctl serve`, shared by many proxies), or
