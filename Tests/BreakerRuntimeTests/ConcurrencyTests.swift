@@ -162,9 +162,11 @@ final class Gate: Sendable {
         }
     }
 
-    /// Whether a health check started waiting within 5 s.
+    /// Whether a health check started waiting within 60 s. The deadline is generous because
+    /// every suite runs at once on a small machine: the wait is for a task to be scheduled,
+    /// which under that load took more than 5 s, not for anything the prober computes.
     func waitForWaiter() async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while state.withLock({ $0.waiters.isEmpty }) {
             if ContinuousClock.now > deadline { return false }
             try? await Task.sleep(for: .milliseconds(1))
