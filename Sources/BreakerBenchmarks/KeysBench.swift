@@ -81,11 +81,11 @@ struct KeysBench: AsyncParsableCommand {
             let tenant = try TenantID("\(prefix)-\(t)")
             for tool in 0..<10 {
                 guard
-                    case .admitted(let permit) = await breaker.admitDurably(tenant: tenant, tool: try ToolID("tool-\(tool)"), turn: turnID)
+                    case .admitted(let call) = await breaker.begin(tenant: tenant, tool: try ToolID("tool-\(tool)"), turn: turnID)
                 else {
                     throw BreakerError(.storeCorrupt, "a closed circuit rejected a call; the benchmark is invalid")
                 }
-                _ = await breaker.completeDurably(permit, .success(latencyUs: 1_000))
+                _ = await breaker.record(call.permit, .success(latencyUs: 1_000))
             }
         }
     }

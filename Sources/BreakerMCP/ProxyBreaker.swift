@@ -13,7 +13,7 @@ public protocol ProxyBreaker: Sendable {
     /// Admits or rejects one call of `tool` for the proxy's tenant.
     func admit(tool: ToolID, turn: TurnID) async -> ProxyAdmission
     /// Records how an admitted call ended (a timeout at its deadline).
-    func complete(_ permit: ProxyPermit, _ outcome: ProxyOutcome) async
+    func complete(_ permit: ProxyPermit, _ ending: CallEnding) async
     /// The tools unavailable to the proxy's tenant now (names compared by bytes, SPEC §1).
     func unavailableTools() async -> Set<ToolID>
     /// Whether a timed-out call must be recorded by the proxy (a `serve` records its own).
@@ -22,16 +22,15 @@ public protocol ProxyBreaker: Sendable {
 
 /// An admitted call, as the proxy keeps it.
 public struct ProxyPermit: Sendable {
-    /// The local breaker's permit, or the `serve` permit string.
+    /// The local breaker's call in flight, or the `serve` permit string.
     enum Handle: Sendable {
-        case local(Permit)
+        case local(InFlightCall)
         case remote(String)
     }
 
     let handle: Handle
     /// The call timeout it was admitted with, ms.
     public let callTimeoutMs: Int64
-    let started: ContinuousClock.Instant
 }
 
 public enum ProxyAdmission: Sendable {
@@ -40,13 +39,6 @@ public enum ProxyAdmission: Sendable {
     case rejected(signal: String)
     /// The breaker could not be asked (an unreachable `serve`): the call goes through unguarded.
     case unguarded(reason: String)
-}
-
-public enum ProxyOutcome: Sendable {
-    case success
-    case failure(String)
-    case cancelled
-    case timeout
 }
 
 /// The breaker of a store the proxy owns (`--db`).
@@ -62,10 +54,9 @@ public struct LocalProxyBreaker: ProxyBreaker {
     public var recordsTimeouts: Bool { true }
 
     public func admit(tool: ToolID, turn: TurnID) async -> ProxyAdmission {
-        let started = ContinuousClock.now
-        switch await breaker.admitDurably(tenant: tenant, tool: tool, turn: turn) {
-        case .admitted(let p):
-            return .admitted(ProxyPermit(handle: .local(p), callTimeoutMs: p.callTimeoutMs, started: started))
+        switch await breaker.begin(tenant: tenant, tool: tool, turn: turn) {
+        case .admitted(let call):
+            return .admitted(ProxyPermit(handle: .local(call), callTimeoutMs: call.callTimeoutMs))
         case .rejected(let r):
             return .rejected(signal: Self.json(DegradationSignal(tool: tool, rejection: r)))
         case .untracked:
@@ -73,21 +64,9 @@ public struct LocalProxyBreaker: ProxyBreaker {
         }
     }
 
-    public func complete(_ permit: ProxyPermit, _ outcome: ProxyOutcome) async {
-        guard case .local(let p) = permit.handle else { return }
-        let elapsed = (ContinuousClock.now - permit.started).components
-        let us = max(0, elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000)
-        let call: CallOutcome
-        var at: Timestamp? = nil
-        switch outcome {
-        case .success: call = .success(latencyUs: us)
-        case .failure(let type): call = .failure(errorType: ErrorType(describing: type), latencyUs: us)
-        case .cancelled: call = .cancelled(latencyUs: us)
-        case .timeout:
-            call = .timeout
-            at = p.admittedAt.adding(milliseconds: p.callTimeoutMs)
-        }
-        _ = await breaker.completeDurably(p, call, at: at)
+    public func complete(_ permit: ProxyPermit, _ ending: CallEnding) async {
+        guard case .local(let call) = permit.handle else { return }
+        await breaker.end(call, ending)
     }
 
     public func unavailableTools() async -> Set<ToolID> {
@@ -123,7 +102,6 @@ public final class RemoteProxyBreaker: ProxyBreaker, Sendable {
     public var recordsTimeouts: Bool { false }
 
     public func admit(tool: ToolID, turn: TurnID) async -> ProxyAdmission {
-        let started = ContinuousClock.now
         let body: JSONValue = .object([
             ("tenant", .string(tenant.rawValue)), ("tool", .string(tool.rawValue)), ("turn", .string(turn.rawValue)),
         ])
@@ -133,7 +111,7 @@ public final class RemoteProxyBreaker: ProxyBreaker, Sendable {
             if answer["admitted"] == .bool(true), case .string(let permit)? = answer["permit"],
                 case .integer(let timeout)? = answer["call_timeout_ms"]
             {
-                return .admitted(ProxyPermit(handle: .remote(permit), callTimeoutMs: timeout, started: started))
+                return .admitted(ProxyPermit(handle: .remote(permit), callTimeoutMs: timeout))
             }
             if let signal = answer["signal"] { return .rejected(signal: signal.text) }
             return .unguarded(reason: "serve's answer to admit is not understood: \(answer.text)")
@@ -142,14 +120,14 @@ public final class RemoteProxyBreaker: ProxyBreaker, Sendable {
         }
     }
 
-    public func complete(_ permit: ProxyPermit, _ outcome: ProxyOutcome) async {
+    public func complete(_ permit: ProxyPermit, _ ending: CallEnding) async {
         guard case .remote(let token) = permit.handle else { return }
         var members: [(key: String, value: JSONValue)] = [("permit", .string(token))]
-        switch outcome {
+        switch ending {
         case .success: members.append(("outcome", .string("success")))
         case .failure(let type):
             members.append(("outcome", .string("failure")))
-            members.append(("error_type", .string(type)))
+            members.append(("error_type", .string(type.rawValue)))
         case .cancelled: members.append(("outcome", .string("cancelled")))
         case .timeout: return  // serve records the timeout at the permit's deadline itself
         }

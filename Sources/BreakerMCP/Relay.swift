@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerRuntime
 import Foundation
 
 /// The proxy's state between the two ends: the calls in flight and the requests whose answers
@@ -95,7 +96,7 @@ struct Relay {
         pendingLists.remove(key)
         pendingInitialize.remove(key)
         if let call = inFlight.removeValue(forKey: key) {
-            await proxy.breaker.complete(call.permit, .failure("message_too_large"))
+            await proxy.breaker.complete(call.permit, .failure(ErrorType(describing: "message_too_large")))
         } else if !wasOpen {
             return
         }
@@ -173,12 +174,14 @@ struct Relay {
     }
 
     /// How the answer to a call ends it (SPEC §13).
-    func outcome(of answer: JSONValue) -> ProxyOutcome {
+    func outcome(of answer: JSONValue) -> CallEnding {
         if let error = answer["error"] {
-            if case .integer(let code)? = error["code"] { return .failure("rpc_error_\(code)") }
-            return .failure("rpc_error")
+            if case .integer(let code)? = error["code"] { return .failure(ErrorType(describing: "rpc_error_\(code)")) }
+            return .failure(ErrorType(describing: "rpc_error"))
         }
-        if answer["result"]?["isError"] == .bool(true) { return options.toolErrorsAsSuccess ? .success : .failure("tool_error") }
+        if answer["result"]?["isError"] == .bool(true) {
+            return options.toolErrorsAsSuccess ? .success : .failure(ErrorType(describing: "tool_error"))
+        }
         return .success
     }
 
@@ -216,7 +219,7 @@ struct Relay {
     /// The server exited: every call in flight fails (`server_exit`) and is answered.
     mutating func serverExited() async {
         for (_, call) in inFlight {
-            await proxy.breaker.complete(call.permit, .failure("server_exit"))
+            await proxy.breaker.complete(call.permit, .failure(ErrorType(describing: "server_exit")))
             let error: JSONValue = .object([("code", .integer(-32002)), ("message", .string("the MCP server exited during the call"))])
             client.write(JSONValue.object([("jsonrpc", .string("2.0")), ("id", call.id), ("error", error)]).text)
         }

@@ -13,19 +13,14 @@ extension CircuitBreaker {
     public func call<Value: Sendable>(
         tenant: TenantID, tool: ToolID, turn: TurnID, _ body: @escaping @Sendable () async throws -> Value
     ) async -> ToolCallResult<Value> {
-        let (admission, after) = step { m, now, facts in
-            m.admit(BreakerKey(tenant: tenant, tool: tool), turn: turn, at: now, facts: &facts)
-        }
-        return await run(admission, after, tool: tool, body)
+        await run(await begin(tenant: tenant, tool: tool, turn: turn), tool: tool, body)
     }
 
     /// ``call(tenant:tool:turn:_:)`` for the key of `handle`.
     public func call<Value: Sendable>(
         _ handle: KeyHandle, turn: TurnID, _ body: @escaping @Sendable () async throws -> Value
     ) async -> ToolCallResult<Value> {
-        let ref = ref(handle)
-        let (admission, after) = step { m, now, facts in m.admit(ref, turn: turn, at: now, facts: &facts) }
-        return await run(admission, after, tool: handle.key.tool, body)
+        await run(await begin(handle, turn: turn), tool: handle.key.tool, body)
     }
 
     /// Same as ``call(tenant:tool:turn:_:)`` with names checked here.
@@ -40,21 +35,16 @@ extension CircuitBreaker {
     }
 
     private func run<Value: Sendable>(
-        _ admission: Admission, _ admitAfter: Aftermath?, tool: ToolID, _ body: @escaping @Sendable () async throws -> Value
+        _ admission: CallAdmission, tool: ToolID, _ body: @escaping @Sendable () async throws -> Value
     ) async -> ToolCallResult<Value> {
-        let permit: Permit
+        let call: InFlightCall
         switch admission {
         case .rejected(let rejection):
-            // SPEC §8: a caller never waits on the log longer than its call timeout.
-            let timeout = inner.withLock { $0.machine.settings(of: rejection.key).callTimeoutMs }
-            _ = try? await finish(admitAfter, timeout: .milliseconds(timeout))
             return .unavailable(DegradationSignal(tool: tool, rejection: rejection))
-        case .admitted(let p):
-            permit = p
-            if admitAfter != nil { _ = try? await finish(admitAfter, timeout: .milliseconds(p.callTimeoutMs)) }
+        case .admitted(let c):
+            call = c
         case .untracked:
             // Beyond limits.maxKeys: the call runs unguarded and only the counter knows of it.
-            untrackedCalls.increment(by: 1)
             do {
                 return .success(try await body())
             } catch is CancellationError {
@@ -64,14 +54,13 @@ extension CircuitBreaker {
                 return .failed(signal, error)
             }
         }
-        let (outcome, callOutcome, completeAt, elapsedUs) = await runTimed(permit, body)
-        let (completion, after, measured) = step(at: completeAt, metricsOf: permit.key) { m, now, facts in
-            m.complete(permit, callOutcome, at: now, facts: &facts)
+        let (outcome, ending) = await race(call, body)
+        let end = await self.end(call, ending)
+        let retry = end.completion.state == .closed ? 0 : end.completion.retryAfterMs
+        let degraded = end.completion.state != .closed
+        if end.recording.isTimeout {
+            return .unavailable(DegradationSignal(tool: tool, reason: .timeout, retryAfterMs: retry, minimumOneSecond: degraded))
         }
-        measured?.recordNanoseconds(elapsedUs * 1000)
-        _ = try? await finish(after, timeout: .milliseconds(permit.callTimeoutMs))
-        let retry = completion.state == .closed ? 0 : completion.retryAfterMs
-        let degraded = completion.state != .closed
         switch outcome {
         case .value(let v):
             return .success(v)
@@ -85,20 +74,17 @@ extension CircuitBreaker {
         }
     }
 
-    /// Runs `body` for `permit` under its call timeout: how it ended, as the machine records it,
-    /// when to record it (`nil` = now; admission + callTimeoutMs for a timeout) and the latency, µs.
-    func runTimed<Value: Sendable>(
-        _ permit: Permit, _ body: @escaping @Sendable () async throws -> Value
-    ) async -> (Race<Value>, CallOutcome, Timestamp?, Int64) {
-        let start = ticks()
-        let outcome = await Race.run(timeoutMs: permit.callTimeoutMs, clock: monotonicClock, body)
-        let (seconds, attoseconds) = (ticks() - start).components
-        let us = max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+    /// Runs `body` for `call` until it ends or its deadline: how it ended, and as what the
+    /// call protocol ends it.
+    func race<Value: Sendable>(
+        _ call: InFlightCall, _ body: @escaping @Sendable () async throws -> Value
+    ) async -> (Race<Value>, CallEnding) {
+        let outcome = await Race.run(timeoutMs: call.callTimeoutMs, clock: monotonicClock, body)
         switch outcome {
-        case .value: return (outcome, .success(latencyUs: us), nil, us)
-        case .error(let e): return (outcome, .failure(errorType: ErrorType.of(e), latencyUs: us), nil, us)
-        case .timeout: return (outcome, .timeout, permit.admittedAt.adding(milliseconds: permit.callTimeoutMs), us)
-        case .cancelled: return (outcome, .cancelled(latencyUs: us), nil, us)
+        case .value: return (outcome, .success)
+        case .error(let e): return (outcome, .failure(ErrorType.of(e)))
+        case .timeout: return (outcome, .timeout)
+        case .cancelled: return (outcome, .cancelled)
         }
     }
 

@@ -37,8 +37,12 @@ extension CircuitBreaker {
             for (key, permit) in started {
                 guard let check = checks[key.tool] else { continue }
                 group.addTask {
-                    let (_, result, at, _) = await self.runTimed(permit) { try await check(key.tenant) }
-                    let (_, after) = self.step(at: at) { m, now, facts in m.complete(permit, result, at: now, facts: &facts) }
+                    let call = InFlightCall(permit: permit, admitted: self.ticks())
+                    let (_, ending) = await self.race(call) { try await check(key.tenant) }
+                    let recording = call.recording(ending, at: self.ticks())
+                    let (_, after) = self.step(at: recording.time) { m, now, facts in
+                        m.complete(permit, recording.outcome, at: now, facts: &facts)
+                    }
                     _ = try? await self.finish(after, timeout: .milliseconds(permit.callTimeoutMs))
                 }
             }

@@ -13,11 +13,10 @@ extension BreakerServer {
         let tool: ToolID = try body.name("tool")
         let turn: TurnID = try body.name("turn")
         let breaker = owner.breaker
-        let started = ContinuousClock.now
-        switch await breaker.admitDurably(tenant: tenant, tool: tool, turn: turn) {
-        case .admitted(let permit):
-            let token = permits.issue(permit, started: started)
-            return HTTPAnswer.json(Admitted(permit: token, callTimeoutMs: permit.callTimeoutMs, probe: permit.probe))
+        switch await breaker.begin(tenant: tenant, tool: tool, turn: turn) {
+        case .admitted(let call):
+            let token = permits.issue(call)
+            return HTTPAnswer.json(Admitted(permit: token, callTimeoutMs: call.callTimeoutMs, probe: call.permit.probe))
         case .rejected(let rejection):
             return HTTPAnswer.json(Rejected(signal: DegradationSignal(tool: tool, rejection: rejection)))
         case .untracked:
@@ -36,43 +35,31 @@ extension BreakerServer {
         let outcome = try body.string("outcome")!
         let errorText = try body.string("error_type", required: false)
         // Everything is checked before the permit is taken: a refused request records nothing.
-        var errorType: ErrorType?
+        let ending: CallEnding
         switch outcome {
         case "success", "cancelled":
             if errorText != nil { throw .badRequest("error_type goes with outcome \"failure\" only") }
+            ending = outcome == "success" ? .success : .cancelled
         case "failure":
             do {
-                errorType = try ErrorType(errorText ?? "Error")
+                ending = .failure(try ErrorType(errorText ?? "Error"))
             } catch {
                 throw .badName(error, field: "error_type")
             }
         default:
             throw .badRequest("field \"outcome\" must be \"success\", \"failure\" or \"cancelled\", not \(JSONValue.quote(outcome))")
         }
-        let issued: PermitTable.Issued
+        let call: InFlightCall
         switch permits.take(token) {
-        case .live(let i): issued = i
+        case .live(let c): call = c
         case .expired: return HTTPAnswer.json(["recorded": "timeout"], status: .conflict)
         case .unknown:
             throw APIError(.notFound, "unknown permit: never issued, already completed, or issued before the service restarted")
         }
-        let permit = issued.permit
-        let elapsed = ContinuousClock.now - issued.started
-        let us = max(0, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)
-        let breaker = owner.breaker
-        // A completion that arrives after the deadline is a timeout, as `call` would record it.
-        if us >= permit.callTimeoutMs * 1000 {
-            _ = await breaker.completeDurably(permit, .timeout, at: permit.admittedAt.adding(milliseconds: permit.callTimeoutMs))
-            return HTTPAnswer.json(["recorded": "timeout"], status: .conflict)
-        }
-        let callOutcome: CallOutcome =
-            switch outcome {
-            case "success": .success(latencyUs: us)
-            case "failure": .failure(errorType: errorType!, latencyUs: us)
-            default: .cancelled(latencyUs: us)
-            }
-        let completion = await breaker.completeDurably(permit, callOutcome)
-        return HTTPAnswer.json(Completed(recorded: outcome, stale: completion.stale, state: completion.state.name))
+        // A completion that arrives after the deadline is recorded as a timeout, as `call` would.
+        let end = await owner.breaker.end(call, ending)
+        if end.recording.isTimeout { return HTTPAnswer.json(["recorded": "timeout"], status: .conflict) }
+        return HTTPAnswer.json(Completed(recorded: outcome, stale: end.completion.stale, state: end.completion.state.name))
     }
 
     /// `GET /v1/status[?tenant=T]`: the array of `breakerctl status --format json`.

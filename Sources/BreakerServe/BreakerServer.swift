@@ -18,7 +18,7 @@ public final class BreakerServer: Sendable {
     let registry: MetricsRegistry
     let options: ServeOptions
     let tokens: BearerTokens
-    let permits = PermitTable()
+    let permits: PermitTable
     /// The owner's store, whose pool reads beside the writer (reports, audits, the event stream).
     /// Never a second `EventStore.openReader` in this process: opening and closing the file
     /// outside SQLite would drop the owner's POSIX locks on it.
@@ -41,6 +41,8 @@ public final class BreakerServer: Sendable {
         beforeReady: @escaping @Sendable () async throws -> Void = {}
     ) {
         self.owner = owner
+        let breaker = owner.breaker
+        self.permits = PermitTable(now: { breaker.monotonicNow() })
         self.registry = registry
         self.subscribers = Subscribers(
             gauge: registry.makeRecorder(label: "agent_circuit_breaker_event_subscribers", dimensions: [], aggregate: false))
@@ -196,9 +198,7 @@ struct ServerService: Service {
         let breaker = server.owner.breaker
         // Permits not completed by their deadline are recorded then as timeouts (SPEC §12).
         let sweeper = Task {
-            await server.permits.sweep { p in
-                _ = await breaker.completeDurably(p, .timeout, at: p.admittedAt.adding(milliseconds: p.callTimeoutMs))
-            }
+            await server.permits.sweep { call in await breaker.end(call, .timeout) }
         }
         defer { sweeper.cancel() }
         try await withGracefulShutdownHandler {

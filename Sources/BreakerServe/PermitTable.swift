@@ -1,19 +1,15 @@
 import BreakerCore
+import BreakerRuntime
 
 /// The permits `serve` has issued (SPEC §12): unguessable strings, each bound to the one call it
 /// was issued for and completed once — by the agent, or at its deadline as a `timeout`.
+///
+/// Deadlines are the calls' own (``InFlightCall/deadline``), on the breaker's monotonic clock.
 final class PermitTable: Sendable {
-    /// An admitted call waiting for its completion.
-    struct Issued: Sendable {
-        let permit: Permit
-        /// When it was admitted, on the monotonic clock: the latency is measured from here.
-        let started: ContinuousClock.Instant
-    }
-
     /// What a completion finds under a permit string.
     enum Lookup: Sendable {
         /// Issued and not yet completed: now taken, so nobody else completes it.
-        case live(Issued)
+        case live(InFlightCall)
         /// Recorded as a `timeout` at its deadline.
         case expired
         /// Never issued, already completed, or issued before a restart.
@@ -21,7 +17,7 @@ final class PermitTable: Sendable {
     }
 
     private struct State {
-        var live: [String: Issued] = [:]
+        var live: [String: InFlightCall] = [:]
         /// Live permits by the sweep tick of their deadline (a timer wheel: no timer per permit).
         var due: [Int64: [String]] = [:]
         /// The first tick not yet swept.
@@ -35,18 +31,20 @@ final class PermitTable: Sendable {
 
     private let state = Locked(State())
     private let expiredCapacity: Int
-    private let origin = ContinuousClock.now
+    /// The breaker's monotonic clock.
+    private let now: @Sendable () -> Duration
 
-    init(expiredCapacity: Int = 100_000) {
+    init(expiredCapacity: Int = 100_000, now: @escaping @Sendable () -> Duration) {
         self.expiredCapacity = expiredCapacity
+        self.now = now
     }
 
-    /// Issues a permit string for `permit`, admitted at `started`.
-    func issue(_ permit: Permit, started: ContinuousClock.Instant) -> String {
+    /// Issues a permit string for `call`.
+    func issue(_ call: InFlightCall) -> String {
         let token = Self.newToken()
-        let tick = Self.tick(of: started.advanced(by: .milliseconds(permit.callTimeoutMs)), origin: origin)
+        let tick = Self.tick(of: call.deadline)
         state.withLock { s in
-            s.live[token] = Issued(permit: permit, started: started)
+            s.live[token] = call
             s.due[max(tick, s.nextTick), default: []].append(token)
         }
         return token
@@ -55,27 +53,27 @@ final class PermitTable: Sendable {
     /// Takes the permit `token` for its completion.
     func take(_ token: String) -> Lookup {
         state.withLock { s in
-            if let issued = s.live.removeValue(forKey: token) { return .live(issued) }
+            if let call = s.live.removeValue(forKey: token) { return .live(call) }
             return s.expired.contains(token) ? .expired : .unknown
         }
     }
 
     /// Takes every live permit whose deadline has passed at `now`, moving them to expired: the
     /// caller records their timeouts.
-    func expire(at now: ContinuousClock.Instant) -> [Permit] {
-        let last = Self.tick(of: now, origin: origin)
+    func expire(at now: Duration) -> [InFlightCall] {
+        let last = Self.tick(of: now)
         return state.withLock { s in
-            var out: [Permit] = []
+            var out: [InFlightCall] = []
             while s.nextTick <= last {
                 for token in s.due.removeValue(forKey: s.nextTick) ?? [] {
-                    guard let issued = s.live[token] else { continue }
-                    guard issued.started.advanced(by: .milliseconds(issued.permit.callTimeoutMs)) <= now else {
+                    guard let call = s.live[token] else { continue }
+                    guard call.deadline <= now else {
                         s.due[s.nextTick + 1, default: []].append(token)
                         continue
                     }
                     s.live[token] = nil
                     remember(token, &s)
-                    out.append(issued.permit)
+                    out.append(call)
                 }
                 s.nextTick += 1
             }
@@ -85,9 +83,9 @@ final class PermitTable: Sendable {
 
     /// Records the timeout of every permit past its deadline every `tick` until cancelled (SPEC
     /// §12: at admission + callTimeoutMs, give or take one tick).
-    func sweep(_ record: @Sendable (Permit) async -> Void) async {
+    func sweep(_ record: @Sendable (InFlightCall) async -> Void) async {
         while !Task.isCancelled {
-            for permit in expire(at: .now) { await record(permit) }
+            for call in expire(at: now()) { await record(call) }
             try? await Task.sleep(for: Self.tickLength)
         }
     }
@@ -119,8 +117,8 @@ final class PermitTable: Sendable {
 
     static let tickLength: Duration = .milliseconds(10)
 
-    private static func tick(of instant: ContinuousClock.Instant, origin: ContinuousClock.Instant) -> Int64 {
-        let d = (instant - origin).components
+    private static func tick(of instant: Duration) -> Int64 {
+        let d = instant.components
         return (d.seconds * 1000 + d.attoseconds / 1_000_000_000_000_000) / 10
     }
 

@@ -96,11 +96,11 @@ import Testing
             monotonicClock: clock, logger: Fixtures.silentLogger, metricsFactory: registry)
         let tool = try ToolID("web_search")
         func call(_ tenant: String, fails: Bool = false) async throws {
-            guard case .admitted(let p) = await breaker.admitDurably(tenant: try TenantID(tenant), tool: tool, turn: try TurnID("t")) else {
+            guard case .admitted(let call) = await breaker.begin(tenant: try TenantID(tenant), tool: tool, turn: try TurnID("t")) else {
                 return
             }
-            _ = await breaker.completeDurably(
-                p, fails ? .failure(errorType: try ErrorType("e"), latencyUs: 1_000) : .success(latencyUs: 1_000))
+            _ = await breaker.record(
+                call.permit, fails ? .failure(errorType: try ErrorType("e"), latencyUs: 1_000) : .success(latencyUs: 1_000))
         }
         for i in 0..<100 { try await call("tenant-\(i)") }
         let quiet = String(decoding: registry.emitted(), as: UTF8.self)

@@ -94,11 +94,11 @@ import Testing
         let breaker = CircuitBreaker(
             configuration: .standard, wallClock: clock, monotonicClock: clock, logger: Fixtures.silentLogger, metricsFactory: metrics)
         func measuredCall(_ tenant: TenantID) async throws {
-            guard case .admitted(let p) = await breaker.admitDurably(tenant: tenant, tool: search, turn: try TurnID("t")) else {
+            guard case .admitted(let call) = await breaker.begin(tenant: tenant, tool: search, turn: try TurnID("t")) else {
                 Issue.record("a closed circuit admits")
                 return
             }
-            _ = await breaker.completeDurably(p, .success(latencyUs: 1_000))
+            _ = await breaker.record(call.permit, .success(latencyUs: 1_000))
         }
         try await measuredCall(acme)
         try await measuredCall(globex)
