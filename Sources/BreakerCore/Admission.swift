@@ -37,6 +37,16 @@ public enum Admission: Sendable, Hashable {
     case untracked
 }
 
+/// What an admission would answer now (``BreakerMachine/prospect(of:at:)``), without admitting.
+public enum Prospect: Sendable, Hashable {
+    /// It would be admitted (as a HALF_OPEN probe, or not).
+    case admitted(probe: Bool)
+    /// It would be rejected: the key's state then, the reason and the retry-after, ms.
+    case rejected(state: CircuitState, reason: RejectionReason, retryAfterMs: Int64)
+    /// A new key beyond `limits.maxKeys`: it would run unguarded.
+    case untracked
+}
+
 /// An admitted call: what its completion needs to find and judge it.
 public struct Permit: Sendable, Hashable {
     /// The key, by number.

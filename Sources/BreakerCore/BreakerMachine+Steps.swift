@@ -127,8 +127,15 @@ extension BreakerMachine {
     func startFact(_ ref: KeyRef, at now: Timestamp) -> (to: CircuitState, cause: TransitionCause, signal: ToolSignal)? {
         let s = table[ref]
         guard !s.seen, let signal = tools[Int(s.tool)].signal else { return nil }
-        if signal.hold { return (.forcedOpen, .forcedHold, signal) }
-        if now.milliseconds - signal.at.milliseconds < settings[s.settings].openTimeoutMs { return (.open, .forced, signal) }
+        return Self.start(under: signal, openTimeoutMs: settings[s.settings].openTimeoutMs, at: now).map { ($0.to, $0.cause, signal) }
+    }
+
+    /// The start of a key first seen at `now` under its tool's `signal` (SPEC §4.1, §7): held,
+    /// or OPEN when seen within its open timeout of the signal; `nil`: it starts CLOSED.
+    static func start(under signal: ToolSignal?, openTimeoutMs: Int64, at now: Timestamp) -> (to: CircuitState, cause: TransitionCause)? {
+        guard let signal else { return nil }
+        if signal.hold { return (.forcedOpen, .forcedHold) }
+        if now.milliseconds - signal.at.milliseconds < openTimeoutMs { return (.open, .forced) }
         return nil
     }
 
@@ -160,21 +167,74 @@ extension BreakerMachine {
     mutating func admitting<E: FactEmitter>(_ ref: KeyRef, turn: TurnID?, at now: Timestamp, _ e: inout E) -> Step<Admission> {
         var fx = StepEffects()
         if !table[ref].seen { see(ref, at: now, &e, &fx) }
-        switch table[ref].state {
+        var rule = admissionRule(ref, at: now)
+        if case .halfOpenFirst = rule {
+            transition(ref, to: .halfOpen, cause: .openTimeoutElapsed, at: now, &e, &fx)
+            rule = admissionRule(ref, at: now)
+        }
+        switch rule {
+        case .admit(let probe):
+            if probe { table.writable(ref).pointee.probesInFlight += 1 }
+            return Step(result: .admitted(admitted(ref, turn: turn, probe: probe, at: now)), effects: fx)
+        case .reject(let reason, let retryAfterMs):
+            return reject(ref, turn: turn, reason, retryAfterMs: retryAfterMs, at: now, &e, &fx)
+        case .halfOpenFirst:
+            preconditionFailure("a HALF_OPEN key is decided, never moved again")
+        }
+    }
+
+    // MARK: - The admission rule (SPEC §4)
+
+    /// What an admission decides from a key's state, before it acts: SPEC §4 stated once, for
+    /// the step (``admitting(_:turn:at:_:)``) and for the question that changes nothing
+    /// (``prospect(of:at:)``).
+    enum AdmissionRule: Equatable {
+        case admit(probe: Bool)
+        /// The open timeout has elapsed: the key moves to HALF_OPEN, then is decided again.
+        case halfOpenFirst
+        case reject(RejectionReason, retryAfterMs: Int64)
+    }
+
+    /// What the admission rule reads of a key.
+    struct AdmissionView {
+        var state: CircuitState
+        var openedAt: Int64
+        var currentOpenTimeoutMs: Int64
+        var probesInFlight: UInt32
+    }
+
+    @inline(__always)
+    func admissionRule(_ ref: KeyRef, at now: Timestamp) -> AdmissionRule {
+        let s = table[ref]
+        return admissionRule(
+            AdmissionView(
+                state: s.state, openedAt: s.openedAt, currentOpenTimeoutMs: s.currentOpenTimeoutMs, probesInFlight: s.probesInFlight),
+            traits: tools[Int(s.tool)].traits, settings: settings[s.settings], at: now)
+    }
+
+    @inline(__always)
+    func admissionRule(
+        _ v: AdmissionView, traits: @autoclosure () -> ToolTraits, settings: @autoclosure () -> BreakerSettings, at now: Timestamp
+    ) -> AdmissionRule {
+        switch v.state {
         case .closed:
-            return Step(result: .admitted(admitted(ref, turn: turn, probe: false, at: now)), effects: fx)
+            return .admit(probe: false)
         case .open:
-            let elapsed = now.milliseconds - table[ref].openedAt
-            let timeout = table[ref].currentOpenTimeoutMs
-            if elapsed >= timeout {
-                transition(ref, to: .halfOpen, cause: .openTimeoutElapsed, at: now, &e, &fx)
-                return admitHalfOpen(ref, turn: turn, at: now, &e, &fx)
-            }
-            return reject(ref, turn: turn, .circuitOpen, retryAfterMs: timeout - elapsed, at: now, &e, &fx)
-        case .halfOpen:
-            return admitHalfOpen(ref, turn: turn, at: now, &e, &fx)
+            let elapsed = now.milliseconds - v.openedAt
+            if elapsed >= v.currentOpenTimeoutMs { return .halfOpenFirst }
+            return .reject(.circuitOpen, retryAfterMs: v.currentOpenTimeoutMs - elapsed)
         case .forcedOpen:
-            return reject(ref, turn: turn, .forcedOpen, retryAfterMs: settings[table[ref].settings].openTimeoutMs, at: now, &e, &fx)
+            return .reject(.forcedOpen, retryAfterMs: settings().openTimeoutMs)
+        case .halfOpen:
+            let traits = traits()
+            if traits.sideEffects && traits.hasHealthCheck {
+                return .reject(.awaitingHealthProbe, retryAfterMs: configuration.runtime.probeIntervalMs)
+            }
+            let settings = settings()
+            guard v.probesInFlight < Self.probeLimit(traits, settings) else {
+                return .reject(.halfOpenProbeInFlight, retryAfterMs: settings.callTimeoutMs)
+            }
+            return .admit(probe: true)
         }
     }
 
@@ -182,23 +242,47 @@ extension BreakerMachine {
     /// side-effect tool with one, one for a side-effect tool without, else halfOpenMaxInFlight.
     func probeLimit(_ ref: KeyRef) -> UInt32 {
         let s = table[ref]
-        return tools[Int(s.tool)].traits.sideEffects ? 1 : UInt32(settings[s.settings].halfOpenMaxInFlight)
+        return Self.probeLimit(tools[Int(s.tool)].traits, settings[s.settings])
     }
 
-    private mutating func admitHalfOpen<E: FactEmitter>(
-        _ ref: KeyRef, turn: TurnID?, at now: Timestamp, _ e: inout E, _ fx: inout StepEffects
-    ) -> Step<Admission> {
-        let s = table[ref]
-        let traits = tools[Int(s.tool)].traits
-        if traits.sideEffects && traits.hasHealthCheck {
-            return reject(ref, turn: turn, .awaitingHealthProbe, retryAfterMs: configuration.runtime.probeIntervalMs, at: now, &e, &fx)
+    static func probeLimit(_ traits: ToolTraits, _ settings: BreakerSettings) -> UInt32 {
+        traits.sideEffects ? 1 : UInt32(settings.halfOpenMaxInFlight)
+    }
+
+    /// What an admission of `key` would answer at `now`, changing nothing (SPEC §4) — for a key
+    /// never seen, as it would start under its tool's signal. What `unavailableTools` and the
+    /// system-prompt note are made of.
+    public func prospect(of key: BreakerKey, at now: Timestamp) -> Prospect {
+        let ref = table.ref(of: key)
+        var view: AdmissionView
+        let set: BreakerSettings
+        if let ref, table[ref].seen {
+            let s = table[ref]
+            set = settings[s.settings]
+            view = AdmissionView(
+                state: s.state, openedAt: s.openedAt, currentOpenTimeoutMs: s.currentOpenTimeoutMs, probesInFlight: s.probesInFlight)
+        } else {
+            if ref == nil, let max = configuration.limits.maxKeys, table.count >= max { return .untracked }
+            set = ref.map { settings[table[$0].settings] } ?? configuration.settings(for: key)
+            let signal = signal(for: key.tool)
+            view = AdmissionView(state: .closed, openedAt: .min, currentOpenTimeoutMs: set.openTimeoutMs, probesInFlight: 0)
+            if let start = Self.start(under: signal, openTimeoutMs: set.openTimeoutMs, at: now), let signal {
+                view.state = start.to
+                view.openedAt = signal.at.milliseconds
+            }
         }
-        guard s.probesInFlight < probeLimit(ref) else {
-            return reject(
-                ref, turn: turn, .halfOpenProbeInFlight, retryAfterMs: settings[s.settings].callTimeoutMs, at: now, &e, &fx)
+        let traits = traits(of: key.tool)
+        var rule = admissionRule(view, traits: traits, settings: set, at: now)
+        if case .halfOpenFirst = rule {
+            view.state = .halfOpen
+            view.probesInFlight = 0
+            rule = admissionRule(view, traits: traits, settings: set, at: now)
         }
-        table.writable(ref).pointee.probesInFlight += 1
-        return Step(result: .admitted(admitted(ref, turn: turn, probe: true, at: now)), effects: fx)
+        switch rule {
+        case .admit(let probe): return .admitted(probe: probe)
+        case .reject(let reason, let retryAfterMs): return .rejected(state: view.state, reason: reason, retryAfterMs: retryAfterMs)
+        case .halfOpenFirst: preconditionFailure("a HALF_OPEN key is decided, never moved again")
+        }
     }
 
     @inline(__always)

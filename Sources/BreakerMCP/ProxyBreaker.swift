@@ -70,7 +70,7 @@ public struct LocalProxyBreaker: ProxyBreaker {
     }
 
     public func unavailableTools() async -> Set<ToolID> {
-        Set(breaker.unavailableTools(tenant: tenant).compactMap { try? ToolID($0.tool) })
+        Set(breaker.unavailableTools(tenant: tenant).map(\.tool))
     }
 
     /// The signal as JSON, encoded as `serve` and the CLI encode it (fields in SPEC §5's order).

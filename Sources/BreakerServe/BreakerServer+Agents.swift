@@ -88,7 +88,7 @@ extension BreakerServer {
         let tools = owner.breaker.unavailableTools(tenant: tenant)
         return HTTPAnswer.json(
             UnavailableAnswer(
-                tools: tools.map { .init(toolName: $0.tool, reason: $0.reason, retryAfterSeconds: $0.retryAfterSeconds) },
+                tools: tools.map { .init(toolName: $0.tool.rawValue, reason: $0.reason.name, retryAfterSeconds: $0.retryAfterSeconds) },
                 systemPromptNote: UnavailableTool.systemPromptNote(for: tools)))
     }
 }
