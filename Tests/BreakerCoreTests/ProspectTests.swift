@@ -35,7 +35,8 @@ import Testing
                     case .admitted(let permit): expected = .admitted(probe: permit.probe)
                     case .rejected(let r):
                         rejected += 1
-                        expected = .rejected(state: try #require(copy.status(of: key)).state, reason: r.reason, retryAfterMs: r.retryAfterMs)
+                        let state = try #require(copy.status(of: key)).state
+                        expected = .rejected(state: state, reason: r.reason, retryAfterMs: r.retryAfterMs)
                     case .untracked: expected = .untracked
                     }
                     #expect(prospect == expected, "\(key) at \(now)")
