@@ -147,6 +147,7 @@ let package = Package(
                 "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerRuntime", "BreakerServe",
                 "BreakerTestSupport", "breakerctl", "breaker-embedding-example",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),

@@ -117,23 +117,83 @@ public struct ToolTraits: Sendable, Hashable {
     }
 }
 
+/// Whom an operator action is for (SPEC §7): one tenant, or every tenant of the tool.
+public enum ActionTarget: Sendable, Hashable {
+    case tenant(TenantID)
+    case allTenants
+
+    /// The target of an action naming `tenant`, or every tenant when `nil`.
+    public init(_ tenant: TenantID?) { self = tenant.map(Self.tenant) ?? .allTenants }
+
+    /// The tenant named; `nil` for every tenant.
+    public var tenant: TenantID? {
+        if case .tenant(let t) = self { t } else { nil }
+    }
+}
+
+/// What an operator asks (SPEC §7). Force-open, hold and release name a tenant or every tenant;
+/// a reset names one tenant, by type: a reset of every tenant cannot be written.
+public enum OperatorCommand: Sendable, Hashable {
+    case forceOpen(ActionTarget)
+    case forceOpenHold(ActionTarget)
+    case release(ActionTarget)
+    case reset(TenantID)
+
+    /// The command `op` for `tenant` (every tenant when `nil`), as a record or request spells
+    /// it. - Throws: ``BreakerError`` (`invalid_operation`) for a reset of every tenant.
+    public init(op: OperatorOp, tenant: TenantID?) throws(BreakerError) {
+        let target = ActionTarget(tenant)
+        switch op {
+        case .forceOpen: self = .forceOpen(target)
+        case .forceOpenHold: self = .forceOpenHold(target)
+        case .release: self = .release(target)
+        case .reset:
+            guard let tenant else { throw BreakerError(.invalidOperation, "reset needs a tenant; give --tenant") }
+            self = .reset(tenant)
+        }
+    }
+
+    /// The operation, as the log records it.
+    public var op: OperatorOp {
+        switch self {
+        case .forceOpen: .forceOpen
+        case .forceOpenHold: .forceOpenHold
+        case .release: .release
+        case .reset: .reset
+        }
+    }
+
+    /// Whom it is for.
+    public var target: ActionTarget {
+        switch self {
+        case .forceOpen(let t), .forceOpenHold(let t), .release(let t): t
+        case .reset(let tenant): .tenant(tenant)
+        }
+    }
+
+    /// The tenant named; `nil` for every tenant.
+    public var tenant: TenantID? { target.tenant }
+}
+
 /// An operator action as data (SPEC §7): from a trace, the CLI's inbox, an API.
 public struct OperatorAction: Sendable, Hashable {
-    public var op: OperatorOp
+    public var command: OperatorCommand
     public var tool: ToolID
-    /// `nil` for all tenants (not allowed for `reset`).
-    public var tenant: TenantID?
     public var actor: String
     public var reason: String
     /// The request it answers (the store's inbox row), carried to the operator record.
     public var requestID: Int64?
 
-    public init(op: OperatorOp, tool: ToolID, tenant: TenantID?, actor: String, reason: String, requestID: Int64? = nil) {
-        self.op = op
+    public init(_ command: OperatorCommand, tool: ToolID, actor: String, reason: String, requestID: Int64? = nil) {
+        self.command = command
         self.tool = tool
-        self.tenant = tenant
         self.actor = actor
         self.reason = reason
         self.requestID = requestID
     }
+
+    /// The operation, as the log records it.
+    public var op: OperatorOp { command.op }
+    /// The tenant named; `nil` for every tenant.
+    public var tenant: TenantID? { command.tenant }
 }

@@ -62,6 +62,10 @@ extension BreakerMachine {
     // MARK: - Emitting
 
     /// Hands `fact` to the emitter and folds what it answers, noting what the caller must do.
+    ///
+    /// The durability rule lives here alone (SPEC §8): a step that records anything but calls
+    /// and log gaps — a transition, an operator action, a global outage, a configuration change,
+    /// a fleet episode — is durable, with everything before it, before its caller returns.
     @inline(__always)
     mutating func emit<E: FactEmitter>(_ fact: consuming Fact, _ e: inout E, _ fx: inout StepEffects) {
         e.emit(fact) { folded in
@@ -115,7 +119,7 @@ extension BreakerMachine {
         let name = table.tools.names[tool]
         emit(.globalOutage(GlobalOutageRecord(time: now, tool: name, tenants: status.openTenants)), &e, &fx)
         guard wide.autoPropagate, tools[tool].signal?.hold != true else { return }
-        let action = OperatorAction(op: .forceOpen, tool: name, tenant: nil, actor: "auto", reason: "\(status.openTenants) tenants open")
+        let action = OperatorAction(.forceOpen(.allTenants), tool: name, actor: "auto", reason: "\(status.openTenants) tenants open")
         performing(action, at: now, &e, &fx)
     }
 
@@ -455,7 +459,7 @@ extension BreakerMachine {
     mutating func performing<E: FactEmitter>(_ action: OperatorAction, at now: Timestamp, _ e: inout E, _ fx: inout StepEffects) {
         // A key named for the first time is seen after the action's record, but by the rule in
         // force before it (the record of an action for one tenant sets no signal).
-        let named = action.tenant.map { intern(BreakerKey(tenant: $0, tool: action.tool)) }
+        let named = action.command.tenant.map { intern(BreakerKey(tenant: $0, tool: action.tool)) }
         let start = named.flatMap { startFact($0, at: now) }
         let record = OperatorRecord(
             time: now, tenant: action.tenant, tool: action.tool, op: action.op, actor: action.actor, reason: action.reason,
@@ -471,7 +475,7 @@ extension BreakerMachine {
         }
         for ref in targets {
             let state = table[ref].state
-            switch action.op {
+            switch action.command {
             case .forceOpenHold:
                 if state != .forcedOpen {
                     transition(ref, to: .forcedOpen, cause: .forcedHold, at: now, actor: action.actor, reason: action.reason, &e, &fx)

@@ -110,13 +110,6 @@ public enum Fact: Sendable, Hashable {
     public var isCallRecord: Bool {
         if case .call = self { true } else { false }
     }
-
-    /// Whether the caller of the step that produced it waits for it to be durable (SPEC §8: a
-    /// transition, and everything before it, is durable before the call that caused it returns).
-    @inlinable public var mustBeDurable: Bool {
-        if case .call = self { return false }
-        return true
-    }
 }
 
 /// Where a step's facts go. The machine proposes each fact it decides; the emitter has the

@@ -124,8 +124,13 @@ extension LogVerifier {
                 admission(of: t.key, turn: nil, at: t.time, rejectedAs: nil, &emitter)
             }
         case .operatorAction(let r):
-            let action = OperatorAction(op: r.op, tool: r.tool, tenant: r.tenant, actor: r.actor, reason: r.reason)
-            _ = machine.performing(action, at: r.time, &emitter)
+            if let command = try? OperatorCommand(op: r.op, tenant: r.tenant) {
+                _ = machine.performing(OperatorAction(command, tool: r.tool, actor: r.actor, reason: r.reason), at: r.time, &emitter)
+            } else {
+                report(first.seq, first.fact, "a reset of every tenant, which no operator can ask for")
+                machine.fold(first.fact)
+                emitter.consumed = 1
+            }
         case .configuration(let r):
             _ = machine.configuring(r, &emitter)
         case .fleet(let r):

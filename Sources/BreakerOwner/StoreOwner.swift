@@ -165,39 +165,25 @@ public final class StoreOwner: Service, Sendable {
 
     /// Applies every operator action queued in the inbox that this owner has not taken yet.
     ///
-    /// Each row is claimed first; an invalid one is refused (nothing recorded, its CLI told why);
-    /// a valid one is applied through the breaker, and the writer removes the row in the
-    /// transaction that makes its operator record durable. Returns the actions applied.
+    /// The store claims each row and hands it over typed; a row that is not a valid request is
+    /// refused there (nothing recorded, its CLI told why) and logged here. A valid one is applied
+    /// through the breaker, and the writer removes the row in the transaction that makes its
+    /// operator record durable. Returns the actions applied.
     @discardableResult
     public func applyInbox() throws(BreakerError) -> Int {
-        var applied = 0
-        for item in try store.claimInbox(owner: identity) {
-            do {
-                switch item.request {
-                case .operatorAction(let op):
-                    breaker.apply(try Self.action(item, op))
-                case .configure(let json):
-                    // Validated as a whole; an invalid one is refused and nothing is recorded (SPEC §2).
-                    let configuration = try BreakerConfiguration(json: json)
-                    breaker.configure(configuration, actor: item.actor, reason: item.reason, requestID: item.id)
-                }
-                applied += 1
-            } catch {
-                options.logger.error("refused a queued operator action", metadata: ["inbox_id": "\(item.id)", "error": "\(error.message)"])
-                try store.refuseInbox(id: item.id, message: error.message)
+        let (actions, refused) = try store.claimInbox(owner: identity)
+        for (id, message) in refused {
+            options.logger.error("refused a queued operator action", metadata: ["inbox_id": "\(id)", "error": "\(message)"])
+        }
+        for item in actions {
+            switch item.request {
+            case .operatorAction(let action):
+                breaker.apply(action)
+            case .configure(let configuration, let actor, let reason):
+                breaker.configure(configuration, actor: actor, reason: reason, requestID: item.id)
             }
         }
-        return applied
-    }
-
-    /// The action a queued row asks for, validated as the CLI would (SPEC §1, §7).
-    static func action(_ item: InboxAction, _ op: OperatorOp) throws(BreakerError) -> OperatorAction {
-        let tool = try ToolID(item.tool)
-        let tenant = try item.tenant.map { (t) throws(BreakerError) in try TenantID(t) }
-        if op == .reset && tenant == nil {
-            throw BreakerError(.invalidOperation, "reset needs a tenant; give --tenant", context: ["tool": item.tool])
-        }
-        return OperatorAction(op: op, tool: tool, tenant: tenant, actor: item.actor, reason: item.reason, requestID: item.id)
+        return actions.count
     }
 }
 

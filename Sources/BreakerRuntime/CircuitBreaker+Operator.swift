@@ -17,17 +17,19 @@ extension CircuitBreaker {
 
     /// Force-opens `tool` for `tenant`, or every tenant when `nil` (SPEC §7). Durable on return.
     public func forceOpen(tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String) async throws {
-        try await apply(OperatorAction(op: hold ? .forceOpenHold : .forceOpen, tool: tool, tenant: tenant, actor: actor, reason: reason))
+        try await apply(
+            OperatorAction(
+                hold ? .forceOpenHold(ActionTarget(tenant)) : .forceOpen(ActionTarget(tenant)), tool: tool, actor: actor, reason: reason))
     }
 
     /// Releases `tool` for `tenant`, or every tenant when `nil` (SPEC §7). Durable on return.
     public func release(tool: ToolID, tenant: TenantID?, actor: String, reason: String) async throws {
-        try await apply(OperatorAction(op: .release, tool: tool, tenant: tenant, actor: actor, reason: reason))
+        try await apply(OperatorAction(.release(ActionTarget(tenant)), tool: tool, actor: actor, reason: reason))
     }
 
     /// Resets (tenant, tool) to CLOSED (SPEC §7). Durable on return.
     public func reset(tenant: TenantID, tool: ToolID, actor: String, reason: String) async throws {
-        try await apply(OperatorAction(op: .reset, tool: tool, tenant: tenant, actor: actor, reason: reason))
+        try await apply(OperatorAction(.reset(tenant), tool: tool, actor: actor, reason: reason))
     }
 }
 

@@ -233,13 +233,13 @@ public struct Trace: Sendable {
             }
             let reason = try string("reason", required: false) ?? ""
             let actor = try string("actor", required: false) ?? ""
-            let op: OperatorOp
+            let command: OperatorCommand
             switch opName {
-            case "force_open": op = hold ? .forceOpenHold : .forceOpen
-            case "release": op = .release
+            case "force_open": command = hold ? .forceOpenHold(ActionTarget(tenant)) : .forceOpen(ActionTarget(tenant))
+            case "release": command = .release(ActionTarget(tenant))
             case "reset":
-                guard tenant != nil else { throw Self.error(number, "\"reset\" needs a \"tenant\"") }
-                op = .reset
+                guard let tenant else { throw Self.error(number, "\"reset\" needs a \"tenant\"") }
+                command = .reset(tenant)
             default:
                 throw Self.error(number, "unknown op \(String(reflecting: opName)); allowed: force_open, release, reset, configure, fleet")
             }
@@ -248,7 +248,7 @@ public struct Trace: Sendable {
             }
             return .operatorAction(
                 TraceOperatorAction(
-                    at: at, action: OperatorAction(op: op, tool: tool, tenant: tenant, actor: actor, reason: reason),
+                    at: at, action: OperatorAction(command, tool: tool, actor: actor, reason: reason),
                     line: number))
         }
 

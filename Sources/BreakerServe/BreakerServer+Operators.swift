@@ -13,16 +13,16 @@ extension BreakerServer {
         let tool: ToolID = try body.name("tool")
         let tenant: TenantID? = try body.optionalName("tenant")
         let (actor, reason) = try Self.actorAndReason(body)
-        let kind: OperatorOp
+        let command: OperatorCommand
         switch op {
-        case "force-open": kind = try body.bool("hold") ? .forceOpenHold : .forceOpen
-        case "release": kind = .release
+        case "force-open": command = try body.bool("hold") ? .forceOpenHold(ActionTarget(tenant)) : .forceOpen(ActionTarget(tenant))
+        case "release": command = .release(ActionTarget(tenant))
         default:
-            guard tenant != nil else { throw APIError.badRequest("reset needs a tenant: give \"tenant\"") }
-            kind = .reset
+            guard let tenant else { throw APIError.badRequest("reset needs a tenant: give \"tenant\"") }
+            command = .reset(tenant)
         }
-        try await owner.breaker.apply(OperatorAction(op: kind, tool: tool, tenant: tenant, actor: actor, reason: reason))
-        return HTTPAnswer.json(["applied": kind.name])
+        try await owner.breaker.apply(OperatorAction(command, tool: tool, actor: actor, reason: reason))
+        return HTTPAnswer.json(["applied": command.op.name])
     }
 
     /// `POST /v1/operator/configure` (SPEC §2): validated as a whole, recorded, durable on answer.

@@ -1,21 +1,19 @@
 package import BreakerCore
 import GRDB
 
-/// An operator action waiting in the store's inbox for the owner to apply (SPEC §8).
+/// A request waiting in the store's inbox for the owner to apply (SPEC §8), as the owner gets
+/// it: typed and checked. The store alone spells it as a row.
 package struct InboxAction: Sendable, Hashable {
-    /// What is asked: an operator action, or a configuration change (its JSON, not yet checked).
+    /// What is asked.
     package enum Request: Sendable, Hashable {
-        case operatorAction(OperatorOp)
-        case configure(String)
+        /// An operator action; its `requestID` is the row's id.
+        case operatorAction(OperatorAction)
+        /// A configuration change, validated as a whole (SPEC §2).
+        case configure(BreakerConfiguration, actor: String, reason: String)
     }
 
     package var id: Int64
     package var request: Request
-    /// The tool and tenant as the CLI wrote them; the owner validates them (SPEC §1).
-    package var tool: String
-    package var tenant: String?
-    package var actor: String
-    package var reason: String
 }
 
 /// Where a queued action stands, as the CLI that queued it sees it.
@@ -45,10 +43,10 @@ extension EventStore {
     /// Queues an operator action for whichever process owns `path` (no ownership needed).
     /// Returns the inbox id; the owner applies it within a second and removes the row in the
     /// transaction that records it.
-    package static func submit(
-        path: String, op: OperatorOp, tool: String, tenant: String?, actor: String, reason: String
-    ) throws(BreakerError) -> Int64 {
-        try insert(path: path, op: op.name, tool: tool, tenant: tenant, config: nil, actor: actor, reason: reason)
+    package static func submit(path: String, action: OperatorAction) throws(BreakerError) -> Int64 {
+        try insert(
+            path: path, op: action.op.name, tool: action.tool.rawValue, tenant: action.tenant?.rawValue, config: nil,
+            actor: action.actor, reason: action.reason)
     }
 
     /// Queues a configuration change (SPEC §2) for whichever process owns `path`.
@@ -100,8 +98,11 @@ extension EventStore {
     }
 
     /// The owner takes every queued action it has not taken yet, oldest first: unclaimed ones,
-    /// and ones an earlier owner took but did not record (it died). Refused ones stay for their CLI.
-    package func claimInbox(owner: String) throws(BreakerError) -> [InboxAction] {
+    /// and ones an earlier owner took but did not record (it died). Refused ones stay for their
+    /// CLI. A row that is not a valid request (a name SPEC §1 refuses, a reset of every tenant,
+    /// an invalid configuration) is refused here, with the reason its CLI reports, and is
+    /// returned in `refused`; nothing is recorded for it.
+    package func claimInbox(owner: String) throws(BreakerError) -> (actions: [InboxAction], refused: [(id: Int64, message: String)]) {
         do {
             return try db.write { db in
                 let rows = try Row.fetchAll(
@@ -110,28 +111,45 @@ extension EventStore {
                         SELECT id, op, tool, tenant, actor, reason, config FROM inbox
                         WHERE error IS NULL AND (claimed_by IS NULL OR claimed_by != ?) ORDER BY id
                         """, arguments: [owner])
-                var out: [InboxAction] = []
+                var actions: [InboxAction] = []
+                var refused: [(id: Int64, message: String)] = []
                 for r in rows {
                     let id: Int64 = r[0]
-                    try db.execute(sql: "UPDATE inbox SET claimed_by = ? WHERE id = ?", arguments: [owner, id])
-                    let request: InboxAction.Request
-                    if r[1] as String == "configure" {
-                        request = .configure(r[6] ?? "")
-                    } else if let op = OperatorOp(name: r[1]) {
-                        request = .operatorAction(op)
-                    } else {
-                        try db.execute(
-                            sql: "UPDATE inbox SET error = ? WHERE id = ?",
-                            arguments: ["unknown operator action \(String(reflecting: r[1] as String))", id])
-                        continue
+                    do {
+                        let request = try Self.request(op: r[1], tool: r[2], tenant: r[3], actor: r[4], reason: r[5], config: r[6], id: id)
+                        try db.execute(sql: "UPDATE inbox SET claimed_by = ? WHERE id = ?", arguments: [owner, id])
+                        actions.append(InboxAction(id: id, request: request))
+                    } catch let e as BreakerError {
+                        try db.execute(sql: "UPDATE inbox SET error = ? WHERE id = ?", arguments: [e.message, id])
+                        refused.append((id, e.message))
                     }
-                    out.append(InboxAction(id: id, request: request, tool: r[2], tenant: r[3], actor: r[4], reason: r[5]))
                 }
-                return out
+                return (actions, refused)
             }
         } catch {
             throw Self.storeError(error, path: path)
         }
+    }
+
+    /// The request an inbox row spells, checked as the CLI checks it (SPEC §1, §2, §7).
+    private static func request(
+        op: String, tool: String, tenant: String?, actor: String, reason: String, config: String?, id: Int64
+    ) throws(BreakerError) -> InboxAction.Request {
+        if op == "configure" {
+            return .configure(try BreakerConfiguration(json: config ?? ""), actor: actor, reason: reason)
+        }
+        guard let op = OperatorOp(name: op) else {
+            throw BreakerError(.invalidOperation, "unknown operator action \(String(reflecting: op))")
+        }
+        let tool = try ToolID(tool)
+        let tenant = try tenant.map { (t) throws(BreakerError) in try TenantID(t) }
+        let command: OperatorCommand
+        do {
+            command = try OperatorCommand(op: op, tenant: tenant)
+        } catch {
+            throw BreakerError(error.code, error.message, context: ["tool": tool.rawValue])
+        }
+        return .operatorAction(OperatorAction(command, tool: tool, actor: actor, reason: reason, requestID: id))
     }
 
     /// The owner refuses queued action `id`: nothing is recorded; its CLI reports `message`.

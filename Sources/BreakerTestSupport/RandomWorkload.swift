@@ -41,7 +41,9 @@ public enum RandomWorkload {
                 out.append(
                     .operatorAction(
                         Trace.TraceOperatorAction(
-                            at: at, action: OperatorAction(op: op, tool: tool, tenant: tenant, actor: "oncall", reason: "test"),
+                            at: at,
+                            action: OperatorAction(
+                                try! OperatorCommand(op: op, tenant: tenant), tool: tool, actor: "oncall", reason: "test"),
                             line: n + 1)))
                 continue
             }

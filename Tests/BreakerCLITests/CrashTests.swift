@@ -102,7 +102,7 @@ import Testing
         defer {
             if owner.isRunning { kill(owner.processIdentifier, SIGKILL) }
         }
-        while EventStore.currentOwner(of: db) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        try await waitUntil("the load to own the store", poll: .milliseconds(20)) { EventStore.currentOwner(of: db) != nil }
 
         let second = try CLI.process(["load", "--db", db, "--duration", "1"])
         #expect(second.status == 1 && second.stderr.contains("pid \(owner.processIdentifier)"), "\(second.stderr)")
@@ -114,7 +114,7 @@ import Testing
         #expect(r.stderr.contains("applied by the running owner"))
 
         kill(owner.processIdentifier, SIGTERM)
-        owner.waitUntilExit()
+        try waitForExit(owner, "the load to stop on SIGTERM")
         #expect(owner.terminationStatus == 0, "SIGTERM stops the load cleanly")
 
         let store = try EventStore.openReader(path: db)

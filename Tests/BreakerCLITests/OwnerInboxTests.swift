@@ -4,6 +4,7 @@ import BreakerRuntime
 import BreakerStore
 import BreakerTestSupport
 import Foundation
+import GRDB
 import Testing
 
 /// SPEC §8: operator actions given through the CLI reach every kind of owner within a second, are
@@ -15,6 +16,10 @@ import Testing
         let trace = try writeTrace(dir, [callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t-1")])
         #expect(try await CLI.run(["simulate", trace, "--db", db]).status == 0)
         return db
+    }
+
+    func forceOpenAcme(reason: String) -> OperatorAction {
+        OperatorAction(.forceOpen(.tenant(try! TenantID("acme"))), tool: try! ToolID("web_search"), actor: "a", reason: reason)
     }
 
     func operatorRecords(_ db: String) throws -> [OperatorRecord] {
@@ -42,7 +47,11 @@ import Testing
 
     func stop(_ app: Process) {
         kill(app.processIdentifier, SIGTERM)
-        app.waitUntilExit()
+        do {
+            try waitForExit(app, "the embedding application to stop on SIGTERM")
+        } catch {
+            Issue.record(error)
+        }
     }
 
     @Test func anApplicationEmbeddingTheOwnerAppliesACLIActionAndTheCLISaysSoOnceDurable() async throws {
@@ -78,8 +87,8 @@ import Testing
         defer { stop(app) }
         for round in 0..<5 {
             let queued = SystemWallClock().now
-            let id = try EventStore.submit(path: db, op: .forceOpen, tool: "web_search", tenant: "acme", actor: "a", reason: "r\(round)")
-            while try EventStore.inboxState(path: db, id: id) != .applied { try await Task.sleep(for: .milliseconds(5)) }
+            let id = try EventStore.submit(path: db, action: forceOpenAcme(reason: "r\(round)"))
+            try await waitUntil("queued action \(id) to be applied") { try EventStore.inboxState(path: db, id: id) == .applied }
             let record = try #require(try operatorRecords(db).last)
             #expect(record.reason == "r\(round)")
             let delay = record.time.milliseconds - queued.milliseconds
@@ -87,12 +96,23 @@ import Testing
         }
     }
 
-    @Test(arguments: [("bad\u{1}name", "control character"), (String(repeating: "x", count: 129), "128")])
-    func aQueuedActionWithAnInvalidTenantIsRefusedAndNothingIsRecorded(tenant: String, message: String) async throws {
+    @Test(arguments: [
+        ("force_open_hold", "bad\u{1}name", "control character"), ("force_open_hold", String(repeating: "x", count: 129), "128"),
+        ("reset", nil, "reset needs a tenant"),
+    ])
+    func aQueuedActionWithAnInvalidTenantIsRefusedAndNothingIsRecorded(op: String, tenant: String?, message: String) async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = try await store(dir)
-        let id = try EventStore.submit(path: db, op: .forceOpenHold, tool: "web_search", tenant: tenant, actor: "a", reason: "r")
+        // Written as a row, as no typed action can spell it: an older CLI, or a hand with sqlite3.
+        let id = try await DatabaseQueue(path: db).write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO inbox(submitted_at, op, tool, tenant, config, actor, reason)
+                    VALUES (0, ?, 'web_search', ?, NULL, 'a', 'r')
+                    """, arguments: [op, tenant])
+            return db.lastInsertedRowID
+        }
         var options = StoreOwner.Options()
         options.logger = Fixtures.silentLogger
         let owner = try StoreOwner(path: db, options: options)
@@ -107,6 +127,17 @@ import Testing
         #expect(machine.keys.allSatisfy { machine.status(of: $0)?.state == .closed })
     }
 
+    @Test func aResetOfEveryTenantCannotBeAskedAndALogThatHasOneDoesNotVerify() throws {
+        #expect(throws: BreakerError.self) { try OperatorCommand(op: .reset, tenant: nil) }
+        let tool = try ToolID("web_search")
+        let record = OperatorRecord(
+            time: Timestamp(milliseconds: 1_000), tenant: nil, tool: tool, op: .reset, actor: "a", reason: "r", requestID: nil)
+        var verifier = LogVerifier(machine: BreakerMachine(configuration: .standard))
+        verifier.check(.operatorAction(record), seq: 1)
+        verifier.finish()
+        #expect(verifier.problems.contains { $0.contains("a reset of every tenant") }, "\(verifier.problems)")
+    }
+
     @Test func theCLIGivesUpWithAClearMessageWhenNoOwnerAppliesTheActionInTime() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -119,7 +150,7 @@ import Testing
             r.stderr.contains("did not take force_open web_search for all tenants within") && r.stderr.contains("not applied"),
             "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "one clear line: \(r.stderr)")
-        #expect(try silent.claimInbox(owner: "check").isEmpty, "the withdrawn action is no longer queued")
+        #expect(try silent.claimInbox(owner: "check").actions.isEmpty, "the withdrawn action is no longer queued")
         #expect(try operatorRecords(db).isEmpty)
     }
 
@@ -127,11 +158,11 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = try await store(dir)
-        let id = try EventStore.submit(path: db, op: .forceOpen, tool: "web_search", tenant: "acme", actor: "a", reason: "queued")
+        let id = try EventStore.submit(path: db, action: forceOpenAcme(reason: "queued"))
         do {
             // An owner claims it and dies before recording it.
             let dead = try EventStore.openOwner(path: db)
-            #expect(try dead.claimInbox(owner: "pid 1, dead").map(\.id) == [id])
+            #expect(try dead.claimInbox(owner: "pid 1, dead").actions.map(\.id) == [id])
         }
         #expect(try EventStore.inboxState(path: db, id: id) == .claimed(by: "pid 1, dead"))
         // The next owner — here the CLI itself, as no owner runs — applies it along with its own action.

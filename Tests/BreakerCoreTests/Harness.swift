@@ -43,20 +43,23 @@ struct Harness {
     }
 
     mutating func perform(_ op: OperatorOp, _ tool: ToolID, tenant: TenantID?, at ms: Int64, actor: String = "a", reason: String = "r") {
-        machine.perform(OperatorAction(op: op, tool: tool, tenant: tenant, actor: actor, reason: reason), at: Self.t(ms), facts: &facts)
+        machine.perform(
+            OperatorAction(try! OperatorCommand(op: op, tenant: tenant), tool: tool, actor: actor, reason: reason), at: Self.t(ms),
+            facts: &facts)
     }
 
     mutating func forceOpen(tool: ToolID, tenant: TenantID?, hold: Bool, actor: String, reason: String, at t: Timestamp) {
-        let action = OperatorAction(op: hold ? .forceOpenHold : .forceOpen, tool: tool, tenant: tenant, actor: actor, reason: reason)
+        let action = OperatorAction(
+            hold ? .forceOpenHold(ActionTarget(tenant)) : .forceOpen(ActionTarget(tenant)), tool: tool, actor: actor, reason: reason)
         machine.perform(action, at: t, facts: &facts)
     }
 
     mutating func release(tool: ToolID, tenant: TenantID?, actor: String, reason: String, at t: Timestamp) {
-        machine.perform(OperatorAction(op: .release, tool: tool, tenant: tenant, actor: actor, reason: reason), at: t, facts: &facts)
+        machine.perform(OperatorAction(.release(ActionTarget(tenant)), tool: tool, actor: actor, reason: reason), at: t, facts: &facts)
     }
 
     mutating func reset(tenant: TenantID, tool: ToolID, actor: String, reason: String, at t: Timestamp) {
-        machine.perform(OperatorAction(op: .reset, tool: tool, tenant: tenant, actor: actor, reason: reason), at: t, facts: &facts)
+        machine.perform(OperatorAction(.reset(tenant), tool: tool, actor: actor, reason: reason), at: t, facts: &facts)
     }
 
     /// Starts a health-check probe of `key` at `t`, as the prober does.

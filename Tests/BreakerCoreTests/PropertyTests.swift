@@ -97,7 +97,7 @@ import Testing
             let tenant = try! TenantID("tenant-\(Int.random(in: 0..<4, using: &rng))")
             let tool = try! ToolID("tool-\(Int.random(in: 0..<2, using: &rng))")
             if Int.random(in: 0..<50, using: &rng) == 0 {
-                breaker.apply(OperatorAction(op: .forceOpen, tool: tool, tenant: nil, actor: "a", reason: "r"))
+                breaker.apply(OperatorAction(.forceOpen(.allTenants), tool: tool, actor: "a", reason: "r"))
             } else if !permits.isEmpty, Bool.random(using: &rng) {
                 let p = permits.remove(at: Int.random(in: 0..<permits.count, using: &rng))
                 _ = breaker.complete(

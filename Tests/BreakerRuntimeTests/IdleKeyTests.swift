@@ -62,7 +62,7 @@ import Testing
         clock.advance(by: .seconds(120))
         #expect(breaker.releaseIdleKeys() == 1)
         #expect(breaker.status(of: key)?.generation == 3 && breaker.status(of: key)?.state == .closed)
-        breaker.apply(OperatorAction(op: .forceOpenHold, tool: search, tenant: nil, actor: "oncall", reason: "vendor outage"))
+        breaker.apply(OperatorAction(.forceOpenHold(.allTenants), tool: search, actor: "oncall", reason: "vendor outage"))
         guard case .rejected(let r) = breaker.admit(tenant: globex, tool: search, turn: try TurnID("t2")) else {
             Issue.record("a tool-wide hold covers the idle key")
             return

@@ -75,7 +75,7 @@ import Testing
 
         // Give the store room again: the writer resumes by itself.
         try await store.db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1000000") }
-        while writer.health.failing { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("the writer to resume once the store has room") { !writer.health.failing }
         for j in 0..<100 { try call(i + j) }
         let dropped = writer.health.droppedCalls
         writer.close()

@@ -23,8 +23,8 @@ struct AuditCommand: AsyncParsableCommand {
 
     @OptionGroup var tenant: TenantFilterOption
 
-    @Option(help: ArgumentHelp("Only this tool.", valueName: "tool"))
-    var tool: String?
+    @Option(help: ArgumentHelp("Only this tool.", valueName: "tool"), transform: { try parseName($0, option: "--tool") })
+    var tool: ToolID?
 
     @OptionGroup var range: TimeRangeOptions
 
@@ -37,18 +37,17 @@ struct AuditCommand: AsyncParsableCommand {
         if tenant.tenant == nil && turn == nil {
             throw ValidationError("say whose timeline: --tenant NAME (or --turn ID for one turn's calls)")
         }
-        if let tool { _ = try parseName(tool, option: "--tool") as ToolID }
     }
 
     func run() async throws {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
             if let turn {
-                writeOut(try s.turnAudit(turn: turn, tenant: try tenant.tenantID).csv)
+                writeOut(try s.turnAudit(turn: turn, tenant: tenant.tenant).csv)
                 return
             }
             let timeline = try s.auditTimeline(
-                tenant: try tenant.tenantID!, tool: try tool.map { try parseName($0, option: "--tool") }, from: try range.fromTime,
+                tenant: tenant.tenant!, tool: tool, from: try range.fromTime,
                 to: try range.toTime)
             writeOut(timeline.csv)
         }

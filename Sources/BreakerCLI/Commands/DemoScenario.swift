@@ -87,8 +87,8 @@ enum DemoScenario {
             }
         }
         func op(_ m: Int64, _ o: OperatorOp, _ tool: String, _ tenant: String?, _ actor: String, _ reason: String) {
-            let action = OperatorAction(
-                op: o, tool: try! ToolID(tool), tenant: tenant.map { try! TenantID($0) }, actor: actor, reason: reason)
+            let command = try! OperatorCommand(op: o, tenant: tenant.map { try! TenantID($0) })
+            let action = OperatorAction(command, tool: try! ToolID(tool), actor: actor, reason: reason)
             calls.append(
                 (
                     minute(m), order,

@@ -27,7 +27,7 @@ struct ExportCommand: AsyncParsableCommand {
             let s = try EventStore.openReader(path: store.path)
             let (from, to) = (try range.fromTime, try range.toTime)
             noteGaps(try s.logGaps(from: from, to: to))
-            let only = try tenant.tenantID
+            let only = tenant.tenant
             var kinds = EventKinds.all
             // Global outages and gaps belong to no tenant.
             if only != nil { kinds.subtract([.globalOutages, .logGaps]) }

@@ -23,8 +23,9 @@ struct ForceOpenCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: OperatorOptions
-    @Option(help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"))
-    var tenant: String?
+    @Option(
+        help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"), transform: { try parseName($0, option: "--tenant") })
+    var tenant: TenantID?
     @Flag(help: "Hold the circuits open until released.")
     var hold = false
     @OptionGroup var waiting: WaitOption
@@ -32,9 +33,12 @@ struct ForceOpenCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let target = ActionTarget(tenant)
             try await OperatorRelay.apply(
-                op: hold ? .forceOpenHold : .forceOpen, tool: options.tool, tenant: tenant, actor: options.actorName,
-                reason: options.reason, storePath: store.path, wait: waiting.duration)
+                OperatorAction(
+                    hold ? .forceOpenHold(target) : .forceOpen(target), tool: options.tool, actor: options.actorName, reason: options.reason
+                ),
+                storePath: store.path, wait: waiting.duration)
         }
     }
 }

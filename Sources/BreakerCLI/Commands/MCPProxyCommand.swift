@@ -40,7 +40,10 @@ struct MCPProxyCommand: AsyncParsableCommand {
             1 failure (the server cannot start, the store is owned elsewhere); 64 bad arguments.
             """)
 
-    @Option(help: ArgumentHelp("The tenant every call of this proxy belongs to.", valueName: "tenant")) var tenant: String
+    @Option(
+        help: ArgumentHelp("The tenant every call of this proxy belongs to.", valueName: "tenant"),
+        transform: { try parseName($0, option: "--tenant") })
+    var tenant: TenantID
     @Option(help: ArgumentHelp("The URL of a running `breakerctl serve`.", valueName: "url")) var breaker: String?
     @Option(help: ArgumentHelp("File holding the agent token of that serve, if it needs one.", valueName: "file"))
     var tokenFile: String?
@@ -56,7 +59,6 @@ struct MCPProxyCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        _ = try parseName(tenant, option: "--tenant") as TenantID
         if command.isEmpty { throw ValidationError("give the MCP server to start after --, e.g. -- python3 server.py") }
         if (breaker == nil) == (db == nil) { throw ValidationError("give the breaker: --breaker URL (a running serve) or --db PATH") }
         if config != nil && db == nil { throw ValidationError("--config configures the store of --db; a serve has its own") }
@@ -68,7 +70,7 @@ struct MCPProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let tenantID: TenantID = try parseName(tenant, option: "--tenant")
+            let tenantID = tenant
             var options = MCPProxy.Options(tenant: tenantID)
             options.toolErrorsAsSuccess = toolErrorsAsSuccess
             options.listAll = listAll

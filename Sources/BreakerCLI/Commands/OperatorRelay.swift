@@ -10,14 +10,10 @@ import BreakerStore
 /// transaction); if no owner applies it within `wait`, the CLI withdraws it and says so, or — when an
 /// owner took it but could not record it yet — says that it stays queued.
 enum OperatorRelay {
-    static func apply(
-        op: OperatorOp, tool: String, tenant: String?, actor: String, reason: String, storePath: String, wait: Duration
-    ) async throws {
-        _ = try parseName(tool, option: "--tool") as ToolID
-        if let tenant { _ = try parseName(tenant, option: "--tenant") as TenantID }
-        let what = "\(op.name) \(tool)\(tenant.map { " for " + $0 } ?? " for all tenants")"
-        try await relay(what, storePath: storePath, wait: wait) {
-            try EventStore.submit(path: storePath, op: op, tool: tool, tenant: tenant, actor: actor, reason: reason)
+    static func apply(_ action: OperatorAction, storePath: String, wait: Duration) async throws {
+        let whom = action.tenant.map { " for " + $0.rawValue } ?? " for all tenants"
+        try await relay("\(action.op.name) \(action.tool.rawValue)\(whom)", storePath: storePath, wait: wait) {
+            try EventStore.submit(path: storePath, action: action)
         }
     }
 

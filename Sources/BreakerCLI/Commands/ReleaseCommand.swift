@@ -17,15 +17,16 @@ struct ReleaseCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: OperatorOptions
-    @Option(help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"))
-    var tenant: String?
+    @Option(
+        help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"), transform: { try parseName($0, option: "--tenant") })
+    var tenant: TenantID?
     @OptionGroup var waiting: WaitOption
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
         try await reportingErrors {
             try await OperatorRelay.apply(
-                op: .release, tool: options.tool, tenant: tenant, actor: options.actorName, reason: options.reason,
+                OperatorAction(.release(ActionTarget(tenant)), tool: options.tool, actor: options.actorName, reason: options.reason),
                 storePath: store.path, wait: waiting.duration)
         }
     }

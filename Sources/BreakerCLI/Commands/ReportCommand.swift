@@ -45,7 +45,7 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
-            let report = try s.slaReport(tenant: try tenant.tenantID, from: try range.fromHour, to: try range.toHour)
+            let report = try s.slaReport(tenant: tenant.tenant, from: try range.fromHour, to: try range.toHour)
             if let first = report.rows.map(\.hourStart).min(), let last = report.rows.map(\.hourStart).max() {
                 noteGaps(try s.logGaps(from: first, to: last.adding(milliseconds: 3_600_000)))
             }

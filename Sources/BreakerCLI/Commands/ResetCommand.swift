@@ -14,15 +14,15 @@ struct ResetCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: OperatorOptions
-    @Option(help: ArgumentHelp("The tenant.", valueName: "tenant"))
-    var tenant: String
+    @Option(help: ArgumentHelp("The tenant.", valueName: "tenant"), transform: { try parseName($0, option: "--tenant") })
+    var tenant: TenantID
     @OptionGroup var waiting: WaitOption
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
         try await reportingErrors {
             try await OperatorRelay.apply(
-                op: .reset, tool: options.tool, tenant: tenant, actor: options.actorName, reason: options.reason,
+                OperatorAction(.reset(tenant), tool: options.tool, actor: options.actorName, reason: options.reason),
                 storePath: store.path, wait: waiting.duration)
         }
     }

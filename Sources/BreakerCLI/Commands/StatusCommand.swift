@@ -35,7 +35,7 @@ struct StatusCommand: AsyncParsableCommand {
                 printError("owner: pid \(owner.pid); \(owner.status)")
             }
             let machine = try s.rebuild().machine
-            let only = try tenant.tenantID
+            let only = tenant.tenant
             let lines = machine.keys.filter { only == nil || $0.tenant == only }.sorted().map {
                 StatusLine(key: $0, status: machine.status(of: $0)!)
             }

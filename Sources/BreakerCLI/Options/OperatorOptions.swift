@@ -4,8 +4,8 @@ import Foundation
 
 /// Options every operator action takes.
 struct OperatorOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The tool.", valueName: "tool"))
-    var tool: String
+    @Option(help: ArgumentHelp("The tool.", valueName: "tool"), transform: { try parseName($0, option: "--tool") })
+    var tool: ToolID
 
     @Option(help: ArgumentHelp("Why (recorded in the log and the audit).", valueName: "text"))
     var reason: String
@@ -14,8 +14,6 @@ struct OperatorOptions: ParsableArguments {
     var actor: String?
 
     var actorName: String { actor ?? ProcessInfo.processInfo.environment["USER"] ?? "operator" }
-
-    func validate() throws { _ = try parseName(tool, option: "--tool") as ToolID }
 }
 
 /// How long an operator command waits for a running owner to apply its action.

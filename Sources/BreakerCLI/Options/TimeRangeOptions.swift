@@ -39,12 +39,10 @@ struct HourRangeOptions: ParsableArguments {
 
 /// `--tenant T` (optional): one tenant's records.
 struct TenantFilterOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Only this tenant (a name starting with - is written --tenant=-name).", valueName: "tenant"))
-    var tenant: String?
-
-    func validate() throws { _ = try tenantID }
-
-    var tenantID: TenantID? { get throws { try tenant.map { try parseName($0, option: "--tenant") } } }
+    @Option(
+        help: ArgumentHelp("Only this tenant (a name starting with - is written --tenant=-name).", valueName: "tenant"),
+        transform: { try parseName($0, option: "--tenant") })
+    var tenant: TenantID?
 }
 
 /// `--format table|json`.
