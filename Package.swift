@@ -38,14 +38,14 @@ let package = Package(
         .target(
             name: "BreakerStore",
             dependencies: [
-                "BreakerCore", "BreakerReports",
+                "BreakerCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .target(name: "BreakerReports", dependencies: ["BreakerCore"]),
+        .target(name: "BreakerReports", dependencies: ["BreakerCore", "BreakerStore"]),
         .target(
             name: "BreakerOwner",
             dependencies: [

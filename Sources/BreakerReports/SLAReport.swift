@@ -1,19 +1,5 @@
 public import BreakerCore
 
-/// The counts of one tenant in one UTC hour, as the store keeps them.
-public struct HourlyCounts: Sendable, Hashable {
-    public var tenant: TenantID
-    /// Start of the UTC hour.
-    public var hour: Timestamp
-    public var tally: HourlyTally
-
-    public init(tenant: TenantID, hour: Timestamp, tally: HourlyTally) {
-        self.tenant = tenant
-        self.hour = hour
-        self.tally = tally
-    }
-}
-
 /// The per-tenant, per-hour SLA report of SPEC §9: a pure function of the tenants' hourly
 /// counts and their transitions (the store reads them; ``EventStore`` has the glue).
 public struct SLAReport: Sendable {

@@ -233,7 +233,7 @@ extension EventStore {
             var startSeq = filter.afterSeq
             if let f = filter.from { startSeq = max(startSeq, try firstCallSeq(db, atOrAfter: f.milliseconds - d.tsBase) - 1) }
             try source(
-                "SELECT seq, ts, packed, turn, latency_us, generation, CASE WHEN (packed >> 2) & 7 = 1 THEN (SELECT error FROM call_errors e WHERE e.seq = calls.seq) END FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
+                "SELECT seq, ts, packed, turn, latency_us, generation, \(RowCodes.errorColumnSQL) FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
                 after: startSeq
             ) { row in
                 let u = RowCodes.unpack(row[2])

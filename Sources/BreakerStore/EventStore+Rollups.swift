@@ -1,5 +1,4 @@
 public import BreakerCore
-public import BreakerReports
 import GRDB
 
 extension EventStore {
@@ -64,7 +63,7 @@ extension EventStore {
             let cursor = try Row.fetchCursor(
                 db,
                 sql:
-                    "SELECT ts, packed, turn, latency_us, generation, CASE WHEN (packed >> 2) & 7 = 1 THEN (SELECT error FROM call_errors e WHERE e.seq = calls.seq) END FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
+                    "SELECT ts, packed, turn, latency_us, generation, \(RowCodes.errorColumnSQL) FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
                 arguments: [start])
             while let row = try cursor.next() {
                 let u = RowCodes.unpack(row[1])

@@ -39,6 +39,11 @@ enum RowCodes {
         }
     }
 
+    /// SQL for a `calls` row's error type: the `call_errors` row of a failure, else NULL. The one
+    /// place the packed column is read in SQL.
+    static let errorColumnSQL =
+        "CASE WHEN (packed >> 2) & 7 = \(outcomeCode(.failure(unknownErrorType))) THEN (SELECT error FROM call_errors e WHERE e.seq = calls.seq) END"
+
     /// The error type a failure row without a call_errors row is read as.
     static let unknownErrorType = ErrorType(describing: "ToolError")
 

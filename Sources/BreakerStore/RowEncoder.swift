@@ -1,5 +1,4 @@
 import BreakerCore
-import BreakerReports
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -12,8 +11,8 @@ enum QueueItem {
 }
 
 /// The writer's side of the log: turns facts into rows, keeps the name dictionaries, and keeps
-/// the hourly rollups and turn flags that the SLA report reads (counted by `BreakerReports`'
-/// ``HourlyTally`` and ``TurnFlags``; the store persists what they compute).
+/// the hourly rollups and turn flags that the SLA report reads (counted by `BreakerCore`'s
+/// `HourlyTally` and `TurnFlags`, defined once for the writer and the reports).
 ///
 /// Used only inside the writer's serialized database access. A call fact names its key by
 /// number: the key's row id is that number + 1, so no name is looked up per record.

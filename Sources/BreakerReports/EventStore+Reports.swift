@@ -1,8 +1,9 @@
 public import BreakerCore
-public import BreakerReports
+public import BreakerStore
 
-// The store's side of the reports: it reads the rows a report is computed from and hands them to
-// the pure functions of BreakerReports.
+// The one file of BreakerReports that reads: it asks the store for the records and counters a
+// report is computed from and hands them to the pure functions of this target. The store computes
+// no report.
 
 extension EventStore {
     /// The SLA report (SPEC §9) of `tenant`, or of every tenant, over [`from`, `to`).

@@ -1,4 +1,5 @@
-public import BreakerCore
+// The SLA counters of SPEC §9, defined once: the store's writer keeps them with each batch of
+// rows (turn flags, hourly rollups) and the reports read them.
 
 /// What SPEC §9 says a turn is, for one tenant: it belongs to the hour of its first call record;
 /// it is blocked when one of its calls was rejected, degraded when one was rejected, failed or
@@ -84,4 +85,18 @@ public struct HourlyTally: Sendable, Hashable {
 extension Timestamp {
     /// The start of the UTC hour that holds this instant, in ms.
     public var hourMilliseconds: Int64 { hourStart.milliseconds }
+}
+
+/// The counts of one tenant in one UTC hour, as the store keeps them.
+public struct HourlyCounts: Sendable, Hashable {
+    public var tenant: TenantID
+    /// Start of the UTC hour.
+    public var hour: Timestamp
+    public var tally: HourlyTally
+
+    public init(tenant: TenantID, hour: Timestamp, tally: HourlyTally) {
+        self.tenant = tenant
+        self.hour = hour
+        self.tally = tally
+    }
 }
