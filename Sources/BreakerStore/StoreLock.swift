@@ -24,7 +24,7 @@ final class StoreLock: Sendable {
                 "cannot create the owner lock \(path): \(String(cString: strerror(e))); the store's directory must be writable by the owner",
                 context: ["path": path])
         }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        if !Self.lockExclusively(fd) {
             var buffer = [UInt8](repeating: 0, count: 64)
             let n = pread(fd, &buffer, 63, 0)
             // The file holds the owner's pid on its first line, then its log's health.
@@ -41,6 +41,18 @@ final class StoreLock: Sendable {
         // The file's whole size is written now, so that later updates overwrite blocks already
         // allocated and still land when the disk is full (that is when they matter most).
         publish(status: "log ok")
+    }
+
+    /// Takes the owner lock of `fd`, waiting out a process that only asks whether there is an
+    /// owner (``ownerStatus(of:)`` holds a shared lock for an instant): up to 250 ms. An owner
+    /// holds the lock for its whole life, so a real owner still refuses a second one.
+    private static func lockExclusively(_ fd: Int32) -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(250))
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK, ContinuousClock.now < deadline else { return false }
+            usleep(1_000)
+        }
+        return true
     }
 
     /// Bytes of the lock file: the pid line, then the owner's one-line status, space-padded.

@@ -4,7 +4,7 @@ import Testing
 
 /// `breakerctl alerts` judges the store as it was at the time asked, with the configured
 /// global-outage threshold.
-@Suite struct AlertsTests {
+@Suite(.temporaryDirectory) struct AlertsTests {
     /// a, b fail web_search at 10:00 (their circuits open), a reset closes a at 10:30.
     func store(_ dir: String, config: String) async throws -> String {
         var lines = ["a", "b"].map { callLine("2026-11-28T10:00:00Z", $0, "web_search", "t", latency: 0, result: "error") }
@@ -19,8 +19,7 @@ import Testing
     }
 
     @Test func alertsJudgeTheStateAsItWasAtTheTimeAsked() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000, "globalOutageTenants": 2}}"#)
         let during = try await CLI.run(["alerts", "--at", "2026-11-28T10:20:00Z", "--format", "json", "--db", db])
         #expect(during.status == 2, "\(during.stderr)")
@@ -33,8 +32,7 @@ import Testing
     }
 
     @Test func theGlobalOutageAlertUsesTheConfiguredThreshold() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000, "globalOutageTenants": 3}}"#)
         let r = try await CLI.run(["alerts", "--at", "2026-11-28T10:20:00Z", "--format", "json", "--db", db])
         #expect(!r.text.contains("global_outage"), "two tenants are below this store's threshold of 3: \(r.text)")

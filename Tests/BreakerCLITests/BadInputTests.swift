@@ -2,7 +2,7 @@ import BreakerTestSupport
 import Foundation
 import Testing
 
-@Suite struct BadInputTests {
+@Suite(.temporaryDirectory) struct BadInputTests {
     static let good = callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t1")
 
     @Test(
@@ -23,8 +23,7 @@ import Testing
             (#"[1, 2]"#, "JSON object"),
         ] as [(String, String)])
     func aMalformedTraceNamesTheLineAndWritesNothing(line: String, message: String) async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let trace = try writeTrace(dir, [Self.good, line])
         let r = try await CLI.run(["simulate", trace, "--db", dir + "/s.sqlite"])
         #expect(r.status == 1)
@@ -40,8 +39,7 @@ import Testing
             ("not json", "not valid JSON"),
         ] as [(String, String)])
     func aMalformedConfigurationNamesTheKeyAndWritesNothing(config: String, message: String) async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let trace = try writeTrace(dir, [Self.good])
         try config.write(toFile: dir + "/c.json", atomically: true, encoding: .utf8)
         let r = try await CLI.run(["simulate", trace, "--config", dir + "/c.json", "--db", dir + "/s.sqlite"])
@@ -76,8 +74,7 @@ import Testing
     }
 
     @Test func aStoreOfRandomBytesIsRefused() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = dir + "/s.sqlite"
         var rng = SystemRandomNumberGenerator()
         try Data((0..<65536).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: URL(fileURLWithPath: db))
@@ -85,8 +82,7 @@ import Testing
     }
 
     @Test func aTruncatedStoreIsRefused() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await goodStore(dir)
         let data = try Data(contentsOf: URL(fileURLWithPath: db))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: db))
@@ -94,16 +90,14 @@ import Testing
     }
 
     @Test func aFileThatIsNotSQLiteIsRefused() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = dir + "/notes.txt"
         try String(repeating: "meeting notes\n", count: 50).write(toFile: db, atomically: true, encoding: .utf8)
         try await expectRefused(db, "not a TenantBreaker store")
     }
 
     @Test func aStoreFromANewerSchemaIsRefused() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await goodStore(dir)
         // user_version lives at byte 60 of the SQLite header (big-endian).
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: db))
@@ -121,8 +115,7 @@ import Testing
     }
 
     @Test func simulateRefusesAStoreThatExists() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await goodStore(dir)
         let trace = try writeTrace(dir, [Self.good], name: "again.jsonl")
         try await expectRefused(db, "already exists", commands: [["simulate", trace]])
@@ -144,8 +137,7 @@ import Testing
 
     @Test(.enabled(if: getuid() != 0, "root may write a read-only file"))
     func aReadOnlyStoreFileIsRefusedForWriting() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await goodStore(dir)
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db)
         try await expectRefused(
@@ -174,8 +166,7 @@ import Testing
             try await body(fs.dir, [:])
         } else {
             // Without mount privileges, a size cap on the store fails the same way.
-            let dir = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let dir = scratchDirectory
             try await body(dir, ["BREAKER_MAX_PAGE_COUNT": "120"])
         }
     }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// What commands print: exact field sets, and one clear line from operator commands.
-@Suite struct CommandOutputTests {
+@Suite(.temporaryDirectory) struct CommandOutputTests {
     /// acme/web_search opens at 10:00:04 and is reset at 10:10; b and c open web_search at
     /// 10:01 and 10:02 (a global outage: three tenants open); globex/crm opens at 10:20.
     func store(_ dir: String) async throws -> String {
@@ -21,8 +21,7 @@ import Testing
     }
 
     @Test func statusJSONHasEveryFieldAndNoOpenTimeForAClosedKey() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let r = try await CLI.run(["status", "--format", "json", "--db", db])
         let keys = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]])
@@ -41,8 +40,7 @@ import Testing
     }
 
     @Test func exportLinesHaveExactlyTheFieldsOfTheirKind() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let expected: [String: Set<String>] = [
             "call": ["seq", "ts", "kind", "tenant", "tool", "turn", "outcome", "reason", "latency_us", "generation", "probe", "stale"],
@@ -64,8 +62,7 @@ import Testing
     }
 
     @Test func anOperatorCommandPrintsOneLineWhenItSucceeds() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let r = try await CLI.run(["force-open", "--tool", "web_search", "--tenant", "acme", "--reason", "r", "--db", db])
         #expect(r.status == 0)
@@ -81,8 +78,7 @@ import Testing
             (["release", "--tool", String(repeating: "x", count: 200), "--reason", "r"], Int32(64), "128"),
         ])
     func anOperatorCommandsErrorIsOneClearLine(args: [String], status: Int32, mentions: String) async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let r = try await CLI.run(args.contains("--db") ? args : args + ["--db", db])
         #expect(r.status == status, "\(r.stderr)")

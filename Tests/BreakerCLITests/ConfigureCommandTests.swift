@@ -8,7 +8,7 @@ import Testing
 /// SPEC §2, §10, §11: a configuration change enters through `configure` (on the store or through a
 /// running owner) and simulation traces, is refused whole when invalid, and shows in `config`,
 /// `export` and the audit.
-@Suite(.serialized) struct ConfigureCommandTests {
+@Suite(.temporaryDirectory, .serialized) struct ConfigureCommandTests {
     /// A store with one key under failureThreshold 5, owned by nobody.
     func store(_ dir: String) async throws -> String {
         let db = dir + "/s.sqlite"
@@ -32,8 +32,7 @@ import Testing
     }
 
     @Test func configureRecordsTheChangeAndConfigExportAndTheAuditShowIt() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let file = try write(#"{"tools": {"web_search": {"failureThreshold": 8}}}"#, dir)
         let r = try await CLI.run(["configure", "--config", file, "--reason", "flaky vendor", "--actor", "sre-kim", "--db", db])
@@ -67,8 +66,7 @@ import Testing
     }
 
     @Test func whatConfigPrintsIsAConfigurationFileConfigureAccepts() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let file = try write(
             #"{"defaults": {"failureRateThreshold": 0.5, "openTimeoutMultiplier": 2.5}, "tenants": {"=acme": {"tools": {"crm_api": {"failureRateThreshold": null, "callTimeoutMs": 900}}}}, "runtime": {"probeIntervalMs": 250}}"#,
@@ -91,8 +89,7 @@ import Testing
         (#"{"defaults": {"failureThreshold": 8},"#, "not valid JSON"),
     ])
     func anInvalidConfigurationIsRefusedNamingTheKeyAndNothingIsRecorded(json: String, named: String) async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let before = try await CLI.run(["export", "--db", db]).text
         let r = try await CLI.run(["configure", "--config", try write(json, dir), "--reason", "r", "--db", db])
@@ -103,8 +100,7 @@ import Testing
     }
 
     @Test func aRunningOwnerAppliesAConfigureWithinASecondAndTheCLISaysSoOnceDurable() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let app = try OwnerInboxTests().startEmbeddingApplication(db)
         defer { OwnerInboxTests().stop(app) }
@@ -121,8 +117,7 @@ import Testing
     }
 
     @Test func aMalformedConfigureLineInATraceNamesTheLineAndWritesNothing() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let trace = try writeTrace(
             dir,
             [
@@ -139,8 +134,7 @@ import Testing
     }
 
     @Test func aConfigureLineInATraceChangesTheRulesFromItsTime() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         // Two failures open nothing under the defaults, until failureThreshold drops to 2.
         let trace = try writeTrace(
             dir,
@@ -159,8 +153,7 @@ import Testing
     }
 
     @Test func theDemoRetunesVectorDBAndItsSummaryAndAuditsSaySo() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let r = try await CLI.run(["demo", "--output", dir + "/out"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(
@@ -181,13 +174,12 @@ import Testing
 
 /// The worked example of `reports/configuration-changes.md` is what `breakerctl` does: its trace,
 /// simulated, gives the audits and the status printed there.
-@Suite struct ConfigurationChangesDocumentTests {
+@Suite(.temporaryDirectory) struct ConfigurationChangesDocumentTests {
     @Test func theWorkedExampleIsWhatBreakerctlPrints() async throws {
         let text = try String(contentsOf: CLI.packageRoot.appendingPathComponent("reports/configuration-changes.md"), encoding: .utf8)
         let blocks = text.components(separatedBy: "```\n").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
         try #require(blocks.count >= 3)
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let trace = try writeTrace(dir, blocks[0].split(separator: "\n").map(String.init))
         let db = dir + "/s.sqlite"
         #expect(try await CLI.run(["simulate", trace, "--db", db]).status == 0)

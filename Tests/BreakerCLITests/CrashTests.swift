@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// Real processes: `breakerctl load` is SIGKILLed at random moments, then the store is reopened.
-@Suite(.serialized) struct CrashTests {
+@Suite(.temporaryDirectory, .serialized) struct CrashTests {
     /// Iterations: 20 by default, more with BREAKER_CRASH_ITERATIONS (the longer mode).
     static var iterations: Int {
         ProcessInfo.processInfo.environment["BREAKER_CRASH_ITERATIONS"].flatMap { Int($0) } ?? 20
@@ -57,8 +57,7 @@ import Testing
     }
 
     @Test func aKilledOwnerLeavesAStoreThatOpensVerifiesAndKeepsEveryReturnedTransition() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = dir + "/crash.sqlite"
         var rng = SystemRandomNumberGenerator()
         var reported = 0
@@ -88,10 +87,9 @@ import Testing
     }
 }
 
-@Suite(.serialized) struct OwnerTests {
+@Suite(.temporaryDirectory, .serialized) struct OwnerTests {
     @Test func anOperatorActionReachesARunningOwnerAndIsLoggedWithActorAndReason() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = dir + "/owner.sqlite"
         let owner = Process()
         owner.executableURL = CLI.binary

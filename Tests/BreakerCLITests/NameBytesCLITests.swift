@@ -4,7 +4,7 @@ import Testing
 
 /// SPEC §1 through the real `breakerctl`: tenants whose names differ only in Unicode
 /// normalization are separate circuits, report rows, audits, status lines and exports.
-@Suite struct NameBytesCLITests {
+@Suite(.temporaryDirectory) struct NameBytesCLITests {
     static let pairs: [(String, String)] = [
         ("caf\u{E9}", "cafe\u{301}"),
         ("\u{D55C}", "\u{1112}\u{1161}\u{11AB}"),
@@ -15,8 +15,7 @@ import Testing
         var lines: [String] = []
         for i in 0..<5 { lines.append(callLine("2026-11-28T10:00:0\(i)Z", first, "web_search", "a-\(i)", result: "error")) }
         lines.append(callLine("2026-11-28T10:00:10Z", second, "web_search", "b-1"))
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = dir + "/s.sqlite"
         let sim = try await CLI.run(["simulate", try writeTrace(dir, lines), "--db", db])
         #expect(sim.status == 0, "\(sim.stderr)")
@@ -59,8 +58,7 @@ import Testing
             callLine("2026-11-28T10:00:00Z", "acme", "web_search", first),
             callLine("2026-11-28T10:00:01Z", "acme", "web_search", second, result: "error"),
         ]
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = dir + "/s.sqlite"
         #expect(try await CLI.run(["simulate", try writeTrace(dir, lines), "--db", db]).status == 0)
         let report = try await CLI.run(["report", "--tenant", "acme", "--db", db]).text.split(separator: "\r\n")

@@ -4,7 +4,7 @@ import Testing
 
 /// An owner given more calls than the machine can serve: `load` sheds what it cannot start,
 /// keeps its memory bounded and stops at its duration.
-@Suite struct OverloadTests {
+@Suite(.temporaryDirectory) struct OverloadTests {
     /// The peak resident set (`VmHWM`) of a running process, in KiB.
     static func peakResidentKiB(_ pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
@@ -13,8 +13,7 @@ import Testing
     }
 
     @Test func loadBeyondTheMachinesRateEndsNearItsDurationWithBoundedMemory() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         // One core kept busy beside the load, as on a shared machine.
         let spinner = Process()
         spinner.executableURL = URL(fileURLWithPath: "/bin/sh")

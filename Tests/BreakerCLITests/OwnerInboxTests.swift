@@ -9,7 +9,7 @@ import Testing
 
 /// SPEC §8: operator actions given through the CLI reach every kind of owner within a second, are
 /// reported applied only once durable, and are never silently lost.
-@Suite(.serialized) struct OwnerInboxTests {
+@Suite(.temporaryDirectory, .serialized) struct OwnerInboxTests {
     /// A store with one key, owned by nobody.
     func store(_ dir: String) async throws -> String {
         let db = dir + "/s.sqlite"
@@ -55,8 +55,7 @@ import Testing
     }
 
     @Test func anApplicationEmbeddingTheOwnerAppliesACLIActionAndTheCLISaysSoOnceDurable() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let app = try startEmbeddingApplication(db)
         let r = try await CLI.run([
@@ -80,8 +79,7 @@ import Testing
     }
 
     @Test func aQueuedActionIsAppliedWithinOneSecondOfBeingQueued() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let app = try startEmbeddingApplication(db)
         defer { stop(app) }
@@ -101,8 +99,7 @@ import Testing
         ("reset", nil, "reset needs a tenant"),
     ])
     func aQueuedActionWithAnInvalidTenantIsRefusedAndNothingIsRecorded(op: String, tenant: String?, message: String) async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         // Written as a row, as no typed action can spell it: an older CLI, or a hand with sqlite3.
         let id = try await DatabaseQueue(path: db).write { db in
@@ -139,8 +136,7 @@ import Testing
     }
 
     @Test func theCLIGivesUpWithAClearMessageWhenNoOwnerAppliesTheActionInTime() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         // An owner that holds the store but never reads its inbox.
         let silent = try EventStore.openOwner(path: db)
@@ -155,8 +151,7 @@ import Testing
     }
 
     @Test func anActionTakenByAnOwnerThatDiedIsAppliedByTheNextOwner() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = try await store(dir)
         let id = try EventStore.submit(path: db, action: forceOpenAcme(reason: "queued"))
         do {

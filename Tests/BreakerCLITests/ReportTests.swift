@@ -2,7 +2,7 @@ import BreakerTestSupport
 import Foundation
 import Testing
 
-@Suite struct ReportTests {
+@Suite(.temporaryDirectory) struct ReportTests {
     /// Simulates `lines` into a new store and returns its path.
     func store(_ lines: [String], config: String? = nil) async throws -> (dir: String, db: String) {
         let dir = try temporaryDirectory()
@@ -202,8 +202,7 @@ import Testing
     }
 
     @Test func theDemoWritesItsReportsAuditsAndCharts() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let r = try await CLI.run(["demo", "--output", dir + "/out"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.text.contains("web_search") && r.text.contains("forced_hold") && r.text.contains("globex"))

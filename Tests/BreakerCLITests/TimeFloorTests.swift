@@ -3,10 +3,9 @@ import Foundation
 import Testing
 
 /// SPEC §8: recorded times never decrease, across processes too.
-@Suite struct TimeFloorTests {
+@Suite(.temporaryDirectory) struct TimeFloorTests {
     @Test func anActionAppliedByTheCLIToAStoreAheadOfTheClockKeepsTimesFromDecreasing() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let db = dir + "/s.sqlite"
         // The store's last record is years ahead of this machine's wall clock.
         let trace = try writeTrace(dir, [callLine("2031-06-01T12:00:00.500Z", "acme", "web_search", "t-1")])

@@ -11,7 +11,7 @@ import Testing
 /// workload runs, the writer drops call records into gaps, and snapshots are taken as an owner
 /// takes them — yet the live machine, the rebuild from the latest snapshot and a full replay of
 /// the log hold the same state, and `verify` finds nothing wrong.
-@Suite struct GapRebuildTests {
+@Suite(.temporaryDirectory) struct GapRebuildTests {
     /// A writer and breaker over a store in `dir`, wired as an owner wires them.
     final class Rig: @unchecked Sendable {
         // Safety: every property is set once in `init` and only read afterwards.
@@ -91,8 +91,7 @@ import Testing
 
     @Test(arguments: [41, 42, 43, 44] as [UInt64])
     func liveRebuildAndReplayAgreeThroughRandomLogFailures(seed: UInt64) async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let rig = try Rig(dir: dir)
         let running = Task { try await rig.writer.run() }
         let trace = RandomWorkload.trace(seed: seed, lines: 6_000, operatorRate: 0.004, fleetRate: 0.002)

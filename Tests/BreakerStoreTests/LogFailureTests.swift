@@ -13,12 +13,11 @@ import Testing
 
 /// SPEC §8: when the log cannot be written, the breaker keeps deciding in memory and the writer
 /// keeps retrying; what was durable stays durable, and the failure is never silent.
-@Suite struct LogFailureTests {
+@Suite(.temporaryDirectory) struct LogFailureTests {
     let tool = try! ToolID("web_search")
 
     @Test func aFullStoreKeepsTheBreakerDecidingThenRecordsTheGapItCouldNotKeep() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let path = dir + "/s.sqlite"
         let metrics = TestMetrics()
         let clock = ManualWallClock()

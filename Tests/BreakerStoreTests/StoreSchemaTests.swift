@@ -1,0 +1,73 @@
+import BreakerCore
+import BreakerOwner
+import BreakerReports
+import BreakerRuntime
+import BreakerTestSupport
+import Foundation
+import GRDB
+import Testing
+
+@testable import BreakerStore
+
+/// The store's schema: migrations as shipped, a newer schema refused, the query plans that matter.
+@Suite(.temporaryDirectory) struct StoreSchemaTests {
+    @Test func theEmbeddedMigrationsAreByteEqualToTheFilesInMigrations() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = root.appendingPathComponent("migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files == Migrations.all.map(\.file))
+        for m in Migrations.all {
+            let onDisk = try Data(contentsOf: dir.appendingPathComponent(m.file))
+            #expect(onDisk == Data(m.sql.utf8), "\(m.file) differs from its embedded copy")
+        }
+    }
+
+    @Test func aStoreFromANewerSchemaIsRefusedAndLeftUnchanged() async throws {
+        let dir = scratchDirectory
+        let path = dir + "/s.sqlite"
+        _ = try await simulate(RandomWorkload.trace(seed: 1, lines: 50), into: path, configuration: .standard)
+        try setUserVersion(path, 99)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        for open in [{ _ = try EventStore.openReader(path: path) }, { _ = try EventStore.openOwner(path: path) }] as [() throws -> Void] {
+            do {
+                try open()
+                Issue.record("expected a refusal")
+            } catch let e as BreakerError {
+                #expect(e.code == .schemaTooNew && e.message.contains("newer"))
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    @Test func theQueryPlansThatMatterUseTheirKeys() throws {
+        let dir = scratchDirectory
+        let store = try EventStore.openOwner(path: dir + "/s.sqlite")
+        let plans = try store.read { db in
+            [
+                "tail": try explain(db, "SELECT seq, ts, packed FROM calls WHERE seq > 10 ORDER BY seq"),
+                "rollups": try explain(db, "SELECT hour, calls FROM hourly_rollups WHERE tenant_id = 3"),
+                "turn": try explain(db, "SELECT id FROM turns WHERE tenant_id = 3 AND name = 'x'"),
+                "tenant turns": try explain(db, "SELECT id, name FROM turns WHERE tenant_id = 3"),
+                "indexes": try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'")
+                    .joined(),
+            ]
+        }
+        #expect(plans["tail"]!.contains("USING INTEGER PRIMARY KEY (rowid>?)"), "\(plans["tail"]!)")
+        #expect(!plans["tail"]!.contains("TEMP B-TREE"))
+        #expect(plans["rollups"]!.contains("USING PRIMARY KEY (tenant_id=?)"), "\(plans["rollups"]!)")
+        #expect(plans["turn"]!.contains("USING PRIMARY KEY (tenant_id=? AND name=?)"), "\(plans["turn"]!)")
+        #expect(plans["tenant turns"]!.contains("USING PRIMARY KEY (tenant_id=?)"), "\(plans["tenant turns"]!)")
+        // No secondary index on calls: a (tenant, ts) index makes whole-table GROUP BY ~10× slower
+        // on SQLite 3.40 and costs bytes on every record.
+        #expect(plans["indexes"]! == "")
+    }
+}
+
+func explain(_ db: Database, _ sql: String) throws -> String {
+    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: " | ")
+}
+
+func setUserVersion(_ path: String, _ version: Int) throws {
+    let queue = try DatabaseQueue(path: path)
+    try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = \(version)") }
+}
