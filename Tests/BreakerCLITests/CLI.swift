@@ -12,6 +12,17 @@ enum CLI {
         var stdout: Data
         var stderr: String
         var text: String { String(decoding: stdout, as: UTF8.self) }
+
+        /// What a peer script said went wrong: its `FAIL:` lines (each names the check), a
+        /// `killed:` line, or else its exit status and last lines (a traceback ends there).
+        var peerFailure: Comment { Comment(rawValue: peerFailureText) }
+
+        var peerFailureText: String {
+            let lines = (text + stderr).split(separator: "\n", omittingEmptySubsequences: false)
+            let said = lines.filter { $0.hasPrefix("FAIL:") || $0.hasPrefix("killed:") }
+            if !said.isEmpty { return said.joined(separator: "\n") }
+            return "exit status \(status); its last lines:\n" + lines.suffix(25).joined(separator: "\n")
+        }
     }
 
     /// The binary SwiftPM built beside this test bundle.

@@ -13,12 +13,12 @@ struct MCPProxyPeerTests {
             FileManager.default.isExecutableFile(atPath: python), "the Python MCP SDK is missing: run `bash .ci/run` once to install it")
         let script = CLI.packageRoot.appendingPathComponent("Tests/MCPClients/mcp_proxy_test.py").path
         let r = try await Peers.run(python, [script, CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("mcp-proxy: all checks passed"), "\(r.text)")
+        #expect(r.status == 0 && r.text.contains("mcp-proxy: all checks passed"), r.peerFailure)
     }
 
     @Test func theProxyIsBoundedBothWaysAgainstFloodsLongMessagesAndDuplicateIDs() async throws {
         let script = CLI.packageRoot.appendingPathComponent("Tests/MCPClients/mcp_proxy_bounds_test.py").path
         let r = try await Peers.run(Peers.python, [script, CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("mcp-proxy bounds: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("mcp-proxy bounds: all checks passed"), r.peerFailure)
     }
 }

@@ -9,22 +9,22 @@ import Testing
 struct ServePeerTests {
     @Test func thePythonClientDrivesAServeThroughAnOutageAndNothingIsLost() async throws {
         let r = try await Peers.run(Peers.python, [Peers.script("interop_test.py"), CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("interop: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("interop: all checks passed"), r.peerFailure)
     }
 
     @Test func tokensBadInputAndUnrulyClientsNeverGetA5xxOrARecord() async throws {
         let r = try await Peers.run(Peers.python, [Peers.script("bad_input_test.py"), CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("bad input: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("bad input: all checks passed"), r.peerFailure)
     }
 
     @Test func limitsAndHTTPDetailsHoldAgainstRawClientsFloodsAndLargeReports() async throws {
         let r = try await Peers.run(Peers.python, [Peers.script("limits_test.py"), CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("limits: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("limits: all checks passed"), r.peerFailure)
     }
 
     @Test func theEventStreamIsPushedEndsWithItsClientAndDropsAClientThatDoesNotRead() async throws {
         let r = try await Peers.run(Peers.python, [Peers.script("events_test.py"), CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("events: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("events: all checks passed"), r.peerFailure)
     }
 
     @Test func cliReadersWhileAnOwnerStartsNeverDeleteItsFilesOrDelayItsActions() async throws {
@@ -34,7 +34,7 @@ struct ServePeerTests {
                 Peers.script("reader_race_test.py"), CLI.binary.path, try Peers.workDir(), "6",
                 CLI.executable("breaker-embedding-example").path,
             ])
-        #expect(r.status == 0 && r.text.contains("reader race: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("reader race: all checks passed"), r.peerFailure)
     }
 
     @Test func aWebPageInHeadlessChromiumCannotDriveALoopbackServe() async throws {
@@ -43,19 +43,19 @@ struct ServePeerTests {
             FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && FileManager.default.isExecutableFile(atPath: python),
             "chromium, chromedriver or selenium is missing: run `bash .ci/run` once to install them")
         let r = try await Peers.run(python, [Peers.script("cross_site_test.py"), CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("cross site: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("cross site: all checks passed"), r.peerFailure)
     }
 
     @Test func theOpenAPIDocumentMatchesTheRoutes() async throws {
         let r = try await Peers.run(Peers.python, [Peers.script("openapi_routes_test.py"), CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("openapi routes: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("openapi routes: all checks passed"), r.peerFailure)
     }
 
     @Test func schemathesisFindsNo5xxAndNoResponseOutsideTheDocument() async throws {
         let fuzzer = Peers.venv.appendingPathComponent("bin/schemathesis").path
         try #require(FileManager.default.isExecutableFile(atPath: fuzzer), "schemathesis is missing: run `bash .ci/run` once to install it")
         let r = try await Peers.run("/bin/bash", [Peers.script("schemathesis_test.sh"), CLI.binary.path, try Peers.workDir(), fuzzer])
-        #expect(r.status == 0 && r.text.contains("schemathesis: no issues"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("schemathesis: no issues"), r.peerFailure)
     }
 
     @Test func prometheusOwnParserReadsMetricsWithEveryTenantNameIntact() async throws {
@@ -63,7 +63,7 @@ struct ServePeerTests {
         try #require(
             FileManager.default.isExecutableFile(atPath: python), "prometheus-client is missing: run `bash .ci/run` once to install it")
         let r = try await Peers.run(python, [Peers.script("metrics_test.py"), CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("metrics: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("metrics: all checks passed"), r.peerFailure)
     }
 
     @Test func theDashboardInHeadlessChromiumFollowsAnOutageLive() async throws {
@@ -72,7 +72,7 @@ struct ServePeerTests {
             FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && FileManager.default.isExecutableFile(atPath: python),
             "chromium, chromedriver or selenium is missing: run `bash .ci/run` once to install them")
         let r = try await Peers.run(python, [Peers.script("dashboard_test.py"), CLI.binary.path, try Peers.workDir()])
-        #expect(r.status == 0 && r.text.contains("dashboard: all checks passed"), "\(r.text)\(r.stderr)")
+        #expect(r.status == 0 && r.text.contains("dashboard: all checks passed"), r.peerFailure)
     }
 }
 
@@ -115,7 +115,8 @@ enum Peers {
                         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(deadline.components.seconds))) {
                             guard p.isRunning else { return }
                             killed.withLock { $0 = true }
-                            p.terminate()
+                            // SIGKILL: the test process's children inherit SIGTERM ignored.
+                            kill(p.processIdentifier, SIGKILL)
                         }
                         let output = out.fileHandleForReading.readDataToEndOfFile()
                         p.waitUntilExit()
