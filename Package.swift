@@ -142,6 +142,22 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "BreakerServeTests",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerServe", "BreakerTestSupport", "breakerctl", "breaker-embedding-example",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(name: "BreakerMCPTests", dependencies: ["BreakerTestSupport", "breakerctl"]),
+        .testTarget(
+            name: "BreakerOwnerTests",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerOwner", "BreakerTestSupport", "breakerctl",
+                "breaker-embedding-example",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
             name: "BreakerCLITests",
             dependencies: [
                 "BreakerCLI", "BreakerCore", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerRuntime", "BreakerServe",

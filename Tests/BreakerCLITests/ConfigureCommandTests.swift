@@ -102,8 +102,8 @@ import Testing
     @Test func aRunningOwnerAppliesAConfigureWithinASecondAndTheCLISaysSoOnceDurable() async throws {
         let dir = scratchDirectory
         let db = try await store(dir)
-        let app = try OwnerInboxTests().startEmbeddingApplication(db)
-        defer { OwnerInboxTests().stop(app) }
+        let app = try startEmbeddingApplication(db)
+        defer { stopEmbeddingApplication(app) }
         let file = try write(#"{"tools": {"web_search": {"openTimeoutMs": 1000}}}"#, dir)
         let started = SystemWallClock().now
         let r = try await CLI.run(["configure", "--config", file, "--reason", "faster probes", "--actor", "sre", "--db", db])

@@ -14,7 +14,7 @@ import Testing
     func store(_ dir: String) async throws -> String {
         let db = dir + "/s.sqlite"
         let trace = try writeTrace(dir, [callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t-1")])
-        #expect(try await CLI.run(["simulate", trace, "--db", db]).status == 0)
+        #expect(try await CLI.run(async: ["simulate", trace, "--db", db]).status == 0)
         return db
     }
 
@@ -32,42 +32,20 @@ import Testing
 
     /// Starts the embedding example (an application owning `db` through `StoreOwner`) and
     /// waits until it owns the store.
-    func startEmbeddingApplication(_ db: String) throws -> Process {
-        let app = Process()
-        app.executableURL = CLI.executable("breaker-embedding-example")
-        app.arguments = ["--db", db]
-        let out = Pipe()
-        app.standardOutput = out
-        app.standardError = FileHandle.nullDevice
-        try app.run()
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        #expect(line.hasPrefix("ready pid \(app.processIdentifier)"), "\(line)")
-        return app
-    }
-
-    func stop(_ app: Process) {
-        kill(app.processIdentifier, SIGTERM)
-        do {
-            try waitForExit(app, "the embedding application to stop on SIGTERM")
-        } catch {
-            Issue.record(error)
-        }
-    }
-
     @Test func anApplicationEmbeddingTheOwnerAppliesACLIActionAndTheCLISaysSoOnceDurable() async throws {
         let dir = scratchDirectory
         let db = try await store(dir)
         let app = try startEmbeddingApplication(db)
-        let r = try await CLI.run([
+        let r = try await CLI.run(async: [
             "force-open", "--tool", "web_search", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db,
         ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("applied by the running owner (pid \(app.processIdentifier))"), "\(r.stderr)")
         // Reported applied: the record is durable, so a reader sees it now, while the owner runs.
         #expect(try operatorRecords(db).map(\.reason) == ["vendor down"])
-        let status = try await CLI.run(["status", "--format", "json", "--db", db])
+        let status = try await CLI.run(async: ["status", "--format", "json", "--db", db])
         #expect(status.text.contains("\"state\":\"forced_open\""), "\(status.text)")
-        stop(app)
+        stopEmbeddingApplication(app)
         #expect(app.terminationStatus == 0)
         // The application's own calls were rejected from then on.
         var rejected = 0
@@ -75,14 +53,14 @@ import Testing
             if case .call(let c) = e.event, c.outcome == .rejected { rejected += 1 }
         }
         #expect(rejected > 0)
-        #expect(try await CLI.run(["verify", "--db", db]).status == 0)
+        #expect(try await CLI.run(async: ["verify", "--db", db]).status == 0)
     }
 
     @Test func aQueuedActionIsAppliedWithinOneSecondOfBeingQueued() async throws {
         let dir = scratchDirectory
         let db = try await store(dir)
         let app = try startEmbeddingApplication(db)
-        defer { stop(app) }
+        defer { stopEmbeddingApplication(app) }
         for round in 0..<5 {
             let queued = SystemWallClock().now
             let id = try EventStore.submit(path: db, action: forceOpenAcme(reason: "r\(round)"))
@@ -140,7 +118,7 @@ import Testing
         let db = try await store(dir)
         // An owner that holds the store but never reads its inbox.
         let silent = try EventStore.openOwner(path: db)
-        let r = try await CLI.run(["force-open", "--tool", "web_search", "--reason", "r", "--wait", "0.5", "--db", db])
+        let r = try await CLI.run(async: ["force-open", "--tool", "web_search", "--reason", "r", "--wait", "0.5", "--db", db])
         #expect(r.status == 1)
         #expect(
             r.stderr.contains("did not take force_open web_search for all tenants within") && r.stderr.contains("not applied"),
@@ -161,10 +139,10 @@ import Testing
         }
         #expect(try EventStore.inboxState(path: db, id: id) == .claimed(by: "pid 1, dead"))
         // The next owner — here the CLI itself, as no owner runs — applies it along with its own action.
-        let r = try await CLI.run(["release", "--tool", "web_search", "--tenant", "acme", "--reason", "own", "--db", db])
+        let r = try await CLI.run(async: ["release", "--tool", "web_search", "--tenant", "acme", "--reason", "own", "--db", db])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try operatorRecords(db).map(\.reason) == ["queued", "own"])
         #expect(try EventStore.inboxState(path: db, id: id) == .applied)
-        #expect(try await CLI.run(["verify", "--db", db]).status == 0)
+        #expect(try await CLI.run(async: ["verify", "--db", db]).status == 0)
     }
 }

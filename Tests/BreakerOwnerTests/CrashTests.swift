@@ -95,12 +95,27 @@ import Testing
         owner.executableURL = CLI.binary
         owner.arguments = ["load", "--db", db, "--tenants", "3", "--tools", "2", "--rate", "100", "--duration", "30"]
         owner.standardOutput = FileHandle.nullDevice
-        owner.standardError = FileHandle.nullDevice
+        let errPath = dir + "/load.err"
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        owner.standardError = FileHandle(forWritingAtPath: errPath)
         try owner.run()
         defer {
             if owner.isRunning { kill(owner.processIdentifier, SIGKILL) }
         }
-        try await waitUntil("the load to own the store", poll: .milliseconds(20)) { EventStore.currentOwner(of: db) != nil }
+        do {
+            try await waitUntil("the load to own the store", poll: .milliseconds(20)) { EventStore.currentOwner(of: db) != nil }
+        } catch {
+            // Say what the load was doing: its state and wait channel, or how it ended and why.
+            let pid = owner.processIdentifier
+            let state =
+                (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8))?
+                .split(separator: "\n").first { $0.hasPrefix("State:") } ?? "gone"
+            let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? "-"
+            let ended = owner.isRunning ? "running" : "exited \(owner.terminationStatus)"
+            let said = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            Issue.record("\(error): load pid \(pid) \(ended), \(state), wchan \(wchan); its stderr: \(said.suffix(2000))")
+            return
+        }
 
         let second = try CLI.process(["load", "--db", db, "--duration", "1"])
         #expect(second.status == 1 && second.stderr.contains("pid \(owner.processIdentifier)"), "\(second.stderr)")

@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerTestSupport
 import Foundation
 import Testing
 
@@ -77,53 +78,3 @@ struct ServePeerTests {
 }
 
 /// Runs the peer scripts of `Tests/ServeClients`.
-enum Peers {
-    /// The Python of the test environment (`.build/peers`, made by `.ci/run`), else the system's.
-    static var python: String {
-        let v = venv.appendingPathComponent("bin/python3").path
-        return FileManager.default.isExecutableFile(atPath: v) ? v : "/usr/bin/env"
-    }
-
-    static var venv: URL { CLI.packageRoot.appendingPathComponent(".build/peers") }
-
-    static func script(_ name: String) -> String {
-        CLI.packageRoot.appendingPathComponent("Tests/ServeClients/\(name)").path
-    }
-
-    static func workDir() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-peers-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
-    /// Runs `executable args` on a thread of its own, standard error merged into the output;
-    /// `/usr/bin/env` runs `python3 args`. A script still running after `deadline` is killed
-    /// (its output then ends with a line saying so, and its status is not 0).
-    static func run(_ executable: String, _ args: [String], deadline: Duration = .seconds(300)) async throws -> CLI.Output {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(
-                    with: Result {
-                        let p = Process()
-                        p.executableURL = URL(fileURLWithPath: executable)
-                        p.arguments = executable == "/usr/bin/env" ? ["python3"] + args : args
-                        let out = Pipe()
-                        p.standardOutput = out
-                        p.standardError = out
-                        try p.run()
-                        let killed = Locked(false)
-                        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(deadline.components.seconds))) {
-                            guard p.isRunning else { return }
-                            killed.withLock { $0 = true }
-                            // SIGKILL: the test process's children inherit SIGTERM ignored.
-                            kill(p.processIdentifier, SIGKILL)
-                        }
-                        let output = out.fileHandleForReading.readDataToEndOfFile()
-                        p.waitUntilExit()
-                        let note = killed.withLock { $0 } ? "\nkilled: still running after \(deadline)\n" : ""
-                        return CLI.Output(status: p.terminationStatus, stdout: output + Data(note.utf8), stderr: "")
-                    })
-            }
-        }
-    }
-}
