@@ -183,13 +183,18 @@ public struct OperatorAction: Sendable, Hashable {
     public var reason: String
     /// The request it answers (the store's inbox row), carried to the operator record.
     public var requestID: Int64?
+    /// The fleet's sequence number of the fleet action it applies (SPEC §14), carried to the record.
+    public var fleetSeq: Int64?
 
-    public init(_ command: OperatorCommand, tool: ToolID, actor: String, reason: String, requestID: Int64? = nil) {
+    public init(
+        _ command: OperatorCommand, tool: ToolID, actor: String, reason: String, requestID: Int64? = nil, fleetSeq: Int64? = nil
+    ) {
         self.command = command
         self.tool = tool
         self.actor = actor
         self.reason = reason
         self.requestID = requestID
+        self.fleetSeq = fleetSeq
     }
 
     /// The operation, as the log records it.

@@ -24,6 +24,7 @@ extension BreakerConfiguration {
         var tenants: [TenantID: [ToolID: SettingsOverride]] = [:]
         var runtime = RuntimeSettings()
         var limits = LimitSettings()
+        var fleet = FleetSettings()
         for (key, value) in members {
             switch key {
             case "defaults":
@@ -81,21 +82,30 @@ extension BreakerConfiguration {
                             .invalidConfiguration, "unknown key \"limits.\(k)\"; allowed: maxKeys", context: ["key": "limits.\(k)"])
                     }
                 }
+            case "fleet":
+                for (k, v) in try Self.object(value, at: "fleet") {
+                    guard fleet.set(k, try Self.integer(v, at: "fleet.\(k)")) else {
+                        throw BreakerError(
+                            .invalidConfiguration,
+                            "unknown key \"fleet.\(k)\"; allowed: \(FleetSettings.names.joined(separator: ", "))",
+                            context: ["key": "fleet.\(k)"])
+                    }
+                }
             default:
                 throw BreakerError(
                     .invalidConfiguration,
-                    "unknown top-level key \"\(key)\"; allowed: defaults, tools, tenants, runtime, limits",
+                    "unknown top-level key \"\(key)\"; allowed: defaults, tools, tenants, runtime, limits, fleet",
                     context: ["key": key])
             }
         }
-        try self.init(defaults: defaults, tools: tools, tenants: tenants, runtime: runtime, limits: limits)
+        try self.init(defaults: defaults, tools: tools, tenants: tenants, runtime: runtime, limits: limits, fleet: fleet)
     }
 
     /// The setting names accepted in an override, in SPEC §2's order.
     public static let settingNames = [
         "failureThreshold", "failureRateThreshold", "minimumCalls", "successThreshold", "windowMs", "openTimeoutMs",
         "latencyThresholdMs", "callTimeoutMs", "halfOpenMaxInFlight", "openTimeoutMultiplier", "maxOpenTimeoutMs",
-        "globalOutageTenants", "autoPropagateGlobalOutage",
+        "globalOutageTenants", "autoPropagateGlobalOutage", "fleetQuorum",
     ]
 
     /// A tenant or tool name used as an object key, validated (SPEC §1).
@@ -182,6 +192,10 @@ extension BreakerConfiguration {
                         context: ["key": p])
                 }
                 o.autoPropagateGlobalOutage = b
+            case "fleetQuorum":
+                let i = try integer(value, at: p)
+                guard i >= 1, i <= 1000 else { throw range(p, "\(i)", "an integer from 1 to 1000") }
+                o.fleetQuorum = Int(i)
             default:
                 throw BreakerError(
                     .invalidConfiguration,
@@ -223,6 +237,7 @@ extension BreakerConfiguration: Encodable {
             if let v = o.maxOpenTimeoutMs { try c.encode(v, forKey: Key("maxOpenTimeoutMs")) }
             if let v = o.globalOutageTenants { try c.encode(v, forKey: Key("globalOutageTenants")) }
             if let v = o.autoPropagateGlobalOutage { try c.encode(v, forKey: Key("autoPropagateGlobalOutage")) }
+            if let v = o.fleetQuorum { try c.encode(v, forKey: Key("fleetQuorum")) }
         }
         var root = encoder.container(keyedBy: Key.self)
         var d = root.nestedContainer(keyedBy: Key.self, forKey: Key("defaults"))
@@ -246,6 +261,11 @@ extension BreakerConfiguration: Encodable {
         try r.encode(runtime.flushIntervalMs, forKey: Key("flushIntervalMs"))
         var l = root.nestedContainer(keyedBy: Key.self, forKey: Key("limits"))
         if let maxKeys = limits.maxKeys { try l.encode(maxKeys, forKey: Key("maxKeys")) } else { try l.encodeNil(forKey: Key("maxKeys")) }
+        // Written only when it is not the default, so that a store outside any fleet keeps its text.
+        if fleet != FleetSettings() {
+            var f = root.nestedContainer(keyedBy: Key.self, forKey: Key("fleet"))
+            for (name, value) in fleet.fields { try f.encode(value, forKey: Key(name)) }
+        }
     }
 }
 
@@ -264,7 +284,13 @@ extension BreakerConfiguration {
             return "\(quote(tenant.rawValue)): {\"tools\": {\(inner)}}"
         }.joined(separator: ", ")
         return
-            "{\"defaults\": \(override(defaults)), \"tools\": {\(tools)}, \"tenants\": {\(tenants)}, \"runtime\": {\"probeIntervalMs\": \(runtime.probeIntervalMs), \"flushIntervalMs\": \(runtime.flushIntervalMs)}, \"limits\": {\"maxKeys\": \(limits.maxKeys.map(String.init) ?? "null")}}"
+            "{\"defaults\": \(override(defaults)), \"tools\": {\(tools)}, \"tenants\": {\(tenants)}, \"runtime\": {\"probeIntervalMs\": \(runtime.probeIntervalMs), \"flushIntervalMs\": \(runtime.flushIntervalMs)}, \"limits\": {\"maxKeys\": \(limits.maxKeys.map(String.init) ?? "null")}\(fleetText)}"
+    }
+
+    /// `, "fleet": {…}` when the fleet settings are not the defaults, else nothing.
+    var fleetText: String {
+        guard fleet != FleetSettings() else { return "" }
+        return ", \"fleet\": {" + fleet.fields.map { "\"\($0.name)\": \($0.value)" }.joined(separator: ", ") + "}"
     }
 }
 
@@ -287,6 +313,7 @@ extension SettingsOverride {
         add("maxOpenTimeoutMs", maxOpenTimeoutMs.map { String($0) })
         add("globalOutageTenants", globalOutageTenants.map { String($0) })
         add("autoPropagateGlobalOutage", autoPropagateGlobalOutage.map { String($0) })
+        add("fleetQuorum", fleetQuorum.map { String($0) })
         return out
     }
 }
@@ -332,6 +359,9 @@ extension BreakerConfiguration {
         }
         if old.limits.maxKeys != limits.maxKeys {
             lines.append("limits.maxKeys: \(old.limits.maxKeys.map(String.init) ?? "null") → \(limits.maxKeys.map(String.init) ?? "null")")
+        }
+        for ((name, before), (_, after)) in zip(old.fleet.fields, fleet.fields) where before != after {
+            lines.append("fleet.\(name): \(before) → \(after)")
         }
         return lines
     }

@@ -13,6 +13,8 @@ public struct BreakerConfiguration: Sendable, Hashable {
     public var runtime: RuntimeSettings
     /// Bounds on what outside input can make the breaker hold.
     public var limits: LimitSettings
+    /// How a node takes part in a fleet.
+    public var fleet: FleetSettings
 
     /// A configuration; everything not given is SPEC §2's default.
     /// - Throws: ``BreakerError`` (`invalid_configuration`) when a value is out of range or a
@@ -20,13 +22,14 @@ public struct BreakerConfiguration: Sendable, Hashable {
     public init(
         defaults: SettingsOverride = SettingsOverride(), tools: [ToolID: SettingsOverride] = [:],
         tenants: [TenantID: [ToolID: SettingsOverride]] = [:], runtime: RuntimeSettings = RuntimeSettings(),
-        limits: LimitSettings = LimitSettings()
+        limits: LimitSettings = LimitSettings(), fleet: FleetSettings = FleetSettings()
     ) throws(BreakerError) {
         self.defaults = defaults
         self.tools = tools
         self.tenants = tenants
         self.runtime = runtime
         self.limits = limits
+        self.fleet = fleet
         try validate()
     }
 
@@ -100,6 +103,15 @@ public struct BreakerConfiguration: Sendable, Hashable {
         if runtime.flushIntervalMs < 1 || runtime.flushIntervalMs > 60_000 {
             throw Self.range("runtime.flushIntervalMs", "\(runtime.flushIntervalMs)", "an integer from 1 to 60000")
         }
+        for (name, value) in fleet.fields where value < 1 || value > Self.maxMs {
+            throw Self.range("fleet.\(name)", "\(value)", "an integer number of ms from 1 to \(Self.maxMs)")
+        }
+        if fleet.leaseMs <= fleet.heartbeatMs {
+            throw BreakerError(
+                .invalidConfiguration,
+                "fleet.leaseMs = \(fleet.leaseMs) must be longer than fleet.heartbeatMs = \(fleet.heartbeatMs), or every node would lose its lease between two heartbeats",
+                context: ["key": "fleet.leaseMs"])
+        }
     }
 
     /// The largest duration accepted, ms (about 24.8 days).
@@ -127,6 +139,7 @@ public struct BreakerConfiguration: Sendable, Hashable {
         try ms(o.latencyThresholdMs, "latencyThresholdMs")
         try ms(o.callTimeoutMs, "callTimeoutMs")
         try ms(o.maxOpenTimeoutMs, "maxOpenTimeoutMs")
+        if let q = o.fleetQuorum, q < 1 || q > 1000 { throw range("\(path).fleetQuorum", "\(q)", "an integer from 1 to 1000") }
         if let r = o.failureRateThreshold, !(r > 0 && r <= 1) {
             throw range("\(path).failureRateThreshold", "\(r)", "a number r with 0 < r ≤ 1")
         }

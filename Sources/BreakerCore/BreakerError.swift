@@ -32,6 +32,10 @@ public struct BreakerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidArgument = Code("invalid_argument")
         /// An answer would be larger than its limit allows.
         public static let tooLarge = Code("too_large")
+        /// The fleet's PostgreSQL cannot be reached, or refuses what this node asks (SPEC §14).
+        public static let fleetUnavailable = Code("fleet_unavailable")
+        /// The fleet refuses this node: its name is in use with another store, or its configuration differs.
+        public static let fleetRefused = Code("fleet_refused")
     }
 
     /// What kind of error this is.

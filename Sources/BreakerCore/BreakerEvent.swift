@@ -37,13 +37,17 @@ public struct FleetRecord: Sendable, Hashable {
     public var votes: Int
     /// The voting nodes, as many as `votes`.
     public var nodes: [NodeID]
+    /// The fleet's sequence number of the episode, when it came from a fleet (`nil` from a trace):
+    /// a node restarted from its store resumes after the last one it recorded.
+    public var fleetSeq: Int64?
 
-    public init(time: Timestamp, tenant: TenantID, tool: ToolID, votes: Int, nodes: [NodeID]) {
+    public init(time: Timestamp, tenant: TenantID, tool: ToolID, votes: Int, nodes: [NodeID], fleetSeq: Int64? = nil) {
         self.time = time
         self.tenant = tenant
         self.tool = tool
         self.votes = votes
         self.nodes = nodes
+        self.fleetSeq = fleetSeq
     }
 
     public var key: BreakerKey { BreakerKey(tenant: tenant, tool: tool) }
@@ -59,13 +63,20 @@ public struct ConfigurationRecord: Sendable, Hashable {
     public var reason: String
     /// The request this change answers (the store's inbox row), if any. Not part of the log.
     public var requestID: Int64?
+    /// The fleet's sequence number of the fleet `configure` it applies (SPEC §14), if any: kept by
+    /// the store so that a restarted node resumes after it; not part of the log's records.
+    public var fleetSeq: Int64?
 
-    public init(time: Timestamp, configuration: BreakerConfiguration, actor: String, reason: String, requestID: Int64? = nil) {
+    public init(
+        time: Timestamp, configuration: BreakerConfiguration, actor: String, reason: String, requestID: Int64? = nil,
+        fleetSeq: Int64? = nil
+    ) {
         self.time = time
         self.configuration = configuration
         self.actor = actor
         self.reason = reason
         self.requestID = requestID
+        self.fleetSeq = fleetSeq
     }
 
     /// Equal as records of the log (the request id is not part of it).
@@ -170,9 +181,13 @@ public struct OperatorRecord: Sendable, Hashable {
     /// The request this action answers (the store's inbox row), if any. Not part of the log:
     /// the writer removes that row in the transaction that makes this record durable.
     public var requestID: Int64?
+    /// The fleet's sequence number of the fleet action it applies (SPEC §14), if any: kept by the
+    /// store so that a restarted node resumes after it; not part of the log's records.
+    public var fleetSeq: Int64?
 
     public init(
-        time: Timestamp, tenant: TenantID?, tool: ToolID, op: OperatorOp, actor: String, reason: String, requestID: Int64? = nil
+        time: Timestamp, tenant: TenantID?, tool: ToolID, op: OperatorOp, actor: String, reason: String, requestID: Int64? = nil,
+        fleetSeq: Int64? = nil
     ) {
         self.time = time
         self.tenant = tenant
@@ -181,6 +196,7 @@ public struct OperatorRecord: Sendable, Hashable {
         self.actor = actor
         self.reason = reason
         self.requestID = requestID
+        self.fleetSeq = fleetSeq
     }
 
     /// Equal as records of the log (the request id is not part of it).

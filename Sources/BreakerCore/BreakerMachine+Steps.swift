@@ -463,7 +463,7 @@ extension BreakerMachine {
         let start = named.flatMap { startFact($0, at: now) }
         let record = OperatorRecord(
             time: now, tenant: action.tenant, tool: action.tool, op: action.op, actor: action.actor, reason: action.reason,
-            requestID: action.requestID)
+            requestID: action.requestID, fleetSeq: action.fleetSeq)
         emit(.operatorAction(record), &e, &fx)
         let targets: [KeyRef]
         if let named {

@@ -26,6 +26,8 @@ public struct BreakerSettings: Sendable, Hashable {
     public var globalOutageTenants: Int = 3
     /// When true a global-outage event force-opens the tool for every tenant (tool-wide).
     public var autoPropagateGlobalOutage: Bool = false
+    /// Live nodes of a fleet voting for the key that begin a fleet episode (SPEC §14).
+    public var fleetQuorum: Int = 2
 
     /// The defaults of SPEC §2.
     public init() {}
@@ -40,6 +42,42 @@ public struct BreakerSettings: Sendable, Hashable {
 }
 
 /// Settings that belong to the whole runtime, not to a key (SPEC §2, `"runtime"` in the file).
+/// How a node takes part in a fleet (SPEC §14; `"fleet"` in the file). All in ms.
+public struct FleetSettings: Sendable, Hashable {
+    /// A node fact is published within this long of being durable locally.
+    public var publishMs: Int64 = 100
+    /// A node renews its lease this often.
+    public var heartbeatMs: Int64 = 1_000
+    /// A node is live while its last heartbeat is younger than this (PostgreSQL's clock).
+    public var leaseMs: Int64 = 10_000
+    /// A node upserts its hourly rollups this often (and when its owner stops).
+    public var rollupMs: Int64 = 10_000
+    /// A node reads the fleet by cursor this often, whatever notifications say.
+    public var pollMs: Int64 = 1_000
+    public init() {}
+
+    /// The setting names under `"fleet"`.
+    public static let names = ["publishMs", "heartbeatMs", "leaseMs", "rollupMs", "pollMs"]
+
+    /// (name, value) in the order of ``names``.
+    public var fields: [(name: String, value: Int64)] {
+        [("publishMs", publishMs), ("heartbeatMs", heartbeatMs), ("leaseMs", leaseMs), ("rollupMs", rollupMs), ("pollMs", pollMs)]
+    }
+
+    /// Sets the setting `name`; `false` when there is none of that name.
+    mutating func set(_ name: String, _ value: Int64) -> Bool {
+        switch name {
+        case "publishMs": publishMs = value
+        case "heartbeatMs": heartbeatMs = value
+        case "leaseMs": leaseMs = value
+        case "rollupMs": rollupMs = value
+        case "pollMs": pollMs = value
+        default: return false
+        }
+        return true
+    }
+}
+
 /// Bounds on what outside input can make the breaker hold (SPEC §12 Limits; `"limits"` in the file).
 public struct LimitSettings: Sendable, Hashable {
     /// The keys a store holds at most; an admission by name for a new key beyond it is
@@ -73,13 +111,14 @@ public struct SettingsOverride: Sendable, Hashable {
     public var maxOpenTimeoutMs: Int64?
     public var globalOutageTenants: Int?
     public var autoPropagateGlobalOutage: Bool?
+    public var fleetQuorum: Int?
 
     public init(
         failureThreshold: Int? = nil, failureRateThreshold: Double? = nil, minimumCalls: Int? = nil,
         successThreshold: Int? = nil, windowMs: Int64? = nil, openTimeoutMs: Int64? = nil,
         latencyThresholdMs: Int64? = nil, callTimeoutMs: Int64? = nil, halfOpenMaxInFlight: Int? = nil,
         openTimeoutMultiplier: Double? = nil, maxOpenTimeoutMs: Int64? = nil, globalOutageTenants: Int? = nil,
-        autoPropagateGlobalOutage: Bool? = nil, removesFailureRateThreshold: Bool = false
+        autoPropagateGlobalOutage: Bool? = nil, fleetQuorum: Int? = nil, removesFailureRateThreshold: Bool = false
     ) {
         self.failureThreshold = failureThreshold
         self.failureRateThreshold = failureRateThreshold
@@ -95,6 +134,7 @@ public struct SettingsOverride: Sendable, Hashable {
         self.maxOpenTimeoutMs = maxOpenTimeoutMs
         self.globalOutageTenants = globalOutageTenants
         self.autoPropagateGlobalOutage = autoPropagateGlobalOutage
+        self.fleetQuorum = fleetQuorum
     }
 
     /// Whether a tool-wide setting is present (not allowed in a tenant override).
@@ -118,5 +158,6 @@ public struct SettingsOverride: Sendable, Hashable {
         if let v = maxOpenTimeoutMs { base.maxOpenTimeoutMs = v }
         if let v = globalOutageTenants { base.globalOutageTenants = v }
         if let v = autoPropagateGlobalOutage { base.autoPropagateGlobalOutage = v }
+        if let v = fleetQuorum { base.fleetQuorum = v }
     }
 }

@@ -54,6 +54,12 @@ extension RejectionReason: CustomStringConvertible {
     }
 
     public var description: String { name }
+
+    /// The reason named `name`, if any.
+    public init?(name: String) {
+        guard let r = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = r
+    }
 }
 
 extension CallOutcomeKind: CustomStringConvertible {

@@ -35,8 +35,8 @@ public struct ProxyPermit: Sendable {
 
 public enum ProxyAdmission: Sendable {
     case admitted(ProxyPermit)
-    /// Rejected: the §5 signal as JSON text.
-    case rejected(signal: String)
+    /// Rejected: the §5 signal to answer the call with.
+    case rejected(DegradationSignal)
     /// The breaker could not be asked (an unreachable `serve`): the call goes through unguarded.
     case unguarded(reason: String)
 }
@@ -58,7 +58,7 @@ public struct LocalProxyBreaker: ProxyBreaker {
         case .admitted(let call):
             return .admitted(ProxyPermit(handle: .local(call), callTimeoutMs: call.callTimeoutMs))
         case .rejected(let r):
-            return .rejected(signal: Self.json(DegradationSignal(tool: tool, rejection: r)))
+            return .rejected(DegradationSignal(tool: tool, rejection: r))
         case .untracked:
             return .unguarded(reason: "the store holds limits.maxKeys keys and (\(tenant), \(tool)) would be a new one")
         }
@@ -73,11 +73,6 @@ public struct LocalProxyBreaker: ProxyBreaker {
         Set(breaker.unavailableTools(tenant: tenant).map(\.tool))
     }
 
-    /// The signal as JSON, encoded as `serve` and the CLI encode it (fields in SPEC §5's order).
-    static func json(_ signal: DegradationSignal) -> String {
-        // The signal has no numbers that cannot be encoded.
-        try! JSONText.encode(signal)
-    }
 }
 
 /// The breaker of a `serve` at `url` (`--breaker URL`).
@@ -113,7 +108,13 @@ public final class RemoteProxyBreaker: ProxyBreaker, Sendable {
             {
                 return .admitted(ProxyPermit(handle: .remote(permit), callTimeoutMs: timeout))
             }
-            if let signal = answer["signal"] { return .rejected(signal: signal.text) }
+            if let signal = answer["signal"] {
+                do {
+                    return .rejected(try JSONDecoder().decode(DegradationSignal.self, from: Data(signal.text.utf8)))
+                } catch {
+                    return .unguarded(reason: "serve's signal for a rejected call is not understood (\(error)): \(signal.text)")
+                }
+            }
             return .unguarded(reason: "serve's answer to admit is not understood: \(answer.text)")
         } catch {
             return .unguarded(reason: "cannot reach serve at \(base.absoluteString): \(error.localizedDescription)")

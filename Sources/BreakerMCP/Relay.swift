@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerReports
 import BreakerRuntime
 import Foundation
 
@@ -116,9 +117,8 @@ struct Relay {
         let turn = Self.turn(of: message, id: id, call: calls)
         switch await proxy.breaker.admit(tool: tool, turn: turn) {
         case .rejected(let signal):
-            let result: JSONValue = .object([
-                ("content", .array([.object([("type", .string("text")), ("text", .string(signal))])])), ("isError", .bool(true)),
-            ])
+            let content: JSONValue = .object([("type", .string("text")), ("text", .string(Self.text(of: signal)))])
+            let result: JSONValue = .object([("content", .array([content])), ("isError", .bool(true))])
             client.write(Self.response(id: id, result: result))
             await checkList(force: true)
         case .admitted(let permit):
@@ -230,6 +230,12 @@ struct Relay {
     static func error(id: JSONValue, code: Int, _ message: String) -> String {
         let error: JSONValue = .object([("code", .integer(Int64(code))), ("message", .string(message))])
         return JSONValue.object([("jsonrpc", .string("2.0")), ("id", id), ("error", error)]).text
+    }
+
+    /// The signal's JSON, encoded as `serve` and the CLI encode it (fields in SPEC §5's order).
+    static func text(of signal: DegradationSignal) -> String {
+        // The signal has no numbers that cannot be encoded.
+        try! JSONText.encode(signal)
     }
 
     static func response(id: JSONValue, result: JSONValue) -> String {

@@ -37,11 +37,13 @@ extension CircuitBreaker {
     /// Changes the configuration now (or at `time`, for a virtual clock) without waiting for
     /// durability (SPEC §2; simulation, and the owner's inbox).
     public func configure(
-        _ configuration: BreakerConfiguration, actor: String, reason: String, requestID: Int64? = nil, at time: Timestamp? = nil
+        _ configuration: BreakerConfiguration, actor: String, reason: String, requestID: Int64? = nil, fleetSeq: Int64? = nil,
+        at time: Timestamp? = nil
     ) {
         let (_, after) = step(at: time) { m, now, facts in
             m.configure(
-                ConfigurationRecord(time: now, configuration: configuration, actor: actor, reason: reason, requestID: requestID),
+                ConfigurationRecord(
+                    time: now, configuration: configuration, actor: actor, reason: reason, requestID: requestID, fleetSeq: fleetSeq),
                 facts: &facts)
         }
         reportWithoutWaiting(after)
@@ -53,9 +55,11 @@ extension CircuitBreaker {
     /// admission, open timeouts at its next transition that uses them); nothing else moves, and
     /// calls already admitted keep their call timeout.
     /// - Throws: when the log cannot make it durable.
-    public func configure(_ configuration: BreakerConfiguration, actor: String, reason: String) async throws {
+    public func configure(_ configuration: BreakerConfiguration, actor: String, reason: String, fleetSeq: Int64? = nil) async throws {
         let (_, after) = step { m, now, facts in
-            m.configure(ConfigurationRecord(time: now, configuration: configuration, actor: actor, reason: reason), facts: &facts)
+            m.configure(
+                ConfigurationRecord(time: now, configuration: configuration, actor: actor, reason: reason, fleetSeq: fleetSeq),
+                facts: &facts)
         }
         try await finish(after, timeout: nil)
     }

@@ -321,7 +321,7 @@ extension EventStore {
         }
         if filter.kinds.contains(.fleet) {
             try source(
-                "SELECT seq, ts, tenant, tool, votes, nodes FROM fleet_records WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
+                "SELECT seq, ts, tenant, tool, votes, nodes, fleet_seq FROM fleet_records WHERE seq > ?\(timeClause("ts", base: 0)) ORDER BY seq",
                 after: filter.afterSeq
             ) { row in
                 let tenant = TenantID(unchecked: row[2])
@@ -329,7 +329,9 @@ extension EventStore {
                 if let t = filter.tenant, tenant != t { return nil }
                 if let o = filter.tool, tool != o { return nil }
                 let nodes = (row[5] as String).split(separator: "\n").map { NodeID(unchecked: String($0)) }
-                return .fleet(FleetRecord(time: Timestamp(milliseconds: row[1]), tenant: tenant, tool: tool, votes: row[4], nodes: nodes))
+                return .fleet(
+                    FleetRecord(
+                        time: Timestamp(milliseconds: row[1]), tenant: tenant, tool: tool, votes: row[4], nodes: nodes, fleetSeq: row[6]))
             }
         }
         // k-way merge by seq (k ≤ 7).

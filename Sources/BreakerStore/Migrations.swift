@@ -10,6 +10,8 @@ enum Migrations {
         (4, "004_configuration_changes.sql", migration004),
         (5, "005_log_gap_states.sql", migration005),
         (6, "006_fleet_records.sql", migration006),
+        (7, "007_fleet_cursor.sql", migration007),
+        (8, "008_fleet_actions.sql", migration008),
     ]
 
     static let migration001 = #"""
@@ -207,6 +209,25 @@ enum Migrations {
             votes  INTEGER NOT NULL,
             nodes  TEXT NOT NULL
         );
+
+        """#
+
+    static let migration007 = #"""
+        -- TenantBreaker event log, schema version 7: what a fleet node needs of its own store (SPEC §14).
+        -- fleet_seq: the fleet's sequence number of the episode a fleet record answers (null for one read
+        -- from a trace), so that a node restarted from its store knows which fleet entries it applied.
+        -- store_id: the store's identity, which the fleet remembers with the node name first used with it.
+        ALTER TABLE fleet_records ADD COLUMN fleet_seq INTEGER;
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', lower(hex(randomblob(16))));
+
+        """#
+
+    static let migration008 = #"""
+        -- TenantBreaker event log, schema version 8: fleet actions applied by a node (SPEC §14).
+        -- fleet_seq: the fleet's sequence number of the fleet action or configuration a row applies
+        -- (null for one given to this node alone), so that a restarted node applies each once.
+        ALTER TABLE operator_actions ADD COLUMN fleet_seq INTEGER;
+        ALTER TABLE config_changes ADD COLUMN fleet_seq INTEGER;
 
         """#
 }

@@ -175,8 +175,9 @@ struct RowEncoder {
                     ])
             case .operatorAction(let r):
                 try db.execute(
-                    sql: "INSERT INTO operator_actions(seq, ts, tenant, tool, op, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [seq, r.time.milliseconds, r.tenant?.rawValue, r.tool.rawValue, r.op.name, r.actor, r.reason])
+                    sql:
+                        "INSERT INTO operator_actions(seq, ts, tenant, tool, op, actor, reason, fleet_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [seq, r.time.milliseconds, r.tenant?.rawValue, r.tool.rawValue, r.op.name, r.actor, r.reason, r.fleetSeq])
                 // The queued request it answers goes in the same transaction: once the row is gone,
                 // the record is durable (the CLI reports the action applied on exactly that).
                 if let request = r.requestID {
@@ -195,12 +196,12 @@ struct RowEncoder {
                     ])
             case .fleet(let r):
                 try db.execute(
-                    sql: "INSERT INTO fleet_records(seq, ts, tenant, tool, votes, nodes) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [seq, r.time.milliseconds, r.tenant.rawValue, r.tool.rawValue, r.votes, Self.nodeList(r.nodes)])
+                    sql: "INSERT INTO fleet_records(seq, ts, tenant, tool, votes, nodes, fleet_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [seq, r.time.milliseconds, r.tenant.rawValue, r.tool.rawValue, r.votes, Self.nodeList(r.nodes), r.fleetSeq])
             case .configuration(let r):
                 try db.execute(
-                    sql: "INSERT INTO config_changes(seq, ts, actor, reason, config) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [seq, r.time.milliseconds, r.actor, r.reason, r.configuration.jsonText])
+                    sql: "INSERT INTO config_changes(seq, ts, actor, reason, config, fleet_seq) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [seq, r.time.milliseconds, r.actor, r.reason, r.configuration.jsonText, r.fleetSeq])
                 if let request = r.requestID {
                     try db.execute(sql: "DELETE FROM inbox WHERE id = ?", arguments: [request])
                 }

@@ -40,4 +40,36 @@ import Testing
             (error as? BreakerError)?.message.contains("tools.crm.\(key)") == true
         }
     }
+
+    @Test func fleetQuorumResolvesLikeAnyKeySettingAndTheFleetSettingsReadBack() throws {
+        let c = try BreakerConfiguration(
+            json: #"""
+                {"defaults": {"fleetQuorum": 3}, "tools": {"crm": {"fleetQuorum": 1}},
+                 "tenants": {"acme": {"tools": {"crm": {"fleetQuorum": 5}}}}, "fleet": {"leaseMs": 4000, "pollMs": 250}}
+                """#)
+        #expect(BreakerConfiguration.standard.settings(tenant: "x", tool: "web").fleetQuorum == 2, "SPEC §14's default")
+        #expect(c.settings(tenant: "x", tool: "web").fleetQuorum == 3)
+        #expect(c.settings(tenant: "x", tool: "crm").fleetQuorum == 1)
+        #expect(c.settings(tenant: "acme", tool: "crm").fleetQuorum == 5)
+        #expect(c.fleet.leaseMs == 4000 && c.fleet.pollMs == 250 && c.fleet.heartbeatMs == 1000)
+        #expect(try BreakerConfiguration(json: c.jsonText) == c, "the file format keeps them")
+        #expect(!BreakerConfiguration.standard.jsonText.contains("fleet"), "default fleet settings are not written")
+        let retuned = try BreakerConfiguration(json: #"{"defaults": {"fleetQuorum": 3}, "fleet": {"leaseMs": 5000}}"#)
+        #expect(retuned.changes(from: c).contains("fleet.leaseMs: 4000 → 5000"))
+    }
+
+    @Test(arguments: [
+        (#"{"defaults": {"fleetQuorum": 0}}"#, "defaults.fleetQuorum"),
+        (#"{"tools": {"crm": {"fleetQuorum": 1001}}}"#, "tools.crm.fleetQuorum"),
+        (#"{"fleet": {"leaseMs": 0}}"#, "fleet.leaseMs"),
+        (#"{"fleet": {"heartbeatMs": 20000}}"#, "fleet.leaseMs"),
+        (#"{"fleet": {"lease": 1}}"#, "fleet.lease"),
+    ])
+    func anOutOfRangeFleetSettingNamesTheKey(json: String, key: String) {
+        #expect {
+            try BreakerConfiguration(json: json)
+        } throws: { error in
+            (error as? BreakerError)?.context["key"] == key
+        }
+    }
 }

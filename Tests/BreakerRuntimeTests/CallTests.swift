@@ -121,6 +121,23 @@ struct ConnectionError: Error {}
         #expect(signal.message.contains("temporarily unavailable") && signal.message.contains("Re-plan"))
     }
 
+    @Test(arguments: [
+        DegradationSignal.Cause.rejected(.circuitOpen), .rejected(.halfOpenProbeInFlight), .rejected(.forcedOpen),
+        .rejected(.awaitingHealthProbe), .timeout, .failure(try! ErrorType("Net:Reset")),
+    ])
+    func theDegradationSignalReadsBackFromItsOwnJSON(cause: DegradationSignal.Cause) throws {
+        let signal = DegradationSignal(tool: search, reason: cause, retryAfterMs: 4_500, minimumOneSecond: true)
+        let read = try JSONDecoder().decode(DegradationSignal.self, from: try JSONEncoder().encode(signal))
+        #expect(read == signal)
+        #expect(read.message == signal.message)
+    }
+
+    @Test(arguments: ["circuit_closed", "tool_call_exception:", "tool_call_exception:bad\\u0001"])
+    func aSignalWhoseReasonTheSpecCannotWriteIsRefused(reason: String) {
+        let json = #"{"status":"tool_unavailable","tool_name":"web_search","reason":"\#(reason)","message":"m","retry_after_seconds":1}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(DegradationSignal.self, from: Data(json.utf8)) }
+    }
+
     @Test(arguments: [(1, 1), (999, 1), (1000, 1), (1001, 2), (0, 1)] as [(Int64, Int64)])
     func retryAfterIsRoundedUpToWholeSecondsAndAtLeastOne(ms: Int64, seconds: Int64) {
         #expect(

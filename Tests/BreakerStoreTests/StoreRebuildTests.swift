@@ -87,9 +87,7 @@ import Testing
         _ = try await simulate(Trace(lines: Array(trace.lines[..<half])), into: path, configuration: RandomWorkload.lively)
         let live = try await simulate(Trace(lines: Array(trace.lines[half...])), into: path, configuration: RandomWorkload.lively)
         // One uninterrupted run of the whole trace gives the same state.
-        let whole = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: whole) }
-        let reference = try await simulate(trace, into: whole + "/s.sqlite", configuration: RandomWorkload.lively)
+        let reference = try await simulate(trace, into: dir + "/whole.sqlite", configuration: RandomWorkload.lively)
         #expect(live.hasSameDurableState(as: reference))
         #expect(try EventStore.openReader(path: path).verify().problems.isEmpty)
     }
