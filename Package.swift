@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "BreakerCore"),
@@ -59,7 +61,7 @@ let package = Package(
         .target(
             name: "BreakerServe",
             dependencies: [
-                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner",
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerFleet",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -71,6 +73,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.embedInCode("Resources/openapi.json"), .embedInCode("Resources/dashboard.html")]
+        ),
+        .target(
+            name: "BreakerFleet",
+            dependencies: [
+                "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "BreakerMCP",
@@ -87,6 +100,7 @@ let package = Package(
             name: "BreakerCLI",
             dependencies: [
                 "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerServe", "BreakerMCP",
+                "BreakerFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,6 +163,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BreakerMCPTests", dependencies: ["BreakerTestSupport", "breakerctl"]),
+        .testTarget(name: "BreakerFleetTests", dependencies: ["BreakerCore", "BreakerFleet", "BreakerTestSupport", "breakerctl"]),
         .testTarget(
             name: "BreakerOwnerTests",
             dependencies: [

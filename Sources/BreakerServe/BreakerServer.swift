@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerFleet
 public import BreakerOwner
 import BreakerRuntime
 import BreakerStore
@@ -114,6 +115,9 @@ public final class BreakerServer: Sendable {
         case "/v1/events":
             try allow(.get, role: .agent)
             return try events(request, channel: channel)
+        case "/v1/fleet":
+            try allow(.get, role: .agent)
+            return try await fleetStatus()
         case "/metrics":
             try allow(.get, role: .agent)
             return HTTPAnswer.bytes(registry.emitted(), type: "text/plain; version=0.0.4; charset=utf-8")
@@ -142,7 +146,21 @@ public final class BreakerServer: Sendable {
             return HTTPAnswer.json(
                 ["status": "log_failing", "error": health.lastError ?? "the log cannot be written"], status: .serviceUnavailable)
         }
-        return HTTPAnswer.json(["status": "ready"])
+        guard let fleet = options.fleet else { return HTTPAnswer.json(["status": "ready"]) }
+        // Deciding on its own evidence, a node cut off from the fleet is still ready (SPEC §14).
+        return HTTPAnswer.json(["status": "ready", "fleet": fleet.isConnected ? "connected" : "disconnected"])
+    }
+
+    /// `GET /v1/fleet`: the fleet's nodes and episodes, read from its PostgreSQL now.
+    private func fleetStatus() async throws -> Response {
+        guard let fleet = options.fleet else {
+            throw APIError(.notFound, "this node is not in a fleet: start serve with --fleet URL --node NAME")
+        }
+        do {
+            return HTTPAnswer.json(try await fleet.status())
+        } catch {
+            throw APIError(.serviceUnavailable, "\(error.message); this node decides on its own evidence meanwhile")
+        }
     }
 
     /// Runs the work before readiness, then marks the server ready.

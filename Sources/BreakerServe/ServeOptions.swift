@@ -1,3 +1,4 @@
+public import BreakerFleet
 public import Logging
 public import NIOCore
 
@@ -26,6 +27,8 @@ public struct ServeOptions: Sendable {
     public var maxReportRows = 1_000_000
     /// One line per request problem; tokens are never in it.
     public var logger = Logger(label: "tenant-breaker.serve")
+    /// The node's fleet service, when the node is in a fleet (`/readyz`'s `fleet`, `GET /v1/fleet`).
+    public var fleet: FleetNode?
     /// Called once the server listens, with the port it got.
     public var onListening: (@Sendable (_ host: String, _ port: Int) -> Void)?
 

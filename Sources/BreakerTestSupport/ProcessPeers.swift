@@ -163,8 +163,14 @@ public func startEmbeddingApplication(_ db: String) throws -> Process {
     app.standardOutput = out
     app.standardError = FileHandle.nullDevice
     try app.run()
+    // An application that never says it is ready is killed after 60 s, which ends the read.
+    let ready = Locked(false)
+    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(60)) {
+        if !ready.withLock({ $0 }) && app.isRunning { kill(app.processIdentifier, SIGKILL) }
+    }
     let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-    #expect(line.hasPrefix("ready pid \(app.processIdentifier)"), "\(line)")
+    ready.withLock { $0 = true }
+    #expect(line.hasPrefix("ready pid \(app.processIdentifier)"), "the embedding application did not say it is ready: \(line)")
     return app
 }
 

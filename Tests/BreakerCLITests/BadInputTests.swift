@@ -151,8 +151,7 @@ import Testing
                 callLine("2026-11-28T10:\(String(format: "%02d", i / 1000)):00Z", "tenant-\(i % 50)", "tool-\(i % 7)", "turn-\(i)"))
         }
         let body: (String, [String: String]) async throws -> Void = { dir, env in
-            let trace = try writeTrace(NSTemporaryDirectory(), lines, name: "full-\(UUID().uuidString).jsonl")
-            defer { try? FileManager.default.removeItem(atPath: trace) }
+            let trace = try writeTrace(scratchDirectory, lines, name: "full.jsonl")
             let r = try await CLI.run(["simulate", trace, "--db", dir + "/s.sqlite"], environment: env)
             #expect(r.status == 1)
             #expect(r.stderr.contains("disk full"), "\(r.stderr)")

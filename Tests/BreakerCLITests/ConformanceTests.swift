@@ -2,7 +2,7 @@ import BreakerTestSupport
 import Foundation
 import Testing
 
-@Suite struct ConformanceTests {
+@Suite(.temporaryDirectory) struct ConformanceTests {
     static var cases: [String] {
         let all = (try? FileManager.default.contentsOfDirectory(atPath: CLI.conformance.path).sorted()) ?? []
         return all.filter { FileManager.default.fileExists(atPath: CLI.conformance.appendingPathComponent($0 + "/trace.jsonl").path) }
@@ -15,8 +15,7 @@ import Testing
     @Test(arguments: cases)
     func reportAndAuditsAreByteExact(name: String) async throws {
         let dir = CLI.conformance.appendingPathComponent(name)
-        let work = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: work) }
+        let work = scratchDirectory
         let db = work + "/case.sqlite"
         var args = ["simulate", dir.appendingPathComponent("trace.jsonl").path, "--db", db]
         let config = dir.appendingPathComponent("config.json")

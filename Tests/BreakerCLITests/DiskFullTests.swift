@@ -69,18 +69,19 @@ struct Tmpfs {
             }.last ?? 0
         }
 
-        func stop() -> Int32 {
+        func stop() async throws -> Int32 {
             kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
-            Thread.sleep(forTimeInterval: 0.1)
+            try await waitForExit(process, "the load to stop on SIGTERM")
+            try await Task.sleep(for: .milliseconds(100))
             pipe.fileHandleForReading.readabilityHandler = nil
             return process.terminationStatus
         }
     }
 
     /// `status`'s line about the owner's log, from its standard error.
-    func ownerLine(_ db: String) throws -> String {
-        try CLI.process(["status", "--db", db]).stderr.split(separator: "\n").first { $0.hasPrefix("owner: ") }.map(String.init) ?? ""
+    func ownerLine(_ db: String) async throws -> String {
+        let lines = try await CLI.run(async: ["status", "--db", db]).stderr.split(separator: "\n")
+        return lines.first { $0.hasPrefix("owner: ") }.map(String.init) ?? ""
     }
 
     /// The `M` of "M call records dropped" in an owner line.
@@ -92,26 +93,30 @@ struct Tmpfs {
         return Int(words[at - 1]) ?? 0
     }
 
-    func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+    func waitFor(_ what: String, seconds: Double, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
-        while try !condition() {
+        while try await !condition() {
             try #require(Date() < deadline, "timed out waiting for \(what)")
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 
     /// Polls `status` until its owner line contains `text`; returns that line.
-    func waitForOwnerLine(containing text: String, seconds: Double, db: String) throws -> String {
+    func waitForOwnerLine(containing text: String, seconds: Double, db: String) async throws -> String {
         var seen = ""
-        try waitFor("the owner's log to say \(text)", seconds: seconds) {
-            seen = try ownerLine(db)
+        try await waitFor("the owner's log to say \(text)", seconds: seconds) {
+            seen = try await ownerLine(db)
             return seen.contains(text)
         }
         return seen
     }
 
     @Test(.enabled(if: Tmpfs.available, "needs root to mount a small tmpfs"))
-    func aDiskThatFillsUnderLoadLeavesACountedGapAndAStoreThatVerifies() throws {
+    func aDiskThatFillsUnderLoadLeavesACountedGapAndAStoreThatVerifies() async throws {
+        try await onQueueOfItsOwn("disk-full") { try await diskFillsUnderLoad() }
+    }
+
+    func diskFillsUnderLoad() async throws {
         let fs = try Tmpfs(size: "1536k")
         defer { fs.unmount() }
         let db = fs.dir + "/s.sqlite"
@@ -120,24 +125,24 @@ struct Tmpfs {
             "--latency-ms", "1", "--log-queue-capacity", "500",
         ])
         defer { if load.process.isRunning { kill(load.process.processIdentifier, SIGKILL) } }
-        _ = try waitForOwnerLine(containing: "log ok", seconds: 20, db: db)
+        _ = try await waitForOwnerLine(containing: "log ok", seconds: 20, db: db)
         // A nearly full disk may take a small batch now and then, so the line is judged as first seen failing.
-        let failing = try waitForOwnerLine(containing: "log failing", seconds: 60, db: db)
+        let failing = try await waitForOwnerLine(containing: "log failing", seconds: 60, db: db)
         #expect(failing.contains("disk full"), "status says why: \(failing)")
-        let durableWhileFull = Set(try CLI.process(["export", "--db", db]).text.split(separator: "\n"))
+        let durableWhileFull = Set(try await CLI.run(async: ["export", "--db", db]).text.split(separator: "\n"))
         #expect(!durableWhileFull.isEmpty)
         // The owner keeps answering calls while nothing can be written: its progress keeps growing.
         let before = load.callsSoFar
-        try waitFor("calls answered while the disk is full", seconds: 30) { load.callsSoFar >= before + 3000 }
-        let during = try ownerLine(db)
+        try await waitFor("calls answered while the disk is full", seconds: 30) { load.callsSoFar >= before + 3000 }
+        let during = try await ownerLine(db)
         #expect(droppedCount(during) > droppedCount(failing), "calls were dropped while they were answered: \(during)")
 
         #expect(fs.resize("64m"))
         // Recovered: the log is ok and stays ok while calls go on being written.
-        let recovered = try waitForOwnerLine(containing: "log ok", seconds: 30, db: db)
-        Thread.sleep(forTimeInterval: 1)
-        #expect(droppedCount(try ownerLine(db)) == droppedCount(recovered), "nothing dropped once there is space")
-        #expect(load.stop() == 0, "SIGTERM stops the owner cleanly: \(load.stderr)")
+        let recovered = try await waitForOwnerLine(containing: "log ok", seconds: 30, db: db)
+        try await Task.sleep(for: .seconds(1))
+        #expect(droppedCount(try await ownerLine(db)) == droppedCount(recovered), "nothing dropped once there is space")
+        #expect(try await load.stop() == 0, "SIGTERM stops the owner cleanly: \(load.stderr)")
 
         let summary = try #require(load.stderr.split(separator: "\n").last { $0.hasPrefix("load: ") && $0.contains("durable") })
         let calls = try #require(Int(summary.dropFirst(6).prefix { $0.isNumber }))
@@ -145,7 +150,7 @@ struct Tmpfs {
         let dropped = try #require(Int(droppedText.prefix { $0.isNumber }))
         #expect(dropped > 0)
 
-        let export = try CLI.process(["export", "--db", db])
+        let export = try await CLI.run(async: ["export", "--db", db])
         let lines = export.text.split(separator: "\n")
         #expect(durableWhileFull.isSubset(of: Set(lines)), "nothing durable is lost")
         let objects = lines.map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
@@ -156,9 +161,9 @@ struct Tmpfs {
         #expect(logged + dropped == calls, "every call answered is in the log or counted in a gap")
         #expect(export.stderr.contains("note: the log has a gap"))
 
-        let verify = try CLI.process(["verify", "--db", db])
+        let verify = try await CLI.run(async: ["verify", "--db", db])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stderr.contains("note: the log has a gap"), "\(verify.stderr)")
-        #expect(try CLI.process(["report", "--all", "--db", db]).stderr.contains("note: the log has a gap"))
+        #expect(try await CLI.run(async: ["report", "--all", "--db", db]).stderr.contains("note: the log has a gap"))
     }
 }

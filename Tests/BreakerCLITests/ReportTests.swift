@@ -3,9 +3,9 @@ import Foundation
 import Testing
 
 @Suite(.temporaryDirectory) struct ReportTests {
-    /// Simulates `lines` into a new store and returns its path.
+    /// Simulates `lines` into a new store in the test's directory and returns its path.
     func store(_ lines: [String], config: String? = nil) async throws -> (dir: String, db: String) {
-        let dir = try temporaryDirectory()
+        let dir = scratchDirectory
         let trace = try writeTrace(dir, lines)
         var args = ["simulate", trace, "--db", dir + "/s.sqlite"]
         if let config {
@@ -27,8 +27,7 @@ import Testing
                 lines.append(callLine(at, t, "web_search", "\(t)-turn-\(k / 2)", result: i % 2 == 0 ? "error" : "ok"))
             }
         }
-        let (dir, db) = try await store(lines, config: #"{"defaults": {"failureThreshold": 2}}"#)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (_, db) = try await store(lines, config: #"{"defaults": {"failureThreshold": 2}}"#)
         for t in Self.awkward {
             let report = try await CLI.run(["report", "--tenant=\(t)", "--db", db]).text
             let audit = try await CLI.run(["audit", "--tenant=\(t)", "--db", db]).text
@@ -70,11 +69,10 @@ import Testing
     }
 
     @Test func everyHourOfTheRangeIsReportedIncludingEmptyOnes() async throws {
-        let (dir, db) = try await store([
+        let (_, db) = try await store([
             callLine("2026-11-28T08:10:00Z", "acme", "web_search", "t1"),
             callLine("2026-11-28T11:10:00Z", "acme", "web_search", "t2"),
         ])
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let text = try await CLI.run(["report", "--tenant", "acme", "--db", db]).text
         let rows = text.split(separator: "\r\n")
         #expect(rows.count == 5)
@@ -90,11 +88,10 @@ import Testing
     }
 
     @Test func aTurnSpanningAnHourBelongsToTheHourOfItsFirstCall() async throws {
-        let (dir, db) = try await store([
+        let (_, db) = try await store([
             callLine("2026-11-28T09:59:59Z", "acme", "web_search", "straddle", latency: 500),
             callLine("2026-11-28T10:00:01Z", "acme", "web_search", "straddle", latency: 100),
         ])
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let rows = try await CLI.run(["report", "--tenant", "acme", "--db", db]).text.split(separator: "\r\n").map(String.init)
         #expect(
             rows.dropFirst() == [
@@ -103,12 +100,11 @@ import Testing
     }
 
     @Test func anIntervalStillOpenAtTheEndOfTheLogRunsToTheReportsEnd() async throws {
-        let (dir, db) = try await store(
+        let (_, db) = try await store(
             [
                 callLine("2026-11-28T10:30:00Z", "acme", "web_search", "t1", latency: 0, result: "error"),
                 callLine("2026-11-28T10:40:00Z", "acme", "web_search", "t2"),
             ], config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 36000000}}"#)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let rows = try await CLI.run([
             "report", "--tenant", "acme", "--from", "2026-11-28T10:00:00Z", "--to", "2026-11-28T12:00:00Z", "--db", db,
         ]).text.split(separator: "\r\n").map(String.init)
@@ -136,7 +132,6 @@ import Testing
             callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t1", result: "error"),
             callLine("2026-11-28T10:00:01Z", "acme", "crm_api", "t1"),
         ])
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let json = try await CLI.run(["report", "--tenant", "acme", "--format", "json", "--db", db])
         let array = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [[String: Any]])
         #expect(array.count == 1 && array[0]["turns_degraded"] as? Int == 1)
@@ -148,12 +143,11 @@ import Testing
     }
 
     @Test func exportWritesOneObjectPerRecordInLogOrder() async throws {
-        let (dir, db) = try await store(
+        let (_, db) = try await store(
             [
                 callLine("2026-11-28T10:00:00Z", "acme", "web_search", "t1", result: "error"),
                 callLine("2026-11-28T10:00:01Z", "globex", "web_search", "t2"),
             ], config: #"{"defaults": {"failureThreshold": 1}}"#)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let lines = try await CLI.run(["export", "--db", db]).text.split(separator: "\n")
         let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         #expect(objects.map { $0["seq"] as? Int } == Array(1...objects.count).map { Optional($0) })
@@ -169,8 +163,7 @@ import Testing
             lines.append(callLine("2026-11-28T10:00:00Z", t, "web_search", "t", latency: 0, result: "error"))
         }
         for i in 0..<30 { lines.append(callLine("2026-11-28T10:09:\(String(format: "%02d", i))Z", "a", "web_search", "t\(i)")) }
-        let (dir, db) = try await store(lines, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000}}"#)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (_, db) = try await store(lines, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000}}"#)
         let r = try await CLI.run(["alerts", "--db", db])
         #expect(r.status == 2)
         #expect(r.text.contains("global_outage") && r.text.contains("open_too_long") && r.text.contains("blocked_rate"))

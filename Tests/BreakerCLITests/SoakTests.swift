@@ -5,15 +5,13 @@ import Testing
 /// The long mode of the suite (not CI's default run): `BREAKER_SOAK_MINUTES=30 swift test --filter
 /// SoakTests`. `breakerctl load` runs at a constant rate over 1 000 keys; resident memory is read
 /// every 15 s, and after the first ten minutes it may grow by less than 5 %.
-@Suite struct SoakTests {
+@Suite(.temporaryDirectory) struct SoakTests {
     static let minutes = ProcessInfo.processInfo.environment["BREAKER_SOAK_MINUTES"].flatMap { Double($0) }
 
     @Test(.enabled(if: minutes != nil, "set BREAKER_SOAK_MINUTES to run the soak"))
-    func residentMemoryStaysFlatUnderConstantLoadOverAThousandKeys() throws {
+    func residentMemoryStaysFlatUnderConstantLoadOverAThousandKeys() async throws {
         let minutes = Self.minutes!
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("soak-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = scratchDirectory
         let binary = ProcessInfo.processInfo.environment["BREAKER_SOAK_BINARY"] ?? CLI.binary.path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
@@ -27,7 +25,7 @@ import Testing
         var curve: [(seconds: Int, kib: Int)] = []
         let start = Date()
         while p.isRunning {
-            Thread.sleep(forTimeInterval: 15)
+            try await Task.sleep(for: .seconds(15))
             guard let status = try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8) else { continue }
             func field(_ name: String) -> Int? {
                 status.split(separator: "\n").first { $0.hasPrefix(name + ":") }

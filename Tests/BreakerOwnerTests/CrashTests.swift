@@ -93,7 +93,8 @@ import Testing
         let db = dir + "/owner.sqlite"
         let owner = Process()
         owner.executableURL = CLI.binary
-        owner.arguments = ["load", "--db", db, "--tenants", "3", "--tools", "2", "--rate", "100", "--duration", "30"]
+        // Longer than any wait below: the test stops it, so the owner is there whenever it looks.
+        owner.arguments = ["load", "--db", db, "--tenants", "3", "--tools", "2", "--rate", "100", "--duration", "600"]
         owner.standardOutput = FileHandle.nullDevice
         let errPath = dir + "/load.err"
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
@@ -117,17 +118,19 @@ import Testing
             return
         }
 
-        let second = try CLI.process(["load", "--db", db, "--duration", "1"])
+        let second = try await CLI.run(async: ["load", "--db", db, "--duration", "1"])
         #expect(second.status == 1 && second.stderr.contains("pid \(owner.processIdentifier)"), "\(second.stderr)")
-        let status = try CLI.process(["status", "--db", db, "--format", "json"])
+        let status = try await CLI.run(async: ["status", "--db", db, "--format", "json"])
         #expect(status.status == 0, "readers work while the owner writes: \(status.stderr)")
 
-        let r = try CLI.process(["force-open", "--tool", "tool-1", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db])
+        let r = try await CLI.run(async: [
+            "force-open", "--tool", "tool-1", "--hold", "--reason", "vendor down", "--actor", "oncall", "--db", db,
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("applied by the running owner"))
 
         kill(owner.processIdentifier, SIGTERM)
-        try waitForExit(owner, "the load to stop on SIGTERM")
+        try await waitForExit(owner, "the load to stop on SIGTERM")
         #expect(owner.terminationStatus == 0, "SIGTERM stops the load cleanly")
 
         let store = try EventStore.openReader(path: db)
@@ -142,7 +145,7 @@ import Testing
         #expect(try store.rebuild().replayed == 0, "a clean stop writes a final snapshot")
 
         // With no owner running, the CLI applies the action to the store itself.
-        let release = try CLI.process(["release", "--tool", "tool-1", "--reason", "vendor back", "--actor", "oncall", "--db", db])
+        let release = try await CLI.run(async: ["release", "--tool", "tool-1", "--reason", "vendor back", "--actor", "oncall", "--db", db])
         #expect(release.status == 0 && release.stderr.contains("recorded in"), "\(release.stderr)")
         let after = try EventStore.openReader(path: db).rebuild().machine
         #expect(after.keys.filter { $0.tool.rawValue == "tool-1" }.allSatisfy { after.state(of: $0)?.state == .halfOpen })

@@ -23,7 +23,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     @OptionGroup var tenant: TenantFilterOption
 
-    @Option(help: ArgumentHelp("Only this tool.", valueName: "tool"), transform: { try parseName($0, option: "--tool") })
+    @Option(help: ArgumentHelp("Only this tool.", valueName: "tool"), transform: { try parseName($0) })
     var tool: ToolID?
 
     @OptionGroup var range: TimeRangeOptions

@@ -41,6 +41,7 @@ struct ConfigureCommand: AsyncParsableCommand {
     var actor: String?
     @OptionGroup var waiting: WaitOption
     @OptionGroup var store: StoreOptions
+    @OptionGroup var fleet: FleetScopeOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -52,7 +53,7 @@ struct ConfigureCommand: AsyncParsableCommand {
                 for line in changes { printError("  " + line) }
             }
             try await OperatorRelay.configure(
-                configuration, actor: actorName, reason: reason, storePath: store.path, wait: waiting.duration)
+                configuration, actor: actorName, reason: reason, storePath: store.path, wait: waiting.duration, fleet: fleet)
         }
     }
 }

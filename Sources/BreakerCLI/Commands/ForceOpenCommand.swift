@@ -24,12 +24,13 @@ struct ForceOpenCommand: AsyncParsableCommand {
 
     @OptionGroup var options: OperatorOptions
     @Option(
-        help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"), transform: { try parseName($0, option: "--tenant") })
+        help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"), transform: { try parseName($0) })
     var tenant: TenantID?
     @Flag(help: "Hold the circuits open until released.")
     var hold = false
     @OptionGroup var waiting: WaitOption
     @OptionGroup var store: StoreOptions
+    @OptionGroup var fleet: FleetScopeOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -38,7 +39,7 @@ struct ForceOpenCommand: AsyncParsableCommand {
                 OperatorAction(
                     hold ? .forceOpenHold(target) : .forceOpen(target), tool: options.tool, actor: options.actorName, reason: options.reason
                 ),
-                storePath: store.path, wait: waiting.duration)
+                storePath: store.path, wait: waiting.duration, fleet: fleet)
         }
     }
 }

@@ -42,7 +42,7 @@ struct MCPProxyCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp("The tenant every call of this proxy belongs to.", valueName: "tenant"),
-        transform: { try parseName($0, option: "--tenant") })
+        transform: { try parseName($0) })
     var tenant: TenantID
     @Option(help: ArgumentHelp("The URL of a running `breakerctl serve`.", valueName: "url")) var breaker: String?
     @Option(help: ArgumentHelp("File holding the agent token of that serve, if it needs one.", valueName: "file"))

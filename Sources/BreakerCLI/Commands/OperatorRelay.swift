@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerCore
+import BreakerFleet
 import BreakerOwner
 import BreakerRuntime
 import BreakerStore
@@ -10,8 +11,11 @@ import BreakerStore
 /// transaction); if no owner applies it within `wait`, the CLI withdraws it and says so, or — when an
 /// owner took it but could not record it yet — says that it stays queued.
 enum OperatorRelay {
-    static func apply(_ action: OperatorAction, storePath: String, wait: Duration) async throws {
+    static func apply(_ action: OperatorAction, storePath: String, wait: Duration, fleet: FleetScopeOptions) async throws {
         let whom = action.tenant.map { " for " + $0.rawValue } ?? " for all tenants"
+        if let endpoint = try fleet.endpoint() {
+            return try await byFleet("\(action.op.name) \(action.tool.rawValue)\(whom)", .operatorAction(action), endpoint, wait: wait)
+        }
         try await relay("\(action.op.name) \(action.tool.rawValue)\(whom)", storePath: storePath, wait: wait) {
             try EventStore.submit(path: storePath, action: action)
         }
@@ -20,10 +24,35 @@ enum OperatorRelay {
     /// Changes the configuration of the store in use (SPEC §2) the same way: through its owner, or
     /// as the owner when none runs. `configuration` has been validated as a whole already.
     static func configure(
-        _ configuration: BreakerConfiguration, actor: String, reason: String, storePath: String, wait: Duration
+        _ configuration: BreakerConfiguration, actor: String, reason: String, storePath: String, wait: Duration,
+        fleet: FleetScopeOptions
     ) async throws {
+        if let endpoint = try fleet.endpoint() {
+            return try await byFleet("configure", .configure(configuration, actor: actor, reason: reason), endpoint, wait: wait)
+        }
         try await relay("configure", storePath: storePath, wait: wait) {
             try EventStore.submit(path: storePath, configuration: configuration, actor: actor, reason: reason)
+        }
+    }
+
+    /// Records `action` as a fleet action (durable in PostgreSQL on return), then waits up to `wait`
+    /// for the live nodes to apply it and says which have. Nodes down now apply it when they return.
+    private static func byFleet(_ what: String, _ action: FleetAction, _ endpoint: FleetEndpoint, wait: Duration) async throws {
+        let seq = try await FleetAdmin.submit(action, endpoint)
+        printError("\(what) recorded as fleet action \(seq) in \(endpoint); every node applies it")
+        let deadline = ContinuousClock.now.advanced(by: wait)
+        while true {
+            let (applied, pending) = try await FleetAdmin.applied(seq, endpoint)
+            if pending.isEmpty || ContinuousClock.now >= deadline {
+                printError("applied by \(applied.isEmpty ? "no node yet" : applied.joined(separator: ", "))")
+                if !pending.isEmpty {
+                    printError(
+                        "not yet by the live nodes \(pending.joined(separator: ", ")) (they apply it in order, see `breakerctl fleet status`)"
+                    )
+                }
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 

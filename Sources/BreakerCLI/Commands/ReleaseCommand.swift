@@ -18,16 +18,17 @@ struct ReleaseCommand: AsyncParsableCommand {
 
     @OptionGroup var options: OperatorOptions
     @Option(
-        help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"), transform: { try parseName($0, option: "--tenant") })
+        help: ArgumentHelp("Only this tenant (default: all).", valueName: "tenant"), transform: { try parseName($0) })
     var tenant: TenantID?
     @OptionGroup var waiting: WaitOption
     @OptionGroup var store: StoreOptions
+    @OptionGroup var fleet: FleetScopeOptions
 
     func run() async throws {
         try await reportingErrors {
             try await OperatorRelay.apply(
                 OperatorAction(.release(ActionTarget(tenant)), tool: options.tool, actor: options.actorName, reason: options.reason),
-                storePath: store.path, wait: waiting.duration)
+                storePath: store.path, wait: waiting.duration, fleet: fleet)
         }
     }
 }

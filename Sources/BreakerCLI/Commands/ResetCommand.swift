@@ -14,16 +14,17 @@ struct ResetCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: OperatorOptions
-    @Option(help: ArgumentHelp("The tenant.", valueName: "tenant"), transform: { try parseName($0, option: "--tenant") })
+    @Option(help: ArgumentHelp("The tenant.", valueName: "tenant"), transform: { try parseName($0) })
     var tenant: TenantID
     @OptionGroup var waiting: WaitOption
     @OptionGroup var store: StoreOptions
+    @OptionGroup var fleet: FleetScopeOptions
 
     func run() async throws {
         try await reportingErrors {
             try await OperatorRelay.apply(
                 OperatorAction(.reset(tenant), tool: options.tool, actor: options.actorName, reason: options.reason),
-                storePath: store.path, wait: waiting.duration)
+                storePath: store.path, wait: waiting.duration, fleet: fleet)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerCore
+import BreakerFleet
 import BreakerOwner
 import BreakerRuntime
 import BreakerServe
@@ -61,6 +62,11 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "seconds"))
     var eventWriteTimeout = 10
     @OptionGroup var store: StoreOptions
+    @OptionGroup var fleet: FleetOptions
+    @Option(
+        help: ArgumentHelp("This node's name in the fleet (with --fleet), unique in it.", valueName: "name"),
+        transform: { try parseName($0) })
+    var node: NodeID?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
@@ -79,6 +85,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let configuration = try config.map { try loadConfiguration($0) }
+            let endpoint = try fleet.endpoint()
+            if endpoint != nil && node == nil {
+                throw BreakerError(.invalidArgument, "--fleet needs --node NAME: this node's name, unique in the fleet")
+            } else if endpoint == nil && node != nil {
+                throw BreakerError(.invalidArgument, "--node names this node in a fleet: give --fleet URL (or $BREAKER_FLEET_URL) too")
+            }
             var serve = ServeOptions()
             serve.host = host
             serve.port = port
@@ -105,14 +117,43 @@ struct ServeCommand: AsyncParsableCommand {
             options.metricsFactory = registry
             let owner = try StoreOwner(path: path, options: options)
             let breaker = owner.breaker
+            var fleetNode: FleetNode?
+            if let endpoint, let node {
+                var fleetOptions = FleetNode.Options(endpoint: endpoint, node: node)
+                fleetOptions.logger = logger
+                fleetOptions.metricsFactory = registry
+                fleetNode = FleetNode(owner: owner, storePath: path, options: fleetOptions)
+                serve.fleet = fleetNode
+                printError("serve: node \(node) of the fleet at \(endpoint)")
+            }
             let change = configuration.flatMap { $0 == breaker.configuration ? nil : $0 }
+            let joining = fleetNode
             let server = BreakerServer(owner: owner, registry: registry, options: serve) {
+                if let joining {
+                    // A fleet node applies what it missed, then the join rules for the configuration,
+                    // before it is ready (SPEC §14).
+                    await joining.caughtUp()
+                    switch try await joining.joinConfiguration(file: configuration) {
+                    case .gaveTheFleet(let seq): printError("serve: \(config!) is the fleet's configuration now (fleet action \(seq))")
+                    case .tookTheFleets: printError("serve: recorded the fleet's configuration, which differed from this node's")
+                    case .same: break
+                    case .unreachable: printError("serve: the fleet did not answer; this node goes on with its own configuration")
+                    }
+                    return
+                }
                 guard let change else { return }
                 let lines = change.changes(from: breaker.configuration)
                 try await breaker.configure(change, actor: "serve", reason: "configuration file at start")
                 printError("serve: recorded the configuration of \(config!) as a change: \(lines.joined(separator: "; "))")
             }
-            try await owner.run(alongside: [.init(service: server.service)], gracefulShutdownSignals: [.sigterm, .sigint])
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server.service)]
+            if let fleetNode {
+                // The fleet's refusal (a node name in use with another store) stops the node.
+                services.insert(
+                    .init(service: fleetNode, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    at: 0)
+            }
+            try await owner.run(alongside: services, gracefulShutdownSignals: [.sigterm, .sigint])
             printError("serve: stopped; everything answered is durable in \(path)")
         }
     }

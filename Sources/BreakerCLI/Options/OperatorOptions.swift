@@ -4,7 +4,7 @@ import Foundation
 
 /// Options every operator action takes.
 struct OperatorOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The tool.", valueName: "tool"), transform: { try parseName($0, option: "--tool") })
+    @Option(help: ArgumentHelp("The tool.", valueName: "tool"), transform: { try parseName($0) })
     var tool: ToolID
 
     @Option(help: ArgumentHelp("Why (recorded in the log and the audit).", valueName: "text"))

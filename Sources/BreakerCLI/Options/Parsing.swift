@@ -20,12 +20,13 @@ func parseTime(_ text: String, option: String) throws -> Timestamp {
     }
 }
 
-/// Parses the value of a name option (`--tenant`, `--tool`) as a name of SPEC §1.
-func parseName<Kind>(_ text: String, option: String) throws -> Name<Kind> {
+/// Parses the value of a name option (`--tenant`, `--tool`) as a name of SPEC §1; ArgumentParser
+/// puts the option and the value before the reason.
+func parseName<Kind>(_ text: String) throws -> Name<Kind> {
     do {
         return try Name<Kind>(text)
     } catch {
-        throw ValidationError("\(option): \(error.message)")
+        throw ValidationError(error.message)
     }
 }
 

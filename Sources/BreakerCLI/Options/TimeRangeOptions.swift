@@ -41,7 +41,7 @@ struct HourRangeOptions: ParsableArguments {
 struct TenantFilterOption: ParsableArguments {
     @Option(
         help: ArgumentHelp("Only this tenant (a name starting with - is written --tenant=-name).", valueName: "tenant"),
-        transform: { try parseName($0, option: "--tenant") })
+        transform: { try parseName($0) })
     var tenant: TenantID?
 }
 

@@ -1,0 +1,54 @@
+import ArgumentParser
+import BreakerCore
+import BreakerFleet
+import Foundation
+
+/// `--fleet URL` and `--fleet-password-file F` (SPEC §14): the fleet's PostgreSQL.
+struct FleetOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The fleet's PostgreSQL: postgres://USER@HOST[:PORT]/DB[?sslmode=disable|require] (default: $BREAKER_FLEET_URL).",
+            valueName: "url"))
+    var fleet: String?
+
+    @Option(help: ArgumentHelp("File holding the fleet's PostgreSQL password (never on the command line).", valueName: "file"))
+    var fleetPasswordFile: String?
+
+    /// The endpoint given, or `nil` when neither the option nor the variable names one.
+    func endpoint() throws(BreakerError) -> FleetEndpoint? {
+        let (url, field): (String?, String) =
+            fleet != nil
+            ? (fleet, "--fleet")
+            : (ProcessInfo.processInfo.environment["BREAKER_FLEET_URL"].flatMap { $0.isEmpty ? nil : $0 }, "$BREAKER_FLEET_URL")
+        guard let url else { return nil }
+        return try FleetEndpoint(url: url, field: field).withPassword(fromFile: fleetPasswordFile)
+    }
+
+    /// The endpoint, which the command needs.
+    func requiredEndpoint() throws(BreakerError) -> FleetEndpoint {
+        guard let endpoint = try endpoint() else {
+            throw BreakerError(.invalidArgument, "no fleet named: give --fleet postgres://USER@HOST/DB or set $BREAKER_FLEET_URL")
+        }
+        return endpoint
+    }
+}
+
+/// `--fleet URL` and `--scope fleet|node` on an operator command (SPEC §14): with a fleet named, the
+/// action is a fleet action every node applies, unless `--scope node`.
+struct FleetScopeOptions: ParsableArguments {
+    enum Scope: String, ExpressibleByArgument, CaseIterable {
+        case fleet, node
+    }
+
+    @OptionGroup var fleet: FleetOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "With a fleet named: fleet (every node applies it, the default) or node (only the store of --db).", valueName: "scope"))
+    var scope: Scope = .fleet
+
+    /// The fleet that takes the action, or `nil` when it goes to the store of `--db`.
+    func endpoint() throws(BreakerError) -> FleetEndpoint? {
+        scope == .node ? nil : try fleet.endpoint()
+    }
+}

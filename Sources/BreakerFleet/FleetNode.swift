@@ -1,0 +1,205 @@
+public import BreakerCore
+public import BreakerOwner
+import BreakerReports
+import BreakerRuntime
+import BreakerStore
+public import CoreMetrics
+import Foundation
+public import Logging
+import PostgresNIO
+public import ServiceLifecycle
+
+/// A node of a fleet (SPEC §14): it publishes its rare facts to the fleet's PostgreSQL, holds a
+/// lease, votes, begins and ends episodes, and applies the fleet's entries to its own breaker.
+///
+/// It runs as one more service of the owner's group, and never on a call's path: calls are
+/// decided by the breaker in memory, and this service reads what the log has made durable. Every
+/// PostgreSQL operation has its own deadline; while PostgreSQL cannot be reached the node goes on
+/// deciding on its own evidence, and afterwards it publishes from its cursor and applies what it
+/// missed — nothing lost, nothing twice.
+public final class FleetNode: Service, Sendable {
+    /// How to join.
+    public struct Options: Sendable {
+        public var endpoint: FleetEndpoint
+        /// This node's name, unique in the fleet.
+        public var node: NodeID
+        /// The deadline of every PostgreSQL operation.
+        public var deadline: Duration = .seconds(2)
+        public var logger = Logger(label: "tenant-breaker.fleet")
+        /// Where `agent_circuit_breaker_fleet_errors_total` and `agent_circuit_breaker_fleet_connected` go.
+        public var metricsFactory: any MetricsFactory = MetricsSystem.factory
+
+        public init(endpoint: FleetEndpoint, node: NodeID) {
+            self.endpoint = endpoint
+            self.node = node
+        }
+    }
+
+    /// Whether the node can reach the fleet now (`/readyz`, metrics).
+    public var isConnected: Bool { state.withLock { $0.connected } }
+
+    let options: Options
+    let store: EventStore
+    let storePath: String
+    let breaker: CircuitBreaker
+    let state = Locked(State())
+    /// Wakes the delivery loop (a notification, or a publish that began an episode).
+    let deliveryBell = Bell()
+    /// PostgreSQL operations that failed.
+    let errorsTotal: any CounterHandler
+    /// 1 while the fleet answers, else 0.
+    let connectedGauge: any RecorderHandler
+
+    struct State {
+        var connected = false
+        var lastErrorLog: ContinuousClock.Instant?
+        /// The last fleet entry applied and durable in this node's log.
+        var appliedDurable: Int64 = 0
+        /// The delivery loop has read the fleet's log to its end once.
+        var caughtUp = false
+        /// Joining failed once: PostgreSQL is unreachable, the node decides alone.
+        var joinFailed = false
+    }
+
+    /// The fleet's notification channel.
+    static let channel = "tenantbreaker_fleet"
+
+    public init(owner: StoreOwner, storePath: String, options: Options) {
+        self.options = options
+        self.store = owner.store
+        self.storePath = storePath
+        self.breaker = owner.breaker
+        self.errorsTotal = options.metricsFactory.makeCounter(label: "agent_circuit_breaker_fleet_errors_total", dimensions: [])
+        self.connectedGauge = options.metricsFactory.makeRecorder(
+            label: "agent_circuit_breaker_fleet_connected", dimensions: [], aggregate: false)
+        connectedGauge.record(Int64(0))
+    }
+
+    /// The fleet's nodes and episodes as the fleet's PostgreSQL has them (`GET /v1/fleet`).
+    /// - Throws: ``BreakerError`` (`fleet_unavailable`) when it does not answer within the deadline.
+    public func status() async throws(BreakerError) -> FleetStatus {
+        try await FleetAdmin.status(options.endpoint, deadline: options.deadline, logger: options.logger)
+    }
+
+    public func run() async throws {
+        let joined = FleetConnection(endpoint: options.endpoint, deadline: options.deadline, logger: options.logger)
+        defer { joined.drop() }
+        // Joining may wait for PostgreSQL; the node decides locally meanwhile. A refusal stops it.
+        guard let cursor = try await join(joined) else { return }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.publishing(joined, from: cursor) }
+            group.addTask { try await self.delivering() }
+            group.addTask { await self.listening() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: - Joining
+
+    /// Applies the schema and claims the node name for this store; returns the published cursor,
+    /// or `nil` on graceful shutdown before PostgreSQL answered.
+    /// - Throws: ``BreakerError`` (`fleet_refused`) when the name is in use with another store.
+    func join(_ connection: FleetConnection) async throws -> Int64? {
+        let node = options.node.rawValue
+        let storeID = try store.storeID()
+        let path = storePath
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let claim = try await connection.perform("join the fleet") { c, logger in
+                    _ = try await FleetSchema.apply(on: c, logger: logger)
+                    try await c.query(
+                        """
+                        INSERT INTO fleet_nodes (node, store_id, store_path) VALUES (\(node), \(storeID), \(path))
+                        ON CONFLICT (node) DO NOTHING
+                        """, logger: logger)
+                    var claim: (String, String, Int64)?
+                    for try await row in try await c.query(
+                        "SELECT store_id, store_path, published_seq FROM fleet_nodes WHERE node = \(node)", logger: logger
+                    ).decode((String, String, Int64).self) {
+                        claim = row
+                    }
+                    return claim
+                }
+                guard let (id, otherPath, published) = claim else { continue }
+                guard id == storeID else {
+                    throw BreakerError(
+                        .fleetRefused,
+                        "node name \(node) is in use in the fleet with the store \(otherPath) (id \(id)); this node's store is \(path) (id \(storeID)). Give this node another --node, or run `breakerctl fleet forget-node \(node)` if that store is lost",
+                        context: ["node": node])
+                }
+                connected()
+                options.logger.notice(
+                    "joined the fleet", metadata: ["node": "\(node)", "fleet": "\(options.endpoint)", "published_seq": "\(published)"])
+                return published
+            } catch let error as BreakerError where error.code == .fleetUnavailable {
+                state.withLock { $0.joinFailed = true }
+                failed(error)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            }
+        }
+        return nil
+    }
+
+    /// Returns once this node has applied the fleet entries it missed (SPEC §14: before it is
+    /// ready), or at once when the fleet cannot be reached (it decides alone), or after `within`.
+    public func caughtUp(within: Duration = .seconds(10)) async {
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline, !state.withLock({ $0.caughtUp || $0.joinFailed }), !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    // MARK: - Reporting the connection
+
+    func connected() {
+        let was = state.withLock { s -> Bool in
+            defer { s.connected = true }
+            return s.connected
+        }
+        if !was {
+            connectedGauge.record(Int64(1))
+            options.logger.notice("the fleet's PostgreSQL answers", metadata: ["fleet": "\(options.endpoint)"])
+        }
+    }
+
+    /// Logs the first failure at once, then at most every 10 s (SPEC §14).
+    func failed(_ error: BreakerError) {
+        let now = ContinuousClock.now
+        let log = state.withLock { s -> Bool in
+            s.connected = false
+            guard s.lastErrorLog.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
+            s.lastErrorLog = now
+            return true
+        }
+        errorsTotal.increment(by: 1)
+        connectedGauge.record(Int64(0))
+        if log {
+            options.logger.error(
+                "cannot reach the fleet; deciding on this node's own evidence until it answers",
+                metadata: ["fleet": "\(options.endpoint)", "error": "\(error.message)"])
+        }
+    }
+}
+
+/// A wake-up for a loop that otherwise waits out its interval.
+final class Bell: Sendable {
+    private let rung = Locked(false)
+
+    func ring() { rung.withLock { $0 = true } }
+
+    /// Waits until rung or `interval` has passed, looking every 10 ms; returns at once when the
+    /// task is cancelled or the service group shuts down (a long `pollMs` never holds up a stop).
+    func wait(upTo interval: Duration) async {
+        let deadline = ContinuousClock.now.advanced(by: interval)
+        while ContinuousClock.now < deadline && !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if rung.withLock({ r -> Bool in
+                defer { r = false }
+                return r
+            }) {
+                return
+            }
+            try? await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+-- TenantBreaker fleet, schema version 1 (SPEC §14): the facts the nodes of a platform share.
+-- Names (node, tenant, tool) compare by their bytes: every name column is COLLATE "C".
+-- Times the fleet decides by (leases, the order of entries) are PostgreSQL's; `ts` columns are
+-- the nodes' own record times, ms since the Unix epoch.
+
+-- One row per node name: the store it was first used with, its lease (heartbeat_at, lease_ms)
+-- and its cursors: the last fact durable in its log, the last published, the last fleet entry applied.
+CREATE TABLE fleet_nodes (
+    node              TEXT COLLATE "C" PRIMARY KEY,
+    store_id          TEXT NOT NULL,
+    store_path        TEXT NOT NULL,
+    joined_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
+    heartbeat_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    lease_ms          BIGINT NOT NULL DEFAULT 10000,
+    durable_seq       BIGINT NOT NULL DEFAULT 0,
+    published_seq     BIGINT NOT NULL DEFAULT 0,
+    published_at      TIMESTAMPTZ,
+    applied_fleet_seq BIGINT NOT NULL DEFAULT 0
+);
+
+-- Every node fact (transition, operator action, configuration change, global outage, fleet
+-- record), once, keyed by (node, seq): seq is the fact's position in the node's own log.
+CREATE TABLE fleet_node_facts (
+    node   TEXT COLLATE "C" NOT NULL REFERENCES fleet_nodes(node) ON DELETE CASCADE,
+    seq    BIGINT NOT NULL,
+    ts     BIGINT NOT NULL,
+    kind   TEXT NOT NULL,
+    tenant TEXT COLLATE "C",
+    tool   TEXT COLLATE "C",
+    body   TEXT NOT NULL,
+    PRIMARY KEY (node, seq)
+);
+
+-- A node's vote for a key: from its transition into OPEN on its own evidence (seq) until its
+-- next transition into CLOSED.
+CREATE TABLE fleet_votes (
+    node   TEXT COLLATE "C" NOT NULL REFERENCES fleet_nodes(node) ON DELETE CASCADE,
+    tenant TEXT COLLATE "C" NOT NULL,
+    tool   TEXT COLLATE "C" NOT NULL,
+    seq    BIGINT NOT NULL,
+    PRIMARY KEY (node, tenant, tool)
+);
+
+-- The fleet's own sequence: episodes and fleet actions, in the order the fleet took them. Rows
+-- are appended under advisory lock 7340001, so they commit in fleet_seq order and a reader by
+-- cursor never skips one.
+CREATE TABLE fleet_log (
+    fleet_seq BIGINT PRIMARY KEY,
+    at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    kind      TEXT NOT NULL,
+    tenant    TEXT COLLATE "C",
+    tool      TEXT COLLATE "C",
+    votes     INTEGER,
+    nodes     TEXT[] COLLATE "C",
+    body      TEXT,
+    ended_at  TIMESTAMPTZ
+);
+
+-- The episodes in progress: one per key at most.
+CREATE TABLE fleet_open_episodes (
+    tenant    TEXT COLLATE "C" NOT NULL,
+    tool      TEXT COLLATE "C" NOT NULL,
+    fleet_seq BIGINT NOT NULL REFERENCES fleet_log(fleet_seq),
+    PRIMARY KEY (tenant, tool)
+);
+
+-- A node's SLA counters (SPEC §9) per tenant and hour (ms of the hour's start).
+CREATE TABLE fleet_rollups (
+    node            TEXT COLLATE "C" NOT NULL REFERENCES fleet_nodes(node) ON DELETE CASCADE,
+    tenant          TEXT COLLATE "C" NOT NULL,
+    hour            BIGINT NOT NULL,
+    turns           BIGINT NOT NULL,
+    turns_blocked   BIGINT NOT NULL,
+    turns_degraded  BIGINT NOT NULL,
+    calls           BIGINT NOT NULL,
+    calls_blocked   BIGINT NOT NULL,
+    calls_failed    BIGINT NOT NULL,
+    calls_timed_out BIGINT NOT NULL,
+    open_seconds    DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (node, tenant, hour)
+);
