@@ -40,6 +40,12 @@ extension TransitionCause: CustomStringConvertible {
     }
 
     public var description: String { name }
+
+    /// The cause named `name`, if any.
+    public init?(name: String) {
+        guard let c = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = c
+    }
 }
 
 extension RejectionReason: CustomStringConvertible {

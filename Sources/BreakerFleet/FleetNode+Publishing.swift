@@ -11,15 +11,18 @@ extension FleetNode {
     static let factKinds: EventKinds = [.transitions, .operatorActions, .globalOutages, .configurations, .fleet]
 
     /// Every `publishMs`: publishes the facts made durable since the cursor; every `heartbeatMs`:
-    /// renews the lease and looks at the votes (episodes begin and end).
+    /// renews the lease and looks at the votes (episodes begin and end). When the owner stops it
+    /// publishes once more, so a node stopped gracefully leaves nothing unpublished.
     func publishing(_ connection: FleetConnection, from start: Int64) async throws {
         var cursor = start
         var lastBeat: ContinuousClock.Instant?
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        while !Task.isCancelled {
             let settings = breaker.configuration.fleet
+            let stopping = Task.isShuttingDownGracefully
             do {
                 let facts = try unpublishedFacts(after: cursor)
                 if !facts.isEmpty { cursor = try await publish(facts, on: connection) }
+                if stopping { return }
                 let beat = lastBeat.map { ContinuousClock.now - $0 >= .milliseconds(settings.heartbeatMs) } ?? true
                 if beat {
                     try await heartbeat(on: connection, durable: cursor, leaseMs: settings.leaseMs)
@@ -31,6 +34,7 @@ extension FleetNode {
             } catch {
                 failed(error)
             }
+            if stopping { return }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(settings.publishMs)) }
         }
     }

@@ -90,8 +90,29 @@ public final class FleetNode: Service, Sendable {
             group.addTask { try await self.publishing(joined, from: cursor) }
             group.addTask { try await self.delivering() }
             group.addTask { await self.listening() }
+            group.addTask { await self.rollingUp() }
+            // On a graceful shutdown every loop ends by itself (the rollup loop after its last
+            // rollup); a loop that ends otherwise ends the others.
             try await group.next()
-            group.cancelAll()
+            if !Task.isShuttingDownGracefully { group.cancelAll() }
+            try await group.waitForAll()
+        }
+        if Task.isShuttingDownGracefully { await leave(joined) }
+    }
+
+    /// A node stopping gives up its lease at once: its votes stop counting now, not at lease
+    /// expiry (which is what happens to a node that is killed).
+    func leave(_ connection: FleetConnection) async {
+        let node = options.node.rawValue
+        do {
+            try await connection.perform("give up the lease") { c, logger in
+                try await c.query(
+                    "UPDATE fleet_nodes SET heartbeat_at = now() - make_interval(secs => lease_ms / 1000.0) WHERE node = \(node)",
+                    logger: logger)
+            }
+            options.logger.notice("left the fleet: lease given up", metadata: ["node": "\(node)"])
+        } catch {
+            failed(error)
         }
     }
 

@@ -9,7 +9,8 @@ import PostgresNIO
 enum FleetSchema {
     /// (version, file name, SQL), in order.
     static let all: [(version: Int, file: String, sql: String)] = [
-        (1, "001_fleet.sql", migration001)
+        (1, "001_fleet.sql", migration001),
+        (2, "002_rollup_cursor.sql", migration002),
     ]
 
     /// The newest version this build knows.
@@ -144,6 +145,15 @@ enum FleetSchema {
             open_seconds    DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (node, tenant, hour)
         );
+
+        """#
+
+    static let migration002 = #"""
+        -- TenantBreaker fleet, schema version 2: how far each node's hourly rollups reach.
+        -- rollup_through: the node's own time (ms) up to which its rollups hold every record it had made
+        -- durable; rollup_at: when it last upserted them (PostgreSQL's clock).
+        ALTER TABLE fleet_nodes ADD COLUMN rollup_through BIGINT;
+        ALTER TABLE fleet_nodes ADD COLUMN rollup_at TIMESTAMPTZ;
 
         """#
 }

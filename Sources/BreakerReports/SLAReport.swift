@@ -43,6 +43,8 @@ public struct SLAReport: Sendable {
         let byHour: [Int64: HourlyTally]
         /// The intervals its keys spent out of CLOSED, [from, to) ms, clipped to the report's end.
         let notClosed: [(from: Int64, to: Int64)]
+        /// Time out of CLOSED already counted per hour, ms (a fleet's sums of its nodes' rollups).
+        var openByHour: [Int64: Int64] = [:]
 
         var hours: Int { Int((end - start) / 3_600_000) }
 
@@ -51,6 +53,7 @@ public struct SLAReport: Sendable {
             var rows = range.map { i in
                 var row = Row(tenant: tenant, hourStart: Timestamp(milliseconds: start + Int64(i) * 3_600_000))
                 if let c = byHour[row.hourStart.milliseconds] { row.tally = c }
+                row.openMs = openByHour[row.hourStart.milliseconds] ?? 0
                 return row
             }
             guard let first = range.first else { return rows }
@@ -118,6 +121,36 @@ public struct SLAReport: Sendable {
             var tracker = NotClosedTracker()
             for t in ts { tracker.fold(t) }
             let part = TenantPart(tenant: name, start: start, end: end, byHour: byHour, notClosed: tracker.intervals(endingAt: end))
+            rowCount += part.hours
+            parts.append(part)
+        }
+        self.parts = parts
+        self.rowCount = rowCount
+    }
+
+    /// The report over rows already counted — a fleet's sums of its nodes' hourly rollups (SPEC
+    /// §14) — with every hour of each tenant's range, empty ones included.
+    /// - Parameters:
+    ///   - sums: at most one row per tenant and hour.
+    ///   - tenant: one tenant, or `nil` for every tenant that has a row.
+    ///   - from: first hour (inclusive); default: the tenant's first hour with a row.
+    ///   - to: end hour (exclusive); default: the end of the tenant's last hour with a row.
+    public init(sums: [Row], tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil) {
+        var byTenant: [TenantID: [Row]] = [:]
+        for r in sums where tenant == nil || r.tenant == tenant { byTenant[r.tenant, default: []].append(r) }
+        var parts: [TenantPart] = []
+        var rowCount = 0
+        for name in tenant.map({ [$0] }) ?? byTenant.keys.sorted() {
+            let rows = byTenant[name] ?? []
+            let first = rows.map(\.hourStart.milliseconds).min()
+            let last = rows.map(\.hourStart.milliseconds).max()
+            guard let start = from?.milliseconds ?? first, let end = to?.milliseconds ?? last.map({ $0 + 3_600_000 }), start < end else {
+                continue
+            }
+            var part = TenantPart(
+                tenant: name, start: start, end: end,
+                byHour: Dictionary(rows.map { ($0.hourStart.milliseconds, $0.tally) }, uniquingKeysWith: { a, _ in a }), notClosed: [])
+            part.openByHour = Dictionary(rows.map { ($0.hourStart.milliseconds, $0.openMs) }, uniquingKeysWith: { a, _ in a })
             rowCount += part.hours
             parts.append(part)
         }

@@ -66,6 +66,13 @@ final class ServeNode: @unchecked Sendable {
         }
     }
 
+    /// Stops the node as an operator would (SIGTERM) and waits for it to exit.
+    func stop() async throws {
+        guard process.isRunning else { return }
+        process.terminate()
+        try await waitForExit(process, "\(name) to stop after SIGTERM", within: .seconds(30))
+    }
+
     /// Waits until the node's standard error says `text` (and it listens).
     func waitForLog(_ text: String, within: Duration = .seconds(60)) async throws {
         try await waitUntil("\(name) to say \(text)", within: within, poll: .milliseconds(20)) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerCore
+import BreakerFleet
 import BreakerReports
 import BreakerStore
 
@@ -13,10 +14,14 @@ struct AuditCommand: AsyncParsableCommand {
             fleet episodes that reached its keys, in log order:
               ts,tenant,tool,event,from_state,to_state,cause,failures,calls,p95_ms,actor,reason
             With --turn: that turn's calls (why did this turn fail?).
+            With --fleet: every node's timeline of the tenant, from the facts the
+            nodes published, merged in time order (ties by node, then log order),
+            with a first column node.
 
             Examples:
               breakerctl audit --tenant acme --tool web_search --from 2026-11-28T10:00:00Z
               breakerctl audit --tenant acme --turn t-1234
+              breakerctl audit --tenant acme --fleet postgres://breaker@db.internal/fleet
 
             Exit codes: 0 done; 1 store problem; 64 bad arguments.
             """)
@@ -33,14 +38,25 @@ struct AuditCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @OptionGroup(title: "Fleet") var fleet: FleetReadOptions
+
     func validate() throws {
         if tenant.tenant == nil && turn == nil {
             throw ValidationError("say whose timeline: --tenant NAME (or --turn ID for one turn's calls)")
+        }
+        if turn != nil && fleet.fleet != nil {
+            throw ValidationError("--turn reads one store's calls, which never leave their node; give --db instead of --fleet")
         }
     }
 
     func run() async throws {
         try await reportingErrors {
+            if let endpoint = try fleet.endpoint() {
+                let audit = try await FleetAdmin.audit(
+                    endpoint, tenant: tenant.tenant!, tool: tool, from: try range.fromTime, to: try range.toTime)
+                writeOut(audit.csv)
+                return
+            }
             let s = try EventStore.openReader(path: store.path)
             if let turn {
                 writeOut(try s.turnAudit(turn: turn, tenant: tenant.tenant).csv)

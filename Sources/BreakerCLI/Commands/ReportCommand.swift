@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerCore
+import BreakerFleet
 import BreakerReports
 import BreakerStore
 
@@ -14,10 +15,16 @@ struct ReportCommand: AsyncParsableCommand {
             circuit; availability_pct = share of turns not blocked (empty when no turns).
             Default range: the tenant's first to last hour with a call or transition.
 
+            With --fleet: the nodes' hourly rollups summed (a turn is counted by each
+            node that served a call of it; open_seconds in node-seconds). Standard
+            error says how far each node's rollups reach: the report equals the sum
+            of the nodes' own reports for the hours before the earliest of them.
+
             Examples:
               breakerctl report --tenant acme --from 2026-11-28T00:00:00Z --to 2026-11-29T00:00:00Z > acme.csv
               breakerctl report --all --format json
               breakerctl report --tenant=-leading-dash
+              breakerctl report --all --fleet postgres://breaker@db.internal/fleet
 
             Exit codes: 0 done; 1 store problem; 64 bad arguments.
             """)
@@ -37,6 +44,8 @@ struct ReportCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @OptionGroup(title: "Fleet") var fleet: FleetReadOptions
+
     func validate() throws {
         if tenant.tenant == nil && !all { throw ValidationError("say which tenant: --tenant NAME, or --all for every tenant") }
         if tenant.tenant != nil && all { throw ValidationError("--tenant and --all exclude each other; give one") }
@@ -44,6 +53,13 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if let endpoint = try fleet.endpoint() {
+                let (report, lags) = try await FleetAdmin.report(
+                    endpoint, tenant: tenant.tenant, from: try range.fromHour, to: try range.toHour)
+                noteRollupLags(lags)
+                try writeText(format == .csv ? report.csv : JSONOutput.array(report.jsonRows), to: output)
+                return
+            }
             let s = try EventStore.openReader(path: store.path)
             let report = try s.slaReport(tenant: tenant.tenant, from: try range.fromHour, to: try range.toHour)
             if let first = report.rows.map(\.hourStart).min(), let last = report.rows.map(\.hourStart).max() {
@@ -51,6 +67,20 @@ struct ReportCommand: AsyncParsableCommand {
             }
             try writeText(format == .csv ? report.csv : JSONOutput.array(report.jsonRows), to: output)
         }
+    }
+}
+
+/// One line per node on standard error: how far its rollups reach.
+func noteRollupLags(_ lags: [FleetRollupLag]) {
+    for lag in lags {
+        let state = lag.live ? "live" : "not live"
+        guard let through = lag.through, let ago = lag.upsertedAgoMs else {
+            printError("fleet: node \(lag.node) (\(state)) has published no rollups yet; its counts are missing")
+            continue
+        }
+        printError(
+            "fleet: node \(lag.node) (\(state)): rollups through \(through.iso8601Seconds), upserted \(CSV.seconds(milliseconds: ago)) s ago"
+        )
     }
 }
 

@@ -52,3 +52,23 @@ struct FleetScopeOptions: ParsableArguments {
         scope == .node ? nil : try fleet.endpoint()
     }
 }
+
+/// `--fleet URL` on a reading command (`report`, `audit`): read the fleet's PostgreSQL instead of
+/// one store. Only the option says so; `$BREAKER_FLEET_URL` never turns a reading of a store into
+/// a reading of the fleet.
+struct FleetReadOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Read the whole fleet (the nodes' published facts and rollups) instead of --db: postgres://USER@HOST[:PORT]/DB[?sslmode=…].",
+            valueName: "url"))
+    var fleet: String?
+
+    @Option(help: ArgumentHelp("File holding the fleet's PostgreSQL password (never on the command line).", valueName: "file"))
+    var fleetPasswordFile: String?
+
+    /// The fleet to read, or `nil` to read the store.
+    func endpoint() throws(BreakerError) -> FleetEndpoint? {
+        guard let fleet else { return nil }
+        return try FleetEndpoint(url: fleet, field: "--fleet").withPassword(fromFile: fleetPasswordFile)
+    }
+}
