@@ -88,6 +88,13 @@ extension FleetNode {
             }
             switch action {
             case .operatorAction(let a):
+                // `auto` never replaces an operator's hold (SPEC §7), here one given to this node alone.
+                if a.actor == "auto", a.command == .forceOpen(.allTenants), breaker.signal(for: a.tool)?.hold == true {
+                    options.logger.notice(
+                        "passed over the fleet's auto force-open: this node holds the tool open",
+                        metadata: ["fleet_seq": "\(entry.seq)", "tool": "\(a.tool)"])
+                    return
+                }
                 try await breaker.apply(a)
             case .configure(let c, let actor, let reason):
                 try await breaker.configure(c, actor: actor, reason: reason, fleetSeq: entry.seq)

@@ -29,7 +29,10 @@ extension FleetNode {
                     lastBeat = .now
                 }
                 // Once a tick at most: new votes, or leases that may have expired since the last beat.
-                if !facts.isEmpty || beat { try await evaluateVotes(on: connection) }
+                if !facts.isEmpty || beat {
+                    try await evaluateVotes(on: connection)
+                    try await evaluateOutages(on: connection)
+                }
                 connected()
             } catch {
                 failed(error)
@@ -53,7 +56,7 @@ extension FleetNode {
         let rows = facts.map { fact in
             (
                 seq: fact.seq, ts: fact.event.time.milliseconds, kind: ExportLine(seq: fact.seq, event: fact.event).kind,
-                key: Self.names(of: fact.event), vote: Self.vote(of: fact.event),
+                key: Self.names(of: fact.event), vote: Self.vote(of: fact.event), open: Self.openness(of: fact.event),
                 body: (try? JSONText.encode(ExportLine(seq: fact.seq, event: fact.event))) ?? "{}"
             )
         }
@@ -77,6 +80,20 @@ extension FleetNode {
                     case .withdrawn(let tenant, let tool):
                         try await c.query(
                             "DELETE FROM fleet_votes WHERE node = \(node) AND tenant = \(tenant) AND tool = \(tool)", logger: logger)
+                    case nil:
+                        break
+                    }
+                    switch r.open {
+                    case true?:
+                        try await c.query(
+                            """
+                            INSERT INTO fleet_open_keys (node, tenant, tool) VALUES (\(node), \(r.key.tenant), \(r.key.tool))
+                            ON CONFLICT DO NOTHING
+                            """, logger: logger)
+                    case false?:
+                        try await c.query(
+                            "DELETE FROM fleet_open_keys WHERE node = \(node) AND tenant = \(r.key.tenant) AND tool = \(r.key.tool)",
+                            logger: logger)
                     case nil:
                         break
                     }
@@ -205,6 +222,13 @@ extension FleetNode {
         default:
             return nil
         }
+    }
+
+    /// Whether a transition leaves its key counting toward a global outage (OPEN or FORCED_OPEN,
+    /// SPEC §7) or not; `nil` for other facts.
+    static func openness(of event: BreakerEvent) -> Bool? {
+        guard case .transition(let t) = event else { return nil }
+        return t.to == .open || t.to == .forcedOpen
     }
 
     /// The tenant and tool a fact names, when it names them.

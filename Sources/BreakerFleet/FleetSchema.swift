@@ -11,6 +11,7 @@ enum FleetSchema {
     static let all: [(version: Int, file: String, sql: String)] = [
         (1, "001_fleet.sql", migration001),
         (2, "002_rollup_cursor.sql", migration002),
+        (3, "003_fleet_outages.sql", migration003),
     ]
 
     /// The newest version this build knows.
@@ -154,6 +155,28 @@ enum FleetSchema {
         -- durable; rollup_at: when it last upserted them (PostgreSQL's clock).
         ALTER TABLE fleet_nodes ADD COLUMN rollup_through BIGINT;
         ALTER TABLE fleet_nodes ADD COLUMN rollup_at TIMESTAMPTZ;
+
+        """#
+
+    static let migration003 = #"""
+        -- TenantBreaker fleet, schema version 3: global outages counted across the fleet (SPEC §14, §7).
+        -- A node's keys that are OPEN or FORCED_OPEN, from its transitions: the tenants open on a tool
+        -- are counted over the live nodes' rows.
+        CREATE TABLE fleet_open_keys (
+            node   TEXT COLLATE "C" NOT NULL REFERENCES fleet_nodes(node) ON DELETE CASCADE,
+            tenant TEXT COLLATE "C" NOT NULL,
+            tool   TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (node, tenant, tool)
+        );
+
+        -- The fleet's global outages in progress, one per tool at most: fleet_seq is the `auto`
+        -- force-open it caused, NULL when a tool-wide hold was in force (nothing is recorded then).
+        CREATE TABLE fleet_outages (
+            tool      TEXT COLLATE "C" PRIMARY KEY,
+            fleet_seq BIGINT REFERENCES fleet_log(fleet_seq),
+            tenants   INTEGER NOT NULL,
+            nodes     INTEGER NOT NULL
+        );
 
         """#
 }

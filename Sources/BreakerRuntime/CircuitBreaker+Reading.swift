@@ -25,6 +25,9 @@ extension CircuitBreaker {
     /// The state of `key` without its window's entries, or `nil` if never seen. O(1).
     public func status(of key: BreakerKey) -> KeyStatus? { inner.withLock { $0.machine.status(of: key) } }
 
+    /// The tool-wide force-open in force for `tool` (with its hold), or `nil`. O(1).
+    public func signal(for tool: ToolID) -> BreakerMachine.ToolSignal? { inner.withLock { $0.machine.signal(for: tool) } }
+
     /// The last time recorded, ms since the epoch (`nil` before the first fact).
     public var lastRecordedTime: Timestamp? {
         inner.withLock { $0.lastTime == .min ? nil : Timestamp(milliseconds: $0.lastTime) }
