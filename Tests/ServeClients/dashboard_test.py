@@ -13,7 +13,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, wait_until, check  # noqa: E402
+from serve_process import ServeProcess, page_attrs, page_text, wait_until, check  # noqa: E402
 from tenantbreaker_client import BreakerClient  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
@@ -56,14 +56,11 @@ def main():
         driver.set_page_load_timeout(30)
         driver.get(serve.url + "/")
 
-        # Read in one script: the page re-renders as events arrive, so elements do not last.
         def attrs(selector, *names):
-            return driver.execute_script(
-                "return [...document.querySelectorAll(arguments[0])].map(e => arguments[1].map(n => e.getAttribute(n)))",
-                selector, list(names))
+            return page_attrs(driver, selector, *names)
 
         def text(element_id):
-            return driver.execute_script("return document.getElementById(arguments[0]).textContent", element_id)
+            return page_text(driver, element_id)
 
         def cells(state=None):
             return {k: v for k, v in attrs("#grid td[data-key]", "data-key", "data-state") if state is None or v == state}

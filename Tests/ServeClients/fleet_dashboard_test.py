@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import wait_until, check  # noqa: E402
+from serve_process import page_attrs, page_text, wait_until, check  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -30,12 +30,10 @@ def main():
         driver.get(url + "/")
 
         def attrs(selector, *names):
-            return driver.execute_script(
-                "return [...document.querySelectorAll(arguments[0])].map(e => arguments[1].map(n => e.getAttribute(n)))",
-                selector, list(names))
+            return page_attrs(driver, selector, *names)
 
         def text(element_id):
-            return driver.execute_script("return document.getElementById(arguments[0]).textContent", element_id)
+            return page_text(driver, element_id)
 
         def nodes():
             return {n: live for n, live in attrs("#fleet-nodes tbody tr", "data-node", "data-live")}

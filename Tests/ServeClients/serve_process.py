@@ -95,3 +95,16 @@ def finish(name):
         print(f"{name}: {len(FAILURES)} check(s) failed")
         sys.exit(1)
     print(f"{name}: all checks passed")
+
+
+def page_attrs(driver, selector, *names):
+    """The attributes `names` of every element matching `selector`, read in one script: the page
+    re-renders as events arrive, so elements do not last."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => arguments[1].map(n => e.getAttribute(n)))",
+        selector, list(names))
+
+
+def page_text(driver, element_id):
+    """The text of the element with `element_id`."""
+    return driver.execute_script("return document.getElementById(arguments[0]).textContent", element_id)
