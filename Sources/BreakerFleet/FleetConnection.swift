@@ -15,25 +15,28 @@ final class FleetConnection: @unchecked Sendable {
     private let deadline: Duration
     private let logger: Logger
     private let lock = Locked<PostgresConnection?>(nil)
+    private let statements: StatementCount
     private static let ids = Locked(0)
 
-    init(endpoint: FleetEndpoint, deadline: Duration = .seconds(2), logger: Logger) {
+    /// `statements` counts what this connection sends (a node's own count, across its loops).
+    init(endpoint: FleetEndpoint, deadline: Duration = .seconds(2), logger: Logger, statements: StatementCount = StatementCount()) {
         self.endpoint = endpoint
         self.deadline = deadline
         self.logger = logger
+        self.statements = statements
     }
 
     /// Runs `body` on the connection within the deadline; on failure the connection is dropped.
     /// - Throws: ``BreakerError`` (`fleet_unavailable`) saying what failed and why.
     @discardableResult
-    func perform<T: Sendable>(_ what: String, _ body: @Sendable @escaping (PostgresConnection, Logger) async throws -> T)
+    func perform<T: Sendable>(_ what: String, _ body: @Sendable @escaping (FleetSession, Logger) async throws -> T)
         async throws(BreakerError) -> T
     {
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     let connection = try await self.connection()
-                    return try await body(connection, self.logger)
+                    return try await body(FleetSession(connection: connection, statements: self.statements), self.logger)
                 }
                 group.addTask {
                     try await Task.sleep(for: self.deadline)
@@ -88,5 +91,44 @@ final class FleetConnection: @unchecked Sendable {
             return "\(e.code)" + (e.underlying.map { ": \($0)" } ?? "")
         }
         return "\(error)"
+    }
+}
+
+/// The statements a node has sent to the fleet's PostgreSQL (SPEC §14: heartbeats and rollups,
+/// never per call): `agent_circuit_breaker_fleet_statements_total`, and `bench serve --fleet`'s figure.
+final class StatementCount: Sendable {
+    private let count = Locked(0)
+    private let onAdd: (@Sendable (Int) -> Void)?
+
+    init(onAdd: (@Sendable (Int) -> Void)? = nil) { self.onAdd = onAdd }
+
+    var value: Int { count.withLock { $0 } }
+
+    func add(_ n: Int) {
+        count.withLock { $0 += n }
+        onAdd?(n)
+    }
+}
+
+/// A connection as a fleet operation uses it: every statement it sends is counted, a
+/// transaction's `BEGIN` and `COMMIT` too.
+struct FleetSession: Sendable {
+    let connection: PostgresConnection
+    let statements: StatementCount
+
+    @discardableResult
+    func query(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws
+        -> PostgresRowSequence
+    {
+        statements.add(1)
+        return try await connection.query(query, logger: logger, file: file, line: line)
+    }
+
+    func withTransaction<R: Sendable>(logger: Logger, _ body: (FleetSession) async throws -> R) async throws -> R {
+        statements.add(2)
+        let counted = statements
+        return try await connection.withTransaction(logger: logger) { c in
+            try await body(FleetSession(connection: c, statements: counted))
+        }
     }
 }

@@ -10,7 +10,7 @@ extension FleetNode {
     /// Applies the fleet's entries after the last one this store recorded, in the fleet's order,
     /// once: woken by a notification, and every `pollMs` whatever notifications say.
     func delivering() async throws {
-        let connection = FleetConnection(endpoint: options.endpoint, deadline: options.deadline, logger: options.logger)
+        let connection = newConnection()
         defer { connection.drop() }
         var applied = try store.lastFleetSeq()
         state.withLock { $0.appliedDurable = applied }
@@ -126,6 +126,7 @@ extension FleetNode {
             do {
                 let configuration = try options.endpoint.configuration(connectTimeout: options.deadline)
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: options.logger)
+                statements.add(1)
                 do {
                     try await cancelWhenGracefulShutdown {
                         try await withTaskCancellationHandler {

@@ -9,25 +9,8 @@ extension FleetNode {
     /// tool has `autoPropagateGlobalOutage`, an outage begins — once per tool while it lasts, and the
     /// fleet force-opens the tool for all tenants as one fleet action (actor `auto`, reason `N tenants
     /// open on M nodes`) unless a tool-wide hold is in force. It ends when the count falls below.
-    func evaluateOutages(on connection: FleetConnection) async throws(BreakerError) {
-        let (open, ongoing) = try await connection.perform("count the tenants open per tool") { c, logger in
-            var open: [String: (tenants: Int, nodes: Int)] = [:]
-            for try await (tool, tenants, nodes) in try await c.query(
-                """
-                SELECT k.tool, count(DISTINCT k.tenant)::int, count(DISTINCT k.node)::int
-                FROM fleet_open_keys k JOIN fleet_nodes n ON n.node = k.node
-                WHERE n.heartbeat_at > now() - make_interval(secs => (n.lease_ms / 1000.0)::float8)
-                GROUP BY k.tool
-                """, logger: logger
-            ).decode((String, Int, Int).self) {
-                open[tool] = (tenants, nodes)
-            }
-            var ongoing: Set<String> = []
-            for try await tool in try await c.query("SELECT tool FROM fleet_outages", logger: logger).decode(String.self) {
-                ongoing.insert(tool)
-            }
-            return (open, ongoing)
-        }
+    func evaluateOutages(_ view: FleetView, on connection: FleetConnection) async throws(BreakerError) {
+        let (open, ongoing) = (view.openTools, view.outages)
         let configuration = breaker.configuration
         for (name, count) in open where !ongoing.contains(name) {
             guard let tool = try? ToolID(name) else { continue }

@@ -10,35 +10,45 @@ extension FleetNode {
     /// The kinds of records a node shares (SPEC §14): everything but calls and log gaps.
     static let factKinds: EventKinds = [.transitions, .operatorActions, .globalOutages, .configurations, .fleet]
 
-    /// Every `publishMs`: publishes the facts made durable since the cursor; every `heartbeatMs`:
-    /// renews the lease and looks at the votes (episodes begin and end). When the owner stops it
-    /// publishes once more, so a node stopped gracefully leaves nothing unpublished.
+    /// Publishes the facts made durable since the cursor as soon as the local log rings for them,
+    /// and every `publishMs` at the latest; every `heartbeatMs` renews the lease. After either it
+    /// looks at the votes and open keys of live nodes (episodes and outages begin and end). A tick
+    /// with nothing to publish and no lease due sends nothing. When the owner stops it publishes
+    /// once more, so a node stopped gracefully leaves nothing unpublished.
     func publishing(_ connection: FleetConnection, from start: Int64) async throws {
         var cursor = start
         var lastBeat: ContinuousClock.Instant?
+        let waiter = records.waiter()
+        defer { waiter.leave() }
         while !Task.isCancelled {
             let settings = breaker.configuration.fleet
             let stopping = Task.isShuttingDownGracefully
+            // Read before the facts: a record durable after this wakes the wait below.
+            let rung = records.seq
             do {
                 let facts = try unpublishedFacts(after: cursor)
                 if !facts.isEmpty { cursor = try await publish(facts, on: connection) }
                 if stopping { return }
                 let beat = lastBeat.map { ContinuousClock.now - $0 >= .milliseconds(settings.heartbeatMs) } ?? true
-                if beat {
-                    try await heartbeat(on: connection, durable: cursor, leaseMs: settings.leaseMs)
-                    lastBeat = .now
-                }
-                // Once a tick at most: new votes, or leases that may have expired since the last beat.
+                // Once a tick at most, in one statement: new votes, or leases that may have expired.
                 if !facts.isEmpty || beat {
-                    try await evaluateVotes(on: connection)
-                    try await evaluateOutages(on: connection)
+                    let view = try await look(on: connection, renewing: beat ? Lease(durable: cursor, ms: settings.leaseMs) : nil)
+                    if beat { lastBeat = .now }
+                    try await evaluateVotes(view, on: connection)
+                    try await evaluateOutages(view, on: connection)
                 }
                 connected()
             } catch {
                 failed(error)
             }
             if stopping { return }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(settings.publishMs)) }
+            await cancelWhenGracefulShutdown {
+                await withTaskCancellationHandler {
+                    await waiter.wait(after: rung, timeout: .milliseconds(settings.publishMs))
+                } onCancel: {
+                    waiter.cancel()
+                }
+            }
         }
     }
 
@@ -110,47 +120,65 @@ extension FleetNode {
         return last
     }
 
-    /// Renews the lease on PostgreSQL's clock.
-    func heartbeat(on connection: FleetConnection, durable: Int64, leaseMs: Int64) async throws(BreakerError) {
+    /// A lease to renew: the node's durable cursor and its `leaseMs`.
+    struct Lease {
+        var durable: Int64
+        var ms: Int64
+    }
+
+    /// What the fleet's tables say at one instant of PostgreSQL's clock: the votes of live nodes,
+    /// the episodes in progress, per tool the tenants open on live nodes, the outages in progress.
+    struct FleetView {
+        var votes: [Pair: [String]] = [:]
+        var episodes: [Pair: Int64] = [:]
+        var openTools: [String: (tenants: Int, nodes: Int)] = [:]
+        var outages: Set<String> = []
+    }
+
+    /// Reads the ``FleetView`` and, with `lease`, renews this node's lease on PostgreSQL's clock —
+    /// one statement either way (SPEC §14: a node at rest sends a few a second, never one per call).
+    /// Liveness is judged on the beats before this one (a statement sees one snapshot).
+    func look(on connection: FleetConnection, renewing lease: Lease?) async throws(BreakerError) -> FleetView {
         let node = options.node.rawValue
-        try await connection.perform("renew the lease") { c, logger in
-            try await c.query(
+        let (renew, durable, leaseMs) = (lease != nil, lease?.durable ?? 0, lease?.ms ?? 0)
+        return try await connection.perform(renew ? "renew the lease" : "read the votes") { c, logger in
+            var view = FleetView()
+            for try await (what, tenant, tool, nodes, a, b) in try await c.query(
                 """
-                UPDATE fleet_nodes SET heartbeat_at = now(), lease_ms = \(leaseMs), durable_seq = GREATEST(durable_seq, \(durable))
-                WHERE node = \(node)
-                """, logger: logger)
+                WITH beat AS (
+                    UPDATE fleet_nodes SET heartbeat_at = now(), lease_ms = \(leaseMs), durable_seq = GREATEST(durable_seq, \(durable))
+                    WHERE node = \(node) AND \(renew)
+                ), live AS (
+                    SELECT node FROM fleet_nodes WHERE heartbeat_at > now() - make_interval(secs => (lease_ms / 1000.0)::float8)
+                )
+                SELECT 'vote', v.tenant, v.tool, array_agg(v.node ORDER BY v.node), 0::bigint, 0::bigint
+                    FROM fleet_votes v JOIN live USING (node) GROUP BY v.tenant, v.tool
+                UNION ALL SELECT 'episode', tenant, tool, NULL, fleet_seq, 0 FROM fleet_open_episodes
+                UNION ALL SELECT 'open', NULL, k.tool, NULL, count(DISTINCT k.tenant), count(DISTINCT k.node)
+                    FROM fleet_open_keys k JOIN live USING (node) GROUP BY k.tool
+                UNION ALL SELECT 'outage', NULL, tool, NULL, 0, 0 FROM fleet_outages
+                """, logger: logger
+            ).decode((String, String?, String, [String]?, Int64, Int64).self) {
+                switch what {
+                case "vote": view.votes[Pair(tenant: tenant ?? "", tool: tool)] = nodes ?? []
+                case "episode": view.episodes[Pair(tenant: tenant ?? "", tool: tool)] = a
+                case "open": view.openTools[tool] = (Int(a), Int(b))
+                default: view.outages.insert(tool)
+                }
+            }
+            return view
         }
     }
 
     /// Begins an episode for each key whose live votes reach its `fleetQuorum` and has none, and
     /// ends each episode whose live votes fell below it.
-    func evaluateVotes(on connection: FleetConnection) async throws(BreakerError) {
-        let (live, open) = try await connection.perform("read the votes") { c, logger in
-            var live: [Pair: [String]] = [:]
-            for try await (tenant, tool, nodes) in try await c.query(
-                """
-                SELECT v.tenant, v.tool, array_agg(v.node ORDER BY v.node)
-                FROM fleet_votes v JOIN fleet_nodes n ON n.node = v.node
-                WHERE n.heartbeat_at > now() - make_interval(secs => (n.lease_ms / 1000.0)::float8)
-                GROUP BY v.tenant, v.tool
-                """, logger: logger
-            ).decode((String, String, [String]).self) {
-                live[Pair(tenant: tenant, tool: tool)] = nodes
-            }
-            var open: [Pair: Int64] = [:]
-            for try await (tenant, tool, seq) in try await c.query(
-                "SELECT tenant, tool, fleet_seq FROM fleet_open_episodes", logger: logger
-            ).decode((String, String, Int64).self) {
-                open[Pair(tenant: tenant, tool: tool)] = seq
-            }
-            return (live, open)
-        }
+    func evaluateVotes(_ view: FleetView, on connection: FleetConnection) async throws(BreakerError) {
         let configuration = breaker.configuration
         func quorum(_ key: Pair) -> Int { configuration.settings(tenant: key.tenant, tool: key.tool).fleetQuorum }
-        for (key, nodes) in live where open[key] == nil && nodes.count >= quorum(key) {
+        for (key, nodes) in view.votes where view.episodes[key] == nil && nodes.count >= quorum(key) {
             try await begin(key, nodes: nodes, on: connection)
         }
-        for (key, seq) in open where (live[key]?.count ?? 0) < quorum(key) {
+        for (key, seq) in view.episodes where (view.votes[key]?.count ?? 0) < quorum(key) {
             try await end(key, seq: seq, on: connection)
         }
     }

@@ -14,7 +14,7 @@ extension FleetNode {
     /// Every `rollupMs`, and once more when the owner stops: upserts this node's §9 counters per
     /// tenant and hour for the hours that may have changed, then moves its `rollup_through`.
     func rollingUp() async {
-        let connection = FleetConnection(endpoint: options.endpoint, deadline: options.deadline, logger: options.logger)
+        let connection = newConnection()
         defer { connection.drop() }
         var cursor = RollupCursor()
         while !Task.isCancelled {
@@ -52,27 +52,32 @@ extension FleetNode {
             rows = try store.slaReport(tenant: nil, from: from).rows
         }
         let node = options.node.rawValue
-        let batch = rows
-        try await connection.perform("upsert \(batch.count) hourly rollups") { c, logger in
-            try await c.withTransaction(logger: logger) { c in
-                for r in batch {
-                    let t = r.tally
-                    try await c.query(
-                        """
-                        INSERT INTO fleet_rollups (node, tenant, hour, turns, turns_blocked, turns_degraded, calls, calls_blocked,
-                            calls_failed, calls_timed_out, open_seconds)
-                        VALUES (\(node), \(r.tenant.rawValue), \(r.hourStart.milliseconds), \(t.turns), \(t.turnsBlocked),
-                            \(t.turnsDegraded), \(t.calls), \(t.callsBlocked), \(t.callsFailed), \(t.callsTimedOut),
-                            \(Double(r.openMs) / 1000))
-                        ON CONFLICT (node, tenant, hour) DO UPDATE SET turns = EXCLUDED.turns, turns_blocked = EXCLUDED.turns_blocked,
-                            turns_degraded = EXCLUDED.turns_degraded, calls = EXCLUDED.calls, calls_blocked = EXCLUDED.calls_blocked,
-                            calls_failed = EXCLUDED.calls_failed, calls_timed_out = EXCLUDED.calls_timed_out,
-                            open_seconds = EXCLUDED.open_seconds
-                        """, logger: logger)
-                }
-                try await c.query(
-                    "UPDATE fleet_nodes SET rollup_through = \(through), rollup_at = now() WHERE node = \(node)", logger: logger)
-            }
+        // One statement whatever the number of rows (SPEC §14: a node at rest sends a few a
+        // second): the rows as arrays, unnested, and the cursor moved in the same statement.
+        let tenants = rows.map(\.tenant.rawValue)
+        let hours = rows.map(\.hourStart.milliseconds)
+        let turns = rows.map { Int64($0.tally.turns) }
+        let turnsBlocked = rows.map { Int64($0.tally.turnsBlocked) }
+        let turnsDegraded = rows.map { Int64($0.tally.turnsDegraded) }
+        let calls = rows.map { Int64($0.tally.calls) }
+        let callsBlocked = rows.map { Int64($0.tally.callsBlocked) }
+        let callsFailed = rows.map { Int64($0.tally.callsFailed) }
+        let callsTimedOut = rows.map { Int64($0.tally.callsTimedOut) }
+        let openSeconds = rows.map { Double($0.openMs) / 1000 }
+        try await connection.perform("upsert \(rows.count) hourly rollups") { c, logger in
+            try await c.query(
+                """
+                WITH moved AS (UPDATE fleet_nodes SET rollup_through = \(through), rollup_at = now() WHERE node = \(node))
+                INSERT INTO fleet_rollups (node, tenant, hour, turns, turns_blocked, turns_degraded, calls, calls_blocked,
+                    calls_failed, calls_timed_out, open_seconds)
+                SELECT \(node), * FROM unnest(\(tenants)::text[], \(hours)::bigint[], \(turns)::bigint[], \(turnsBlocked)::bigint[],
+                    \(turnsDegraded)::bigint[], \(calls)::bigint[], \(callsBlocked)::bigint[], \(callsFailed)::bigint[],
+                    \(callsTimedOut)::bigint[], \(openSeconds)::float8[])
+                ON CONFLICT (node, tenant, hour) DO UPDATE SET turns = EXCLUDED.turns, turns_blocked = EXCLUDED.turns_blocked,
+                    turns_degraded = EXCLUDED.turns_degraded, calls = EXCLUDED.calls, calls_blocked = EXCLUDED.calls_blocked,
+                    calls_failed = EXCLUDED.calls_failed, calls_timed_out = EXCLUDED.calls_timed_out,
+                    open_seconds = EXCLUDED.open_seconds
+                """, logger: logger)
         }
         cursor = RollupCursor(seq: seq, through: through)
     }

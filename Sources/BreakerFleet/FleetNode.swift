@@ -26,8 +26,13 @@ public final class FleetNode: Service, Sendable {
         /// The deadline of every PostgreSQL operation.
         public var deadline: Duration = .seconds(2)
         public var logger = Logger(label: "tenant-breaker.fleet")
-        /// Where `agent_circuit_breaker_fleet_errors_total` and `agent_circuit_breaker_fleet_connected` go.
+        /// Where `agent_circuit_breaker_fleet_errors_total`, `agent_circuit_breaker_fleet_connected`
+        /// and `agent_circuit_breaker_fleet_statements_total` go.
         public var metricsFactory: any MetricsFactory = MetricsSystem.factory
+        /// Whether the node listens for the fleet's notifications. Without them it learns of
+        /// episodes and actions by its poll every `fleet.pollMs` alone: `bench fleet` measures that
+        /// backstop this way. A node in service always listens.
+        public var listensForNotifications = true
 
         public init(endpoint: FleetEndpoint, node: NodeID) {
             self.endpoint = endpoint
@@ -38,10 +43,18 @@ public final class FleetNode: Service, Sendable {
     /// Whether the node can reach the fleet now (`/readyz`, metrics).
     public var isConnected: Bool { state.withLock { $0.connected } }
 
+    /// This node's name in the fleet.
+    public var name: NodeID { options.node }
+
+    /// The statements this node has sent to the fleet's PostgreSQL since it started.
+    public var statementsSent: Int { statements.value }
+
     let options: Options
     let store: EventStore
     let storePath: String
     let breaker: CircuitBreaker
+    /// Rings when the local log makes a record other than a call durable: a fact to publish.
+    let records: RecordBell
     let state = Locked(State())
     /// Wakes the delivery loop (a notification, or a publish that began an episode).
     let deliveryBell = Bell()
@@ -49,6 +62,8 @@ public final class FleetNode: Service, Sendable {
     let errorsTotal: any CounterHandler
     /// 1 while the fleet answers, else 0.
     let connectedGauge: any RecorderHandler
+    /// Every statement sent, on every connection of the node.
+    let statements: StatementCount
 
     struct State {
         var connected = false
@@ -69,6 +84,10 @@ public final class FleetNode: Service, Sendable {
         self.store = owner.store
         self.storePath = storePath
         self.breaker = owner.breaker
+        self.records = owner.writer.records
+        let statementsTotal = options.metricsFactory.makeCounter(
+            label: "agent_circuit_breaker_fleet_statements_total", dimensions: [])
+        self.statements = StatementCount { statementsTotal.increment(by: Int64($0)) }
         self.errorsTotal = options.metricsFactory.makeCounter(label: "agent_circuit_breaker_fleet_errors_total", dimensions: [])
         self.connectedGauge = options.metricsFactory.makeRecorder(
             label: "agent_circuit_breaker_fleet_connected", dimensions: [], aggregate: false)
@@ -81,15 +100,20 @@ public final class FleetNode: Service, Sendable {
         try await FleetAdmin.status(options.endpoint, deadline: options.deadline, logger: options.logger)
     }
 
+    /// A connection of this node's own (each loop has one), its statements counted as the node's.
+    func newConnection() -> FleetConnection {
+        FleetConnection(endpoint: options.endpoint, deadline: options.deadline, logger: options.logger, statements: statements)
+    }
+
     public func run() async throws {
-        let joined = FleetConnection(endpoint: options.endpoint, deadline: options.deadline, logger: options.logger)
+        let joined = newConnection()
         defer { joined.drop() }
         // Joining may wait for PostgreSQL; the node decides locally meanwhile. A refusal stops it.
         guard let cursor = try await join(joined) else { return }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.publishing(joined, from: cursor) }
             group.addTask { try await self.delivering() }
-            group.addTask { await self.listening() }
+            if options.listensForNotifications { group.addTask { await self.listening() } }
             group.addTask { await self.rollingUp() }
             // On a graceful shutdown every loop ends by itself (the rollup loop after its last
             // rollup); a loop that ends otherwise ends the others.

@@ -19,7 +19,7 @@ enum FleetSchema {
 
     /// Creates or upgrades the schema, idempotently: under an advisory lock, so that nodes starting
     /// together apply each version once. Returns the versions applied now.
-    static func apply(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
+    static func apply(on connection: FleetSession, logger: Logger) async throws -> [Int] {
         try await connection.withTransaction(logger: logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(7340000)", logger: logger)
             try await c.query(
