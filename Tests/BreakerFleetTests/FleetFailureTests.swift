@@ -180,3 +180,152 @@ struct FleetFailureTests {
         }
     }
 }
+
+/// Debian's `faketime` package's library; preloaded, it moves the process's clocks: the wall clock
+/// here, as a node whose clock is off has it (`FAKETIME_DONT_FAKE_MONOTONIC`: with the monotonic
+/// clock moved too, every timer of the process would fire five minutes late).
+private let libfaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+/// A node whose clock is five minutes ahead (Debian's `faketime`): leases run on PostgreSQL's clock
+/// and the fleet's order is its sequence, so neither quorum nor order moves (SPEC §14).
+@Suite(
+    .temporaryDirectory, .serialized,
+    .enabled(
+        if: PostgresCluster.isAvailable && FileManager.default.fileExists(atPath: libfaketime),
+        "needs postgresql and faketime")
+)
+struct FleetClockTests {
+    @Test func aNodeFiveMinutesAheadCountsOnceInTheQuorumAppliesActionsInFleetOrderAndItsLeaseEndsOnTime() async throws {
+        try await onQueueOfItsOwn("fleet-clock") {
+            let pg = try PostgresCluster()
+            defer { pg.destroy() }
+            let config = FleetPeerTests.config
+            var nodes = try ["n1", "n2"].map { try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: config) }
+            nodes.append(
+                try ServeNode.start(
+                    "n3", fleet: pg.url, dir: scratchDirectory, config: config,
+                    environment: ["LD_PRELOAD": libfaketime, "FAKETIME": "+5m", "FAKETIME_DONT_FAKE_MONOTONIC": "1"]))
+            defer { for n in nodes { n.kill() } }
+            for n in nodes { try await n.waitForLog("joined the fleet") }
+
+            // The skew is real: n3 stamps its records five minutes ahead of this process.
+            try await nodes[2].fail(tenant: "acme", tool: "search", times: 2)
+            let stamped = try nodes[2].export().compactMap { $0["ts"] as? Int }
+            let ahead = stamped.last.map { Double($0) / 1000 - Date().timeIntervalSince1970 } ?? 0
+            #expect(ahead > 240 && ahead < 360, "n3 runs five minutes ahead: its last record is \(ahead) s from now")
+
+            // Its vote counts once, as any node's: alone it opens nothing elsewhere.
+            try await Task.sleep(for: .seconds(2))
+            #expect(!(try await nodes[1].isRejected(tenant: "acme", tool: "search")), "one node's vote is not a quorum, skewed or not")
+            try await nodes[0].fail(tenant: "acme", tool: "search", times: 2)
+            try await waitUntil("n2 to reject acme/search on n1's and n3's votes", within: .seconds(20), poll: .milliseconds(20)) {
+                try await nodes[1].isRejected(tenant: "acme", tool: "search")
+            }
+            let episodes = try pg.psql("SELECT tenant, tool, votes, array_to_string(nodes, ',') FROM fleet_log WHERE kind = 'episode'")
+            #expect(episodes == "acme|search|2|n1,n3\n", "one episode of two votes")
+            let (_, fleet) = try await nodes[1].get("/v1/fleet")
+            #expect(fleet.contains(#""node":"n3""#) && !fleet.contains(#""live":false"#), "every node live, n3 too: \(fleet)")
+
+            // An action given to the skewed node, then one given to n1: every node applies them in
+            // the fleet's order, never in the order of the nodes' clocks.
+            let (opened, _) = try await nodes[2].post(
+                "/v1/operator/force-open", ["tool": "mail", "hold": true, "actor": "oncall", "reason": "vendor down"])
+            let (released, _) = try await nodes[0].post(
+                "/v1/operator/release", ["tool": "mail", "actor": "oncall", "reason": "vendor back"])
+            #expect(opened == 200 && released == 200)
+            for n in nodes {
+                try await waitUntil("\(n.name) to apply both actions", within: .seconds(20)) {
+                    try FleetActionTests.operatorRecords(n).filter { $0.contains("mail") } == ["force_open_hold mail *", "release mail *"]
+                }
+            }
+
+            // Its lease is 3 s on PostgreSQL's clock, not five minutes more on its own.
+            nodes[2].kill()
+            try await waitUntil("the episode to end at n3's lease expiry", within: .seconds(20)) {
+                try pg.psql("SELECT count(*) FROM fleet_log WHERE kind = 'episode' AND ended_at IS NOT NULL") == "1\n"
+            }
+            try await FleetFailureTests.expectPublishedExactlyOnce(Array(nodes.prefix(2)), pg)
+        }
+    }
+}
+
+/// One node cut off from PostgreSQL alone (a TCP relay on its path that the test pauses), the
+/// server and the other nodes untouched (SPEC §14 "Failures").
+@Suite(.temporaryDirectory, .serialized, .enabled(if: PostgresCluster.isAvailable, "needs Debian's postgresql"))
+struct FleetPartitionTests {
+    /// Whether `node`'s lease is live on PostgreSQL's clock: "t" or "f".
+    static func live(_ node: String, _ pg: PostgresCluster) throws -> String {
+        try pg.psql("SELECT heartbeat_at > now() - make_interval(secs => lease_ms / 1000.0) FROM fleet_nodes WHERE node = '\(node)'")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aNodeCutOffFromPostgreSQLDecidesAloneItsVotesAgeOutAndItCatchesUpWhenItsPathReturns() async throws {
+        try await onQueueOfItsOwn("fleet-partition") {
+            let pg = try PostgresCluster()
+            defer { pg.destroy() }
+            let relay = try TCPRelay(to: pg.port)
+            defer { relay.stop() }
+            let config = FleetPeerTests.config
+            let nodes = [
+                try ServeNode.start("n1", fleet: pg.url, dir: scratchDirectory, config: config),
+                try ServeNode.start("n2", fleet: pg.url, dir: scratchDirectory, config: config),
+                try ServeNode.start("n3", fleet: relay.url(of: pg), dir: scratchDirectory, config: config),
+            ]
+            defer { for n in nodes { n.kill() } }
+            for n in nodes { try await n.waitForLog("joined the fleet") }
+
+            // n3 and n1 vote for globex/crm: an episode, reaching n2.
+            try await nodes[2].fail(tenant: "globex", tool: "crm", times: 2)
+            try await nodes[0].fail(tenant: "globex", tool: "crm", times: 2)
+            try await waitUntil("the episode of n1's and n3's votes to reach n2", within: .seconds(20), poll: .milliseconds(50)) {
+                try await nodes[1].isRejected(tenant: "globex", tool: "crm")
+            }
+
+            relay.pause()
+            let cut = ContinuousClock.now
+            // Its lease (3 s) runs out on PostgreSQL's clock: its vote stops counting, the episode ends.
+            try await waitUntil("the episode to end once n3's lease expires", within: .seconds(20)) {
+                try pg.psql("SELECT count(*) FROM fleet_log WHERE kind = 'episode' AND ended_at IS NOT NULL") == "1\n"
+            }
+            #expect(ContinuousClock.now - cut >= .seconds(2), "a vote counts until the lease expires, not before")
+            #expect(try Self.live("n3", pg) == "f")
+
+            // Cut off, n3 still decides: calls answer at once, it opens on its own evidence.
+            try await nodes[2].waitForLog("cannot reach the fleet")
+            let (ready, fleet) = try await nodes[2].readiness()
+            #expect(ready == 200 && fleet == "disconnected", "a node cut off from the fleet is ready, deciding alone")
+            let during = try await nodes[2].load(tenant: "acme", tool: "mail", for: .seconds(3))
+            #expect(during.max()! < .seconds(1), "no call on the cut-off node waits on its path: the slowest took \(during.max()!)")
+            try await nodes[2].fail(tenant: "initech", tool: "search", times: 2)
+            #expect(try await nodes[2].isRejected(tenant: "initech", tool: "search"), "n3 opens on its own evidence")
+
+            // Meanwhile the fleet goes on: an episode of n1's and n2's votes, a fleet action.
+            try await nodes[0].fail(tenant: "acme", tool: "search", times: 2)
+            try await nodes[1].fail(tenant: "acme", tool: "search", times: 2)
+            let (opened, answer) = try await nodes[0].post(
+                "/v1/operator/force-open", ["tool": "mail", "hold": true, "actor": "oncall", "reason": "vendor down"])
+            #expect(opened == 200, "\(answer)")
+            try await Task.sleep(for: .seconds(1))
+            #expect(!(try await nodes[2].isRejected(tenant: "acme", tool: "search")), "nothing reaches n3 while its path is cut")
+            #expect(try FleetActionTests.operatorRecords(nodes[2]).isEmpty)
+
+            // Its path back, n3 publishes what it had not, and applies the episode and the action it missed.
+            relay.resume()
+            try await waitUntil("n3 to apply the episode it missed", within: .seconds(30), poll: .milliseconds(50)) {
+                try await nodes[2].isRejected(tenant: "acme", tool: "search")
+            }
+            try await waitUntil("n3 to apply the fleet action it missed", within: .seconds(20)) {
+                try FleetActionTests.operatorRecords(nodes[2]) == ["force_open_hold mail *"]
+            }
+            do {
+                try await FleetFailureTests.expectPublishedExactlyOnce(nodes, pg)
+            } catch {
+                Issue.record("\(error); n3 said: \(nodes[2].log)")
+                throw error
+            }
+            try await waitUntil("n3 to be live and connected again", within: .seconds(20)) {
+                try await nodes[2].readiness().1 == "connected" && Self.live("n3", pg) == "t"
+            }
+        }
+    }
+}

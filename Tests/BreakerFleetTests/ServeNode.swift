@@ -17,9 +17,11 @@ final class ServeNode: @unchecked Sendable {
 
     var log: String { output.withLock { $0 } }
 
-    /// Starts a node (without `--config` when `config` is `nil`); `wrapper` runs it under another
-    /// program (`faketime`).
-    static func start(_ name: String, fleet: String, dir: String, config: String?, wrapper: [String] = []) throws -> ServeNode {
+    /// Starts a node (without `--config` when `config` is `nil`); `environment` is added to the
+    /// test's own (`LD_PRELOAD` of libfaketime, for one).
+    static func start(_ name: String, fleet: String, dir: String, config: String?, environment: [String: String] = [:]) throws
+        -> ServeNode
+    {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let node = ServeNode(name: name, db: dir + "/\(name).sqlite")
         let configPath = dir + "/\(name).json"
@@ -29,14 +31,16 @@ final class ServeNode: @unchecked Sendable {
         let arguments =
             ["serve", "--port", "0", "--db", node.db, "--fleet", fleet, "--node", name, "--operator-token-file", tokenPath]
             + (config == nil ? [] : ["--config", configPath])
-        if wrapper.isEmpty {
+        if environment.isEmpty {
             node.process.executableURL = CLI.binary
             node.process.arguments = arguments
         } else {
-            node.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            node.process.arguments = wrapper + [CLI.binary.path] + arguments
+            // Started directly with libfaketime preloaded, breakerctl sees no arguments at all; exec'd
+            // by a shell that has it preloaded, it sees them.
+            node.process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            node.process.arguments = ["-c", #"exec "$0" "$@""#, CLI.binary.path] + arguments
         }
-        var env = ProcessInfo.processInfo.environment
+        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         env.removeValue(forKey: "BREAKER_DB")
         node.process.environment = env
         let pipe = Pipe()
@@ -76,7 +80,10 @@ final class ServeNode: @unchecked Sendable {
     /// Waits until the node's standard error says `text` (and it listens).
     func waitForLog(_ text: String, within: Duration = .seconds(60)) async throws {
         try await waitUntil("\(name) to say \(text)", within: within, poll: .milliseconds(20)) {
-            guard process.isRunning else { throw NodeFailure("\(name) exited: \(log)") }
+            guard process.isRunning else {
+                let how = process.terminationReason == .uncaughtSignal ? "was killed by signal" : "exited with status"
+                throw NodeFailure("\(name) \(how) \(process.terminationStatus): \(log)")
+            }
             return log.contains(text) && log.contains("listening on")
         }
         let line = log.split(separator: "\n").first { $0.contains("listening on") }!
