@@ -1,16 +1,18 @@
 import BreakerCore
+import BreakerRuntime
 import Logging
 import PostgresNIO
 
 /// One connection to the fleet's PostgreSQL, opened when first needed and again after a failure,
 /// every operation bounded by its own deadline (SPEC §14: 2 s).
 ///
-/// At the deadline the connection is closed, which fails the operation at once whatever the
-/// server is doing (stopped, paused, unreachable); the next operation connects again. Each loop
-/// of a node has its own: a connection is used by one task at a time.
-final class FleetConnection: @unchecked Sendable {
-    // Safety: used by one task at a time (the loop that owns it); `current` is touched only
-    // from that task and from the deadline's child task, which runs while the loop awaits it.
+/// At the deadline the caller gets its answer and the connection is closed, which fails the
+/// operation whatever the server is doing (stopped, paused, unreachable, or its path stalled); the
+/// next operation connects again. Each loop of a node has its own: operations are run one at a
+/// time, and one abandoned while still connecting never runs.
+final class FleetConnection: Sendable {
+    // The connection in use is under `lock`: an abandoned connect may still finish while the next
+    // operation runs.
     private let endpoint: FleetEndpoint
     private let deadline: Duration
     private let logger: Logger
@@ -27,36 +29,37 @@ final class FleetConnection: @unchecked Sendable {
     }
 
     /// Runs `body` on the connection within the deadline; on failure the connection is dropped.
+    ///
+    /// The deadline bounds the caller's wait whatever the operation is doing: connecting to a
+    /// server that accepted the connection and then says nothing, a query on a path that stalls.
+    /// An operation still running then is abandoned (its task cancelled, its connection closed).
     /// - Throws: ``BreakerError`` (`fleet_unavailable`) saying what failed and why.
     @discardableResult
     func perform<T: Sendable>(_ what: String, _ body: @Sendable @escaping (FleetSession, Logger) async throws -> T)
         async throws(BreakerError) -> T
     {
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    let connection = try await self.connection()
-                    return try await body(FleetSession(connection: connection, statements: self.statements), self.logger)
-                }
-                group.addTask {
-                    try await Task.sleep(for: self.deadline)
-                    return nil
-                }
-                guard let first = try await group.next(), let value = first else {
-                    // The deadline: closing the connection ends the operation's wait.
-                    self.drop()
-                    group.cancelAll()
-                    throw BreakerError(.fleetUnavailable, "\(what): no answer from the fleet's PostgreSQL within \(self.deadline)")
-                }
-                group.cancelAll()
-                return value
-            }
-        } catch let error as BreakerError {
+        let (seconds, attoseconds) = deadline.components
+        let race = await Race<T>.run(timeoutMs: seconds * 1000 + attoseconds / 1_000_000_000_000_000, clock: ContinuousClock()) {
+            let connection = try await self.connection()
+            // Abandoned while connecting: the operation is not run late, beside the next one.
+            try Task.checkCancellation()
+            return try await body(FleetSession(connection: connection, statements: self.statements), self.logger)
+        }
+        switch race {
+        case .value(let value):
+            return value
+        case .timeout:
+            drop()
+            throw BreakerError(.fleetUnavailable, "\(what): no answer from the fleet's PostgreSQL within \(deadline)")
+        case .error(let error as BreakerError):
             drop()
             throw error
-        } catch {
+        case .error(let error):
             drop()
             throw BreakerError(.fleetUnavailable, "\(what): \(Self.describe(error))")
+        case .cancelled:
+            drop()
+            throw BreakerError(.fleetUnavailable, "\(what): cancelled")
         }
     }
 
@@ -80,8 +83,16 @@ final class FleetConnection: @unchecked Sendable {
         }
         let c = try await PostgresConnection.connect(
             configuration: try endpoint.configuration(connectTimeout: deadline), id: id, logger: logger)
-        lock.withLock { $0 = c }
-        return c
+        // A connection that came after its operation was abandoned finds another in its place:
+        // the one in place is kept, this one closed.
+        let kept = lock.withLock { current -> PostgresConnection? in
+            if let current, !current.isClosed { return current }
+            current = c
+            return nil
+        }
+        guard let kept else { return c }
+        c.close().whenComplete { _ in withExtendedLifetime(c) {} }
+        return kept
     }
 
     /// A PostgreSQL error as one line: the server's message when it sent one.

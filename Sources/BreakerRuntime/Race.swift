@@ -5,13 +5,13 @@ import BreakerCore
 /// The tool runs in its own task; a timer task sleeps on the monotonic clock. Whichever ends
 /// first answers the caller, and the other task is cancelled. A tool that never returns is
 /// abandoned at the deadline (its task is cancelled; the caller does not wait for it).
-enum Race<Value: Sendable>: Sendable {
+package enum Race<Value: Sendable>: Sendable {
     case value(Value)
     case error(any Error)
     case timeout
     case cancelled
 
-    static func run(
+    package static func run(
         timeoutMs: Int64, clock: any Clock<Duration>, _ body: @escaping @Sendable () async throws -> Value
     ) async -> Race<Value> {
         let box = Box()

@@ -58,10 +58,10 @@ struct FleetReadingTests {
 
             // Traffic of two tenants spread over the nodes; acme/search opens on n1 and n2 (quorum
             // 3: no episode), globex/search on n3; a fleet-wide action names all tenants.
-            _ = try await nodes[0].load(tenant: "acme", tool: "search", for: .seconds(5), limit: 30)
+            let acmeOnN1 = try await nodes[0].load(tenant: "acme", tool: "search", for: .seconds(5), limit: 30).count
             try await nodes[0].fail(tenant: "acme", tool: "search", times: 2)
             _ = try await nodes[0].isRejected(tenant: "acme", tool: "search")
-            _ = try await nodes[1].load(tenant: "acme", tool: "search", for: .seconds(5), limit: 12)
+            let acmeOnN2 = try await nodes[1].load(tenant: "acme", tool: "search", for: .seconds(5), limit: 12).count
             try await nodes[1].fail(tenant: "acme", tool: "search", times: 2)
             _ = try await nodes[1].load(tenant: "globex", tool: "search", for: .seconds(5), limit: 7)
             _ = try await nodes[2].load(tenant: "globex", tool: "crm", for: .seconds(5), limit: 5)
@@ -88,8 +88,9 @@ struct FleetReadingTests {
             let acmeRows = try JSONSerialization.jsonObject(with: acme.stdout) as? [[String: Any]] ?? []
             #expect(acmeRows.allSatisfy { $0["tenant"] as? String == "acme" } && !acmeRows.isEmpty)
             let acmeCalls = acmeRows.map { $0["calls"] as? Int ?? 0 }.reduce(0, +)
-            // n1: 30 successes, 2 failures, 2 rejected looks; n2: 12 successes, 2 failures.
-            #expect(acmeCalls == 48, "acme's calls on n1 and n2")
+            // n1: its load's successes (30 unless the machine is slow), 2 failures, 2 rejected looks;
+            // n2: its load's successes (12), 2 failures.
+            #expect(acmeCalls == acmeOnN1 + 2 + 2 + acmeOnN2 + 2, "acme's calls on n1 and n2")
 
             // The fleet's audit: each node's own audit, a first column `node`, merged by time.
             let audit = try CLI.process(["audit", "--tenant", "acme", "--fleet", pg.url])
