@@ -18,6 +18,8 @@ public struct StepEffects: Sendable, Hashable {
     public var globalOutages = 0
     /// A rejected admission was recorded (count it).
     public var rejected = false
+    /// A shadow call was recorded (SPEC §15: count what it would have blocked).
+    public var shadowCall = false
     /// The facts must be durable before the caller returns (SPEC §8: transitions and operator
     /// actions, and everything before them).
     public var mustBeDurable = false
@@ -61,14 +63,21 @@ public struct Permit: Sendable, Hashable {
     /// The call timeout it was admitted with, ms: it is abandoned as a timeout after this, and
     /// keeps it whatever configuration comes later (SPEC §2).
     public let callTimeoutMs: Int64
+    /// A shadow call (SPEC §15): the key would have rejected it for this reason, and is in
+    /// shadow; its outcome is recorded with the reason and changes nothing in the key.
+    public let shadow: RejectionReason?
 
-    public init(key: KeyRef, turn: TurnID?, generation: UInt64, probe: Bool, admittedAt: Timestamp, callTimeoutMs: Int64) {
+    public init(
+        key: KeyRef, turn: TurnID?, generation: UInt64, probe: Bool, admittedAt: Timestamp, callTimeoutMs: Int64,
+        shadow: RejectionReason? = nil
+    ) {
         self.key = key
         self.turn = turn
         self.generation = generation
         self.probe = probe
         self.admittedAt = admittedAt
         self.callTimeoutMs = callTimeoutMs
+        self.shadow = shadow
     }
 }
 

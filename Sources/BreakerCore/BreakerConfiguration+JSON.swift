@@ -25,6 +25,8 @@ extension BreakerConfiguration {
         var runtime = RuntimeSettings()
         var limits = LimitSettings()
         var fleet = FleetSettings()
+        var slo: ServiceLevelObjective?
+        var tenantSettings: [TenantID: TenantSettings] = [:]
         for (key, value) in members {
             switch key {
             case "defaults":
@@ -36,20 +38,29 @@ extension BreakerConfiguration {
             case "tenants":
                 for (tenant, v) in try Self.object(value, at: "tenants") {
                     var byTool: [ToolID: SettingsOverride] = [:]
+                    var entry = TenantSettings()
                     for (k, inner) in try Self.object(v, at: "tenants.\(tenant)") {
-                        guard k == "tools" else {
+                        switch k {
+                        case "tools":
+                            for (tool, o) in try Self.object(inner, at: "tenants.\(tenant).tools") {
+                                byTool[try Self.name(tool, at: "tenants.\(tenant).tools")] = try Self.parseOverride(
+                                    o, at: "tenants.\(tenant).tools.\(tool)")
+                            }
+                        case "enforce": entry.enforce = try Self.bool(inner, at: "tenants.\(tenant).enforce")
+                        case "slo": entry.slo = try Self.parseObjective(inner, at: "tenants.\(tenant).slo")
+                        default:
                             throw BreakerError(
                                 .invalidConfiguration,
-                                "unknown key \"tenants.\(tenant).\(k)\"; a tenant entry holds only \"tools\"",
+                                "unknown key \"tenants.\(tenant).\(k)\"; a tenant entry holds \"tools\", \"enforce\" and \"slo\"",
                                 context: ["key": "tenants.\(tenant).\(k)"])
                         }
-                        for (tool, o) in try Self.object(inner, at: "tenants.\(tenant).tools") {
-                            byTool[try Self.name(tool, at: "tenants.\(tenant).tools")] = try Self.parseOverride(
-                                o, at: "tenants.\(tenant).tools.\(tool)")
-                        }
                     }
-                    tenants[try Self.name(tenant, at: "tenants")] = byTool
+                    let id: TenantID = try Self.name(tenant, at: "tenants")
+                    if !byTool.isEmpty { tenants[id] = byTool }
+                    if !entry.isEmpty { tenantSettings[id] = entry }
                 }
+            case "slo":
+                slo = try Self.parseObjective(value, at: "slo")
             case "runtime":
                 for (k, v) in try Self.object(value, at: "runtime") {
                     switch k {
@@ -94,19 +105,61 @@ extension BreakerConfiguration {
             default:
                 throw BreakerError(
                     .invalidConfiguration,
-                    "unknown top-level key \"\(key)\"; allowed: defaults, tools, tenants, runtime, limits, fleet",
+                    "unknown top-level key \"\(key)\"; allowed: defaults, tools, tenants, runtime, limits, fleet, slo",
                     context: ["key": key])
             }
         }
-        try self.init(defaults: defaults, tools: tools, tenants: tenants, runtime: runtime, limits: limits, fleet: fleet)
+        try self.init(
+            defaults: defaults, tools: tools, tenants: tenants, runtime: runtime, limits: limits, fleet: fleet, slo: slo,
+            tenantSettings: tenantSettings)
     }
 
     /// The setting names accepted in an override, in SPEC §2's order.
     public static let settingNames = [
         "failureThreshold", "failureRateThreshold", "minimumCalls", "successThreshold", "windowMs", "openTimeoutMs",
         "latencyThresholdMs", "callTimeoutMs", "halfOpenMaxInFlight", "openTimeoutMultiplier", "maxOpenTimeoutMs",
-        "globalOutageTenants", "autoPropagateGlobalOutage", "fleetQuorum",
+        "globalOutageTenants", "autoPropagateGlobalOutage", "fleetQuorum", "enforce",
     ]
+
+    /// An objective (SPEC §16): `{"objective": 99.5, "windowDays": 30, "bad": "blocked", "minTurns": 10}`,
+    /// `objective` required.
+    private static func parseObjective(_ v: JSONValue, at path: String) throws(BreakerError) -> ServiceLevelObjective {
+        var objective: Double?
+        var o = ServiceLevelObjective(objective: 0)
+        for (key, value) in try object(v, at: path) {
+            let p = "\(path).\(key)"
+            switch key {
+            case "objective": objective = try number(value, at: p)
+            case "windowDays": o.windowDays = Int(clamping: try integer(value, at: p))
+            case "minTurns": o.minTurns = Int(clamping: try integer(value, at: p))
+            case "bad":
+                guard case .string(let text) = value, let bad = ServiceLevelObjective.BadTurns(rawValue: text) else {
+                    throw BreakerError(
+                        .invalidConfiguration, "\(p) must be \"blocked\" or \"degraded\", not \(value.typeName) \(render(value))",
+                        context: ["key": p])
+                }
+                o.bad = bad
+            default:
+                throw BreakerError(
+                    .invalidConfiguration, "unknown key \"\(p)\"; allowed: objective, windowDays, bad, minTurns", context: ["key": p])
+            }
+        }
+        guard let objective else {
+            throw BreakerError(
+                .invalidConfiguration, "\(path).objective is missing: the promised percentage of good turns, like 99.5",
+                context: ["key": "\(path).objective"])
+        }
+        o.objective = objective
+        return o
+    }
+
+    private static func bool(_ v: JSONValue, at path: String) throws(BreakerError) -> Bool {
+        guard case .bool(let b) = v else {
+            throw BreakerError(
+                .invalidConfiguration, "\(path) must be true or false, not \(v.typeName) \(render(v))", context: ["key": path])
+        }
+        return b
+    }
 
     /// A tenant or tool name used as an object key, validated (SPEC §1).
     private static func name<Kind>(_ text: String, at path: String) throws(BreakerError) -> Name<Kind> {
@@ -185,13 +238,8 @@ extension BreakerConfiguration {
             case "openTimeoutMultiplier": o.openTimeoutMultiplier = try number(value, at: p)
             case "maxOpenTimeoutMs": o.maxOpenTimeoutMs = try ms()
             case "globalOutageTenants": o.globalOutageTenants = try count()
-            case "autoPropagateGlobalOutage":
-                guard case .bool(let b) = value else {
-                    throw BreakerError(
-                        .invalidConfiguration, "\(p) must be true or false, not \(value.typeName) \(render(value))",
-                        context: ["key": p])
-                }
-                o.autoPropagateGlobalOutage = b
+            case "autoPropagateGlobalOutage": o.autoPropagateGlobalOutage = try bool(value, at: p)
+            case "enforce": o.enforce = try bool(value, at: p)
             case "fleetQuorum":
                 let i = try integer(value, at: p)
                 guard i >= 1, i <= 1000 else { throw range(p, "\(i)", "an integer from 1 to 1000") }
@@ -238,6 +286,13 @@ extension BreakerConfiguration: Encodable {
             if let v = o.globalOutageTenants { try c.encode(v, forKey: Key("globalOutageTenants")) }
             if let v = o.autoPropagateGlobalOutage { try c.encode(v, forKey: Key("autoPropagateGlobalOutage")) }
             if let v = o.fleetQuorum { try c.encode(v, forKey: Key("fleetQuorum")) }
+            if let v = o.enforce { try c.encode(v, forKey: Key("enforce")) }
+        }
+        func encode(_ o: ServiceLevelObjective, _ c: inout KeyedEncodingContainer<Key>) throws {
+            try c.encode(o.objective, forKey: Key("objective"))
+            try c.encode(o.windowDays, forKey: Key("windowDays"))
+            try c.encode(o.bad.rawValue, forKey: Key("bad"))
+            try c.encode(o.minTurns, forKey: Key("minTurns"))
         }
         var root = encoder.container(keyedBy: Key.self)
         var d = root.nestedContainer(keyedBy: Key.self, forKey: Key("defaults"))
@@ -248,10 +303,15 @@ extension BreakerConfiguration: Encodable {
             try encode(tools[tool]!, &c)
         }
         var n = root.nestedContainer(keyedBy: Key.self, forKey: Key("tenants"))
-        for tenant in tenants.keys.sorted() {
+        for tenant in Set(tenants.keys).union(tenantSettings.keys).sorted() {
             var entry = n.nestedContainer(keyedBy: Key.self, forKey: Key(tenant.rawValue))
+            if let enforce = tenantSettings[tenant]?.enforce { try entry.encode(enforce, forKey: Key("enforce")) }
+            if let slo = tenantSettings[tenant]?.slo {
+                var c = entry.nestedContainer(keyedBy: Key.self, forKey: Key("slo"))
+                try encode(slo, &c)
+            }
             var byTool = entry.nestedContainer(keyedBy: Key.self, forKey: Key("tools"))
-            for tool in tenants[tenant]!.keys.sorted() {
+            for tool in (tenants[tenant] ?? [:]).keys.sorted() {
                 var c = byTool.nestedContainer(keyedBy: Key.self, forKey: Key(tool.rawValue))
                 try encode(tenants[tenant]![tool]!, &c)
             }
@@ -266,6 +326,10 @@ extension BreakerConfiguration: Encodable {
             var f = root.nestedContainer(keyedBy: Key.self, forKey: Key("fleet"))
             for (name, value) in fleet.fields { try f.encode(value, forKey: Key(name)) }
         }
+        if let slo {
+            var c = root.nestedContainer(keyedBy: Key.self, forKey: Key("slo"))
+            try encode(slo, &c)
+        }
     }
 }
 
@@ -278,13 +342,16 @@ extension BreakerConfiguration {
         }
         let quote = JSONValue.quote
         let tools = self.tools.keys.sorted().map { "\(quote($0.rawValue)): \(override(self.tools[$0]!))" }.joined(separator: ", ")
-        let tenants = self.tenants.keys.sorted().map { tenant in
-            let byTool = self.tenants[tenant]!
+        let tenants = Set(self.tenants.keys).union(tenantSettings.keys).sorted().map { tenant in
+            let byTool = self.tenants[tenant] ?? [:]
             let inner = byTool.keys.sorted().map { "\(quote($0.rawValue)): \(override(byTool[$0]!))" }.joined(separator: ", ")
-            return "\(quote(tenant.rawValue)): {\"tools\": {\(inner)}}"
+            let own = tenantSettings[tenant]
+            let enforce = own?.enforce.map { "\"enforce\": \($0), " } ?? ""
+            let slo = own?.slo.map { "\"slo\": \($0.jsonText), " } ?? ""
+            return "\(quote(tenant.rawValue)): {\(enforce)\(slo)\"tools\": {\(inner)}}"
         }.joined(separator: ", ")
         return
-            "{\"defaults\": \(override(defaults)), \"tools\": {\(tools)}, \"tenants\": {\(tenants)}, \"runtime\": {\"probeIntervalMs\": \(runtime.probeIntervalMs), \"flushIntervalMs\": \(runtime.flushIntervalMs)}, \"limits\": {\"maxKeys\": \(limits.maxKeys.map(String.init) ?? "null")}\(fleetText)}"
+            "{\"defaults\": \(override(defaults)), \"tools\": {\(tools)}, \"tenants\": {\(tenants)}, \"runtime\": {\"probeIntervalMs\": \(runtime.probeIntervalMs), \"flushIntervalMs\": \(runtime.flushIntervalMs)}, \"limits\": {\"maxKeys\": \(limits.maxKeys.map(String.init) ?? "null")}\(fleetText)\(slo.map { ", \"slo\": \($0.jsonText)" } ?? "")}"
     }
 
     /// `, "fleet": {…}` when the fleet settings are not the defaults, else nothing.
@@ -314,6 +381,7 @@ extension SettingsOverride {
         add("globalOutageTenants", globalOutageTenants.map { String($0) })
         add("autoPropagateGlobalOutage", autoPropagateGlobalOutage.map { String($0) })
         add("fleetQuorum", fleetQuorum.map { String($0) })
+        add("enforce", enforce.map { String($0) })
         return out
     }
 }
@@ -343,6 +411,15 @@ extension BreakerConfiguration {
         compare("defaults", old.defaults, defaults)
         for tool in Set(old.tools.keys).union(tools.keys).sorted() {
             compare("tools.\(part(tool.rawValue))", old.tools[tool], tools[tool])
+        }
+        func line(_ name: String, _ before: String?, _ after: String?) {
+            if before != after { lines.append("\(name): \(before ?? "(none)") → \(after ?? "(none)")") }
+        }
+        line("slo", old.slo?.jsonText, slo?.jsonText)
+        for tenant in Set(old.tenantSettings.keys).union(tenantSettings.keys).sorted() {
+            let (b, a) = (old.tenantSettings[tenant], tenantSettings[tenant])
+            line("tenants.\(part(tenant.rawValue)).enforce", b?.enforce.map { String($0) }, a?.enforce.map { String($0) })
+            line("tenants.\(part(tenant.rawValue)).slo", b?.slo?.jsonText, a?.slo?.jsonText)
         }
         for tenant in Set(old.tenants.keys).union(tenants.keys).sorted() {
             let before = old.tenants[tenant] ?? [:]

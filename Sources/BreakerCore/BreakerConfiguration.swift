@@ -1,7 +1,8 @@
 /// The whole configuration: defaults, per-tool and per-(tenant, tool) overrides, runtime settings.
 ///
-/// Resolution for a key: override for (tenant, tool) › override for tool › defaults (SPEC §2).
-/// `callTimeoutMs`, when no level sets it, equals the resolved `latencyThresholdMs`.
+/// Resolution for a key: override for (tenant, tool) › override for tool › defaults (SPEC §2);
+/// `enforce` may also be set for a whole tenant, between the (tenant, tool) override and the
+/// tool's. `callTimeoutMs`, when no level sets it, equals the resolved `latencyThresholdMs`.
 public struct BreakerConfiguration: Sendable, Hashable {
     /// Overrides of SPEC §2's defaults for every key.
     public var defaults: SettingsOverride
@@ -15,6 +16,10 @@ public struct BreakerConfiguration: Sendable, Hashable {
     public var limits: LimitSettings
     /// How a node takes part in a fleet.
     public var fleet: FleetSettings
+    /// The objective of every tenant without one of its own (SPEC §16); `nil`: no budget.
+    public var slo: ServiceLevelObjective?
+    /// What a tenant's entry holds besides its tool overrides: `enforce`, `slo`.
+    public var tenantSettings: [TenantID: TenantSettings]
 
     /// A configuration; everything not given is SPEC §2's default.
     /// - Throws: ``BreakerError`` (`invalid_configuration`) when a value is out of range or a
@@ -22,7 +27,8 @@ public struct BreakerConfiguration: Sendable, Hashable {
     public init(
         defaults: SettingsOverride = SettingsOverride(), tools: [ToolID: SettingsOverride] = [:],
         tenants: [TenantID: [ToolID: SettingsOverride]] = [:], runtime: RuntimeSettings = RuntimeSettings(),
-        limits: LimitSettings = LimitSettings(), fleet: FleetSettings = FleetSettings()
+        limits: LimitSettings = LimitSettings(), fleet: FleetSettings = FleetSettings(), slo: ServiceLevelObjective? = nil,
+        tenantSettings: [TenantID: TenantSettings] = [:]
     ) throws(BreakerError) {
         self.defaults = defaults
         self.tools = tools
@@ -30,8 +36,13 @@ public struct BreakerConfiguration: Sendable, Hashable {
         self.runtime = runtime
         self.limits = limits
         self.fleet = fleet
+        self.slo = slo
+        self.tenantSettings = tenantSettings.filter { !$0.value.isEmpty }
         try validate()
     }
+
+    /// The objective of `tenant`: its own, else the top-level one; `nil`: no budget (SPEC §16).
+    public func objective(for tenant: TenantID) -> ServiceLevelObjective? { tenantSettings[tenant]?.slo ?? slo }
 
     /// SPEC §2's defaults everywhere.
     public static let standard: BreakerConfiguration = {
@@ -55,6 +66,7 @@ public struct BreakerConfiguration: Sendable, Hashable {
             t.apply(to: &s)
             callTimeout = t.callTimeoutMs ?? callTimeout
         }
+        if let enforce = tenantSettings[tenant]?.enforce { s.enforce = enforce }
         if let t = tenants[tenant]?[tool] {
             t.apply(to: &s)
             callTimeout = t.callTimeoutMs ?? callTimeout
@@ -97,6 +109,10 @@ public struct BreakerConfiguration: Sendable, Hashable {
                 try Self.check(o, at: path)
             }
         }
+        if let slo { try Self.check(slo, at: "slo") }
+        for (tenant, entry) in tenantSettings {
+            if let slo = entry.slo { try Self.check(slo, at: "tenants.\(tenant).slo") }
+        }
         if runtime.probeIntervalMs < 1 || runtime.probeIntervalMs > Self.maxMs {
             throw Self.range("runtime.probeIntervalMs", "\(runtime.probeIntervalMs)", "an integer from 1 to \(Self.maxMs)")
         }
@@ -120,6 +136,14 @@ public struct BreakerConfiguration: Sendable, Hashable {
 
     static func range(_ key: String, _ value: String, _ allowed: String) -> BreakerError {
         BreakerError(.invalidConfiguration, "\(key) = \(value) is out of range; allowed: \(allowed)", context: ["key": key])
+    }
+
+    private static func check(_ o: ServiceLevelObjective, at path: String) throws(BreakerError) {
+        if !(o.objective > 50 && o.objective < 100) {
+            throw range("\(path).objective", "\(o.objective)", "a percentage o with 50 < o < 100, like 99.5")
+        }
+        if o.windowDays < 1 || o.windowDays > 90 { throw range("\(path).windowDays", "\(o.windowDays)", "an integer from 1 to 90") }
+        if o.minTurns < 0 || o.minTurns > maxCount { throw range("\(path).minTurns", "\(o.minTurns)", "an integer from 0 to \(maxCount)") }
     }
 
     private static func check(_ o: SettingsOverride, at path: String) throws(BreakerError) {

@@ -107,10 +107,13 @@ public struct CallRecord: Sendable, Hashable {
     public var probe: Bool
     /// The key's generation had moved on: recorded, changes nothing.
     public var stale: Bool
+    /// A shadow call (SPEC §15): the reason the key would have rejected it; `nil` for any other.
+    /// It changes nothing in the key, as a stale outcome changes nothing.
+    public var shadow: RejectionReason?
 
     public init(
         time: Timestamp, tenant: TenantID, tool: ToolID, turn: TurnID?, result: CallResult, latencyUs: Int64?, generation: UInt64,
-        probe: Bool, stale: Bool
+        probe: Bool, stale: Bool, shadow: RejectionReason? = nil
     ) {
         self.time = time
         self.tenant = tenant
@@ -121,6 +124,7 @@ public struct CallRecord: Sendable, Hashable {
         self.generation = generation
         self.probe = probe
         self.stale = stale
+        self.shadow = shadow
     }
 
     /// The outcome's kind.

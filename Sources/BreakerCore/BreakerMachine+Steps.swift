@@ -181,6 +181,10 @@ extension BreakerMachine {
             if probe { table.writable(ref).pointee.probesInFlight += 1 }
             return Step(result: .admitted(admitted(ref, turn: turn, probe: probe, at: now)), effects: fx)
         case .reject(let reason, let retryAfterMs):
+            // A key in shadow (SPEC §15) runs the call it would reject, changing nothing.
+            guard settings[table[ref].settings].enforce else {
+                return Step(result: .admitted(admitted(ref, turn: turn, probe: false, shadow: reason, at: now)), effects: fx)
+            }
             return reject(ref, turn: turn, reason, retryAfterMs: retryAfterMs, at: now, &e, &fx)
         case .halfOpenFirst:
             preconditionFailure("a HALF_OPEN key is decided, never moved again")
@@ -284,18 +288,21 @@ extension BreakerMachine {
         }
         switch rule {
         case .admit(let probe): return .admitted(probe: probe)
+        case .reject where !set.enforce: return .admitted(probe: false)
         case .reject(let reason, let retryAfterMs): return .rejected(state: view.state, reason: reason, retryAfterMs: retryAfterMs)
         case .halfOpenFirst: preconditionFailure("a HALF_OPEN key is decided, never moved again")
         }
     }
 
     @inline(__always)
-    private mutating func admitted(_ ref: KeyRef, turn: TurnID?, probe: Bool, at now: Timestamp) -> Permit {
+    private mutating func admitted(
+        _ ref: KeyRef, turn: TurnID?, probe: Bool, shadow: RejectionReason? = nil, at now: Timestamp
+    ) -> Permit {
         let s = table.writable(ref)
         s.pointee.inFlight &+= 1
         return Permit(
             key: ref, turn: turn, generation: s.pointee.generation, probe: probe, admittedAt: now,
-            callTimeoutMs: settings[s.pointee.settings].callTimeoutMs)
+            callTimeoutMs: settings[s.pointee.settings].callTimeoutMs, shadow: shadow)
     }
 
     private mutating func reject<E: FactEmitter>(
@@ -339,9 +346,10 @@ extension BreakerMachine {
         if !stale && permit.probe && volatile.pointee.probesInFlight > 0 { volatile.pointee.probesInFlight -= 1 }
         let fact = CallFact(
             time: t, key: ref, turn: permit.turn, result: result, latencyUs: latencyUs, generation: permit.generation,
-            probe: permit.probe, stale: stale)
+            probe: permit.probe, stale: stale, shadow: permit.shadow)
         emit(.call(fact), &e, &fx)
-        if !stale && result.kind != .cancelled {
+        if permit.shadow != nil { fx.shadowCall = true }
+        if !stale && permit.shadow == nil && result.kind != .cancelled {
             switch table[ref].state {
             case .closed:
                 applyWindowRules(ref, at: t, &e, &fx)

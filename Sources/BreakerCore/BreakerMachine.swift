@@ -222,7 +222,7 @@ public struct BreakerMachine: Sendable {
     mutating func foldCall(_ f: borrowing CallFact) {
         let s = table.writable(f.key)
         s.pointee.seen = true
-        guard !f.stale else { return }
+        guard !f.stale && f.shadow == nil else { return }
         switch f.result {
         case .rejected, .cancelled:
             return

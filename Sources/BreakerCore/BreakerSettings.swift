@@ -28,6 +28,9 @@ public struct BreakerSettings: Sendable, Hashable {
     public var autoPropagateGlobalOutage: Bool = false
     /// Live nodes of a fleet voting for the key that begin a fleet episode (SPEC §14).
     public var fleetQuorum: Int = 2
+    /// `false`: the key is in shadow (SPEC §15): its machine runs as ever, but a call it would
+    /// reject is admitted as a shadow call, recorded with the reason, changing nothing in the key.
+    public var enforce: Bool = true
 
     /// The defaults of SPEC §2.
     public init() {}
@@ -112,13 +115,15 @@ public struct SettingsOverride: Sendable, Hashable {
     public var globalOutageTenants: Int?
     public var autoPropagateGlobalOutage: Bool?
     public var fleetQuorum: Int?
+    public var enforce: Bool?
 
     public init(
         failureThreshold: Int? = nil, failureRateThreshold: Double? = nil, minimumCalls: Int? = nil,
         successThreshold: Int? = nil, windowMs: Int64? = nil, openTimeoutMs: Int64? = nil,
         latencyThresholdMs: Int64? = nil, callTimeoutMs: Int64? = nil, halfOpenMaxInFlight: Int? = nil,
         openTimeoutMultiplier: Double? = nil, maxOpenTimeoutMs: Int64? = nil, globalOutageTenants: Int? = nil,
-        autoPropagateGlobalOutage: Bool? = nil, fleetQuorum: Int? = nil, removesFailureRateThreshold: Bool = false
+        autoPropagateGlobalOutage: Bool? = nil, fleetQuorum: Int? = nil, removesFailureRateThreshold: Bool = false,
+        enforce: Bool? = nil
     ) {
         self.failureThreshold = failureThreshold
         self.failureRateThreshold = failureRateThreshold
@@ -135,6 +140,7 @@ public struct SettingsOverride: Sendable, Hashable {
         self.globalOutageTenants = globalOutageTenants
         self.autoPropagateGlobalOutage = autoPropagateGlobalOutage
         self.fleetQuorum = fleetQuorum
+        self.enforce = enforce
     }
 
     /// Whether a tool-wide setting is present (not allowed in a tenant override).
@@ -159,5 +165,59 @@ public struct SettingsOverride: Sendable, Hashable {
         if let v = globalOutageTenants { base.globalOutageTenants = v }
         if let v = autoPropagateGlobalOutage { base.autoPropagateGlobalOutage = v }
         if let v = fleetQuorum { base.fleetQuorum = v }
+        if let v = enforce { base.enforce = v }
     }
+}
+
+/// What a tenant's own entry in the configuration holds besides its per-tool overrides:
+/// `"tenants": {"acme": {"enforce": false, "slo": {…}, "tools": {…}}}`.
+public struct TenantSettings: Sendable, Hashable {
+    /// Shadow (`false`) or enforce for every key of the tenant, over the tool's and the
+    /// defaults' and under a (tenant, tool) override (SPEC §15).
+    public var enforce: Bool?
+    /// The tenant's own objective, in place of the top-level one (SPEC §16).
+    public var slo: ServiceLevelObjective?
+
+    public init(enforce: Bool? = nil, slo: ServiceLevelObjective? = nil) {
+        self.enforce = enforce
+        self.slo = slo
+    }
+
+    /// Whether it holds nothing.
+    public var isEmpty: Bool { enforce == nil && slo == nil }
+}
+
+/// A tenant's objective (SPEC §16): the share of good turns promised over a rolling window.
+public struct ServiceLevelObjective: Sendable, Hashable {
+    /// Which turns spend the budget (SPEC §9's `turns_blocked` or `turns_degraded`).
+    public enum BadTurns: String, Sendable, Hashable, CaseIterable {
+        case blocked
+        case degraded
+    }
+
+    /// The promised percentage of good turns, 50 < objective < 100.
+    public var objective: Double
+    /// The rolling window, days (1–90).
+    public var windowDays: Int = 30
+    public var bad: BadTurns = .blocked
+    /// A burn-rate window with fewer turns than this never alerts.
+    public var minTurns: Int = 10
+
+    public init(objective: Double, windowDays: Int = 30, bad: BadTurns = .blocked, minTurns: Int = 10) {
+        self.objective = objective
+        self.windowDays = windowDays
+        self.bad = bad
+        self.minTurns = minTurns
+    }
+
+    /// The fields as (name, JSON text), in SPEC §16's order.
+    public var fieldTexts: [(name: String, json: String)] {
+        [
+            ("objective", String(objective)), ("windowDays", String(windowDays)), ("bad", JSONValue.quote(bad.rawValue)),
+            ("minTurns", String(minTurns)),
+        ]
+    }
+
+    /// The objective as a JSON object.
+    public var jsonText: String { "{" + fieldTexts.map { "\"\($0.name)\": \($0.json)" }.joined(separator: ", ") + "}" }
 }

@@ -25,10 +25,13 @@ public struct CallFact: Sendable, Hashable {
     public var probe: Bool
     /// The key's generation had moved on.
     public var stale: Bool
+    /// A shadow call (SPEC §15): the reason the key would have rejected it; `nil` for any other.
+    /// It changes nothing in the key, as a stale outcome changes nothing.
+    public var shadow: RejectionReason?
 
     public init(
         time: Timestamp, key: KeyRef, turn: TurnID?, result: CallResult, latencyUs: Int64?, generation: UInt64, probe: Bool,
-        stale: Bool
+        stale: Bool, shadow: RejectionReason? = nil
     ) {
         self.time = time
         self.key = key
@@ -38,6 +41,7 @@ public struct CallFact: Sendable, Hashable {
         self.generation = generation
         self.probe = probe
         self.stale = stale
+        self.shadow = shadow
     }
 }
 
@@ -143,7 +147,7 @@ extension BreakerEvent {
             self = .call(
                 CallRecord(
                     time: f.time, tenant: key.tenant, tool: key.tool, turn: f.turn, result: f.result, latencyUs: f.latencyUs,
-                    generation: f.generation, probe: f.probe, stale: f.stale))
+                    generation: f.generation, probe: f.probe, stale: f.stale, shadow: f.shadow))
         case .transition(let f):
             let key = keys.key(f.key)
             self = .transition(

@@ -75,7 +75,7 @@ extension BreakerMachine {
             return .call(
                 CallFact(
                     time: r.time, key: intern(BreakerKey(tenant: r.tenant, tool: r.tool)), turn: r.turn, result: r.result,
-                    latencyUs: r.latencyUs, generation: r.generation, probe: r.probe, stale: r.stale))
+                    latencyUs: r.latencyUs, generation: r.generation, probe: r.probe, stale: r.stale, shadow: r.shadow))
         case .transition(let r):
             return .transition(
                 TransitionFact(
@@ -97,10 +97,15 @@ extension LogVerifier {
         var emitter = CheckingEmitter(upcoming: upcoming)
         switch first.fact {
         case .call(let c) where c.result.kind != .rejected:
+            if c.shadow != nil && machine.settings[machine.table[c.key].settings].enforce {
+                report(
+                    first.seq, first.fact, "a shadow call of a key that enforces (SPEC §15: only a key in shadow runs what it would reject)"
+                )
+            }
             machine.assumeAdmitted(c)
             let permit = Permit(
                 key: c.key, turn: c.turn, generation: c.generation, probe: c.probe, admittedAt: c.time,
-                callTimeoutMs: (c.latencyUs ?? 0) / 1000)
+                callTimeoutMs: (c.latencyUs ?? 0) / 1000, shadow: c.shadow)
             let outcome: CallOutcome
             switch c.result {
             case .success: outcome = .success(latencyUs: c.latencyUs ?? 0)

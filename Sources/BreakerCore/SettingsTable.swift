@@ -14,7 +14,9 @@ struct SettingsTable: Sendable {
 
     /// The number of the settings `configuration` gives `key`.
     mutating func number(for key: BreakerKey, tenant: UInt32, tool: UInt32, in configuration: BreakerConfiguration) -> UInt32 {
-        let tenantOverrides = !configuration.tenants.isEmpty && configuration.tenants[key.tenant] != nil
+        let tenantOverrides =
+            (!configuration.tenants.isEmpty && configuration.tenants[key.tenant] != nil)
+            || (!configuration.tenantSettings.isEmpty && configuration.tenantSettings[key.tenant]?.enforce != nil)
         if !tenantOverrides, let n = byTool[tool] { return n }
         let n = intern(configuration.settings(for: key))
         if !tenantOverrides { byTool[tool] = n }

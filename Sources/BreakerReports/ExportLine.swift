@@ -13,7 +13,8 @@ public struct ExportLine: Encodable, Sendable {
     }
 
     enum Keys: String, CodingKey {
-        case seq, ts, kind, tenant, tool, turn, outcome, reason, generation, probe, stale, from, to, cause, failures, calls, actor, op
+        case seq, ts, kind, tenant, tool, turn, outcome, reason, generation, probe, stale, shadow, from, to, cause, failures, calls
+        case actor, op
         case tenants, dropped, config, votes, nodes
         case latencyUs = "latency_us"
         case p95Us = "p95_us"
@@ -49,6 +50,7 @@ public struct ExportLine: Encodable, Sendable {
             try c.encode(r.generation, forKey: .generation)
             try c.encode(r.probe, forKey: .probe)
             try c.encode(r.stale, forKey: .stale)
+            try c.encode(r.shadow?.name, forKey: .shadow)
         case .transition(let r):
             let window = r.cause.isWindowRule
             let byOperator = r.cause.isOperator || r.actor != nil

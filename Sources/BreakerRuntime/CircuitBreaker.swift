@@ -142,7 +142,7 @@ public final class CircuitBreaker: Sendable {
                 sink.append(keys: keys[...], facts: inner.facts[...])
             }
             let fx = step.effects
-            guard fx.transitions > 0 || fx.globalOutages > 0 || fx.rejected || fx.mustBeDurable else {
+            guard fx.transitions > 0 || fx.globalOutages > 0 || fx.rejected || fx.shadowCall || fx.mustBeDurable else {
                 if !inner.facts.isEmpty { inner.facts.removeAll(keepingCapacity: true) }
                 return (step.result, nil, handles)
             }
@@ -159,6 +159,10 @@ public final class CircuitBreaker: Sendable {
                     if measuring {
                         inner.tools[Self.toolIndex(&inner, f.key, factory: metricsFactory)]!.handles.blocked.increment(by: 1)
                         inner.metrics[f.key.index]?.blocked.increment(by: 1)
+                    }
+                case .call(let f) where f.shadow != nil:
+                    if measuring {
+                        inner.tools[Self.toolIndex(&inner, f.key, factory: metricsFactory)]!.handles.wouldBlock.increment(by: 1)
                     }
                 default:
                     break

@@ -36,6 +36,9 @@ public struct ToolMetrics: Sendable {
     public let recovered: any CounterHandler
     /// `agent_tool_call_blocked_total`: rejected admissions of the tool's keys.
     public let blocked: any CounterHandler
+    /// `agent_tool_call_would_block_total`: shadow calls of the tool's keys, the calls a key in
+    /// shadow ran that it would have rejected (SPEC §15).
+    public let wouldBlock: any CounterHandler
     /// `agent_tool_call_latency_seconds`: latency of every completed call of the tool.
     public let latency: any TimerHandler
     /// `agent_circuit_breaker_keys{state=…}`: the tool's keys in each state, by `CircuitState.rawValue`.
@@ -46,6 +49,7 @@ public struct ToolMetrics: Sendable {
         opened = factory.makeCounter(label: "agent_circuit_breaker_open_total", dimensions: dimensions)
         recovered = factory.makeCounter(label: "agent_circuit_breaker_recovery_total", dimensions: dimensions)
         blocked = factory.makeCounter(label: "agent_tool_call_blocked_total", dimensions: dimensions)
+        wouldBlock = factory.makeCounter(label: "agent_tool_call_would_block_total", dimensions: dimensions)
         latency = factory.makeTimer(label: "agent_tool_call_latency_seconds", dimensions: dimensions)
         keys = CircuitState.allCases.map { state in
             factory.makeRecorder(

@@ -16,7 +16,8 @@ extension BreakerServer {
         switch await breaker.begin(tenant: tenant, tool: tool, turn: turn) {
         case .admitted(let call):
             let token = permits.issue(call)
-            return HTTPAnswer.json(Admitted(permit: token, callTimeoutMs: call.callTimeoutMs, probe: call.permit.probe))
+            return HTTPAnswer.json(
+                Admitted(permit: token, callTimeoutMs: call.callTimeoutMs, probe: call.permit.probe, shadow: call.permit.shadow?.name))
         case .rejected(let rejection):
             return HTTPAnswer.json(Rejected(signal: DegradationSignal(tool: tool, rejection: rejection)))
         case .untracked:
@@ -98,11 +99,13 @@ struct Admitted: Encodable {
     let permit: String
     let callTimeoutMs: Int64
     let probe: Bool
+    /// A key in shadow (SPEC §15): the rejection this call stands in for; absent otherwise.
+    let shadow: String?
 
     enum CodingKeys: String, CodingKey {
         case admitted, permit
         case callTimeoutMs = "call_timeout_ms"
-        case probe
+        case probe, shadow
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -111,6 +114,7 @@ struct Admitted: Encodable {
         try c.encode(permit, forKey: .permit)
         try c.encode(callTimeoutMs, forKey: .callTimeoutMs)
         try c.encode(probe, forKey: .probe)
+        try c.encodeIfPresent(shadow, forKey: .shadow)
     }
 }
 

@@ -21,7 +21,7 @@ public struct VerifyReport: Sendable {
 extension EventStore {
     static let expectedTables: Set<String> = [
         "meta", "names", "keys", "turns", "calls", "call_errors", "transitions", "operator_actions", "global_outages", "hourly_rollups",
-        "snapshots", "inbox", "log_gaps", "config_changes", "fleet_records",
+        "snapshots", "inbox", "log_gaps", "config_changes", "fleet_records", "shadow_calls",
     ]
 
     /// Checks the schema, that the snapshot-based rebuild equals a full replay, and that every
@@ -110,6 +110,7 @@ extension EventStore {
                 try db.execute(sql: "DELETE FROM calls WHERE seq <= ?", arguments: [lastOld])
                 let removed = db.changesCount
                 try db.execute(sql: "DELETE FROM call_errors WHERE seq <= ?", arguments: [lastOld])
+                try db.execute(sql: "DELETE FROM shadow_calls WHERE seq <= ?", arguments: [lastOld])
                 return removed
             }
         } catch {

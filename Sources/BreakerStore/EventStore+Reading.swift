@@ -233,7 +233,7 @@ extension EventStore {
             var startSeq = filter.afterSeq
             if let f = filter.from { startSeq = max(startSeq, try firstCallSeq(db, atOrAfter: f.milliseconds - d.tsBase) - 1) }
             try source(
-                "SELECT seq, ts, packed, turn, latency_us, generation, \(RowCodes.errorColumnSQL) FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
+                "SELECT seq, ts, packed, turn, latency_us, generation, \(RowCodes.errorColumnSQL), \(RowCodes.shadowColumnSQL) FROM calls WHERE seq > ?\(timeClause("ts", base: d.tsBase)) ORDER BY seq",
                 after: startSeq
             ) { row in
                 let u = RowCodes.unpack(row[2])
@@ -243,12 +243,13 @@ extension EventStore {
                 let errorID: Int64? = row[6]
                 let ts: Int64 = row[1]
                 let gen: Int64 = row[5]
+                let shadow = RowCodes.shadow(stale: u.stale, column: row[7])
                 return .call(
                     CallRecord(
                         time: Timestamp(milliseconds: ts + d.tsBase), tenant: key.tenant, tool: key.tool,
                         turn: turnID.flatMap { d.turns[$0] },
                         result: RowCodes.result(code: u.code, errorType: d.errorType(errorID)), latencyUs: row[4],
-                        generation: UInt64(bitPattern: gen), probe: u.probe, stale: u.stale))
+                        generation: UInt64(bitPattern: gen), probe: u.probe, stale: shadow.stale, shadow: shadow.shadow))
             }
         }
         if filter.kinds.contains(.transitions) {

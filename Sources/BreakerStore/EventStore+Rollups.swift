@@ -63,7 +63,7 @@ extension EventStore {
             let cursor = try Row.fetchCursor(
                 db,
                 sql:
-                    "SELECT ts, packed, turn, latency_us, generation, \(RowCodes.errorColumnSQL) FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
+                    "SELECT ts, packed, turn, latency_us, generation, \(RowCodes.errorColumnSQL), \(RowCodes.shadowColumnSQL) FROM calls WHERE seq >= ? AND turn IN (\(wanted.map(String.init).joined(separator: ",")))",
                 arguments: [start])
             while let row = try cursor.next() {
                 let u = RowCodes.unpack(row[1])
@@ -71,11 +71,12 @@ extension EventStore {
                 let errorID: Int64? = row[5]
                 let ts: Int64 = row[0]
                 let gen: Int64 = row[4]
+                let shadow = RowCodes.shadow(stale: u.stale, column: row[6])
                 out.append(
                     CallRecord(
                         time: Timestamp(milliseconds: ts + d.tsBase), tenant: key.tenant, tool: key.tool, turn: try TurnID(turn),
                         result: RowCodes.result(code: u.code, errorType: d.errorType(errorID)), latencyUs: row[3],
-                        generation: UInt64(bitPattern: gen), probe: u.probe, stale: u.stale))
+                        generation: UInt64(bitPattern: gen), probe: u.probe, stale: shadow.stale, shadow: shadow.shadow))
             }
         }
         return out

@@ -16,9 +16,23 @@ enum RowCodes {
         }
     }
 
+    /// A shadow call has the stale bit: like a stale outcome it changes nothing in its key, and a
+    /// replay passes over it without reading anything else (its `shadow_calls` row says the rest).
     @inline(__always)
     static func packed(keyID: Int64, _ f: CallFact) -> Int64 {
-        keyID << 6 | outcomeCode(f.result) << 2 | (f.probe ? 2 : 0) | (f.stale ? 1 : 0)
+        keyID << 6 | outcomeCode(f.result) << 2 | (f.probe ? 2 : 0) | (f.stale || f.shadow != nil ? 1 : 0)
+    }
+
+    /// SQL for a `calls` row's shadow column: `reason << 1 | stale` of its `shadow_calls` row,
+    /// looked for only behind the stale bit; NULL for any call but a shadow call.
+    static let shadowColumnSQL =
+        "CASE WHEN packed & 1 = 1 THEN (SELECT reason << 1 | stale FROM shadow_calls s WHERE s.seq = calls.seq) END"
+
+    /// A call's (shadow, stale) from its packed stale bit and its shadow column.
+    @inline(__always)
+    static func shadow(stale: Bool, column: Int64?) -> (shadow: RejectionReason?, stale: Bool) {
+        guard let column else { return (nil, stale) }
+        return (RejectionReason(rawValue: UInt8(column >> 1)) ?? .circuitOpen, column & 1 != 0)
     }
 
     /// A call row's packed column: key id, outcome code, probe, stale.

@@ -161,6 +161,11 @@ struct RowEncoder {
                     try db.execute(
                         sql: "INSERT INTO call_errors(seq, error) VALUES (?, ?)", arguments: [seq, try nameID(type.rawValue, db)])
                 }
+                if let reason = f.shadow {
+                    try db.execute(
+                        sql: "INSERT INTO shadow_calls(seq, reason, stale) VALUES (?, ?, ?)",
+                        arguments: [seq, Int64(reason.rawValue), f.stale ? 1 : 0])
+                }
                 rollups[RollupKey(tenant: tenantID, hour: hour), default: HourlyTally()].count(call: f.result)
             case .transition(let f):
                 try db.execute(

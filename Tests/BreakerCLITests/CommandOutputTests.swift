@@ -43,7 +43,9 @@ import Testing
         let dir = scratchDirectory
         let db = try await store(dir)
         let expected: [String: Set<String>] = [
-            "call": ["seq", "ts", "kind", "tenant", "tool", "turn", "outcome", "reason", "latency_us", "generation", "probe", "stale"],
+            "call": [
+                "seq", "ts", "kind", "tenant", "tool", "turn", "outcome", "reason", "latency_us", "generation", "probe", "stale", "shadow",
+            ],
             "transition": [
                 "seq", "ts", "kind", "tenant", "tool", "from", "to", "cause", "generation", "failures", "calls", "p95_us", "actor",
                 "reason",

@@ -121,7 +121,17 @@ import Testing
                     generation: 2, probe: false, stale: false)))
         #expect(
             try JSONText.encode(call)
-                == #"{"seq":7,"ts":5,"kind":"call","tenant":"acme","tool":"web_search","turn":null,"outcome":"rejected","reason":"circuit_open","latency_us":null,"generation":2,"probe":false,"stale":false}"#
+                == #"{"seq":7,"ts":5,"kind":"call","tenant":"acme","tool":"web_search","turn":null,"outcome":"rejected","reason":"circuit_open","latency_us":null,"generation":2,"probe":false,"stale":false,"shadow":null}"#
+        )
+        let shadow = ExportLine(
+            seq: 8,
+            event: .call(
+                CallRecord(
+                    time: Timestamp(milliseconds: 6), tenant: acme, tool: search, turn: try TurnID("t-1"), result: .success,
+                    latencyUs: 1_500, generation: 2, probe: false, stale: false, shadow: .forcedOpen)))
+        #expect(
+            try JSONText.encode(shadow)
+                == #"{"seq":8,"ts":6,"kind":"call","tenant":"acme","tool":"web_search","turn":"t-1","outcome":"success","reason":null,"latency_us":1500,"generation":2,"probe":false,"stale":false,"shadow":"forced_open"}"#
         )
         let gap = ExportLine(
             seq: 8, event: .logGap(LogGapRecord(from: Timestamp(milliseconds: 10), to: Timestamp(milliseconds: 20), dropped: 3)))
