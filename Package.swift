@@ -112,6 +112,7 @@ let package = Package(
             name: "BreakerBenchmarks",
             dependencies: [
                 "BreakerCore", "BreakerRuntime", "BreakerStore", "BreakerReports", "BreakerOwner", "BreakerCLI", "BreakerServe",
+                "BreakerFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

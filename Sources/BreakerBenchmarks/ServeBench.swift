@@ -1,9 +1,11 @@
 import ArgumentParser
 import BreakerCLI
 import BreakerCore
+import BreakerFleet
 import BreakerOwner
 import BreakerRuntime
 import BreakerServe
+import BreakerStore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -27,6 +29,9 @@ struct ServeBench: AsyncParsableCommand {
             (each action two records: the action and the transition), so the streams have records
             to carry. With --keys N, the store first gets N keys (one call each, durably
             logged).
+
+            With --fleet URL, a second serve joins that fleet (a database of its own) beside the first: full-speed phases alternate between them (--repeats each; medians): fleet_pairs_per_s_off, fleet_pairs_per_s_on and fleet_ratio; then a phase at 5 000 pairs/s with no transitions counts what the node sends to PostgreSQL: fleet_statements_per_s_at_5000.
+
             The load generator runs on the same machine and counts against it.
             """)
 
@@ -36,7 +41,8 @@ struct ServeBench: AsyncParsableCommand {
     @Option(help: "/v1/events streams open during a last, paced phase.") var subscribers = 0
     @Option(help: "Pairs per second of the two phases that compare subscribers with none.") var subscriberRate = 2000.0
     @Option(help: "Operator actions per second during those two phases.") var actionsPerSecond = 10.0
-    @Option(help: "Times each of those two phases runs, alternated (medians compared).") var repeats = 3
+    @Option(help: "Times each of the alternated phases runs (medians compared).") var repeats = 3
+    @OptionGroup var fleet: FleetOptions
 
     func validate() throws {
         guard (1...512).contains(connections) else { throw ValidationError("--connections must be from 1 to 512") }
@@ -56,26 +62,10 @@ struct ServeBench: AsyncParsableCommand {
         try await reportingErrors {
             let dir = try BenchStore.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            var options = StoreOwner.Options(configuration: .standard)
-            options.logger = Logger(label: "bench", factory: { StreamLogHandler.standardError(label: $0) })
-            options.logger.logLevel = .error
-            options.runsProber = false
-            let registry = MetricsRegistry()
-            options.metricsFactory = registry
-            let owner = try StoreOwner(path: dir + "/serve.sqlite", options: options)
-            var serve = ServeOptions()
-            serve.port = 0
-            serve.logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-            let port = Locked<Int?>(nil)
-            serve.onListening = { _, p in port.withLock { $0 = p } }
-            let server = BreakerServer(owner: owner, registry: registry, options: serve)
-            let running = Task { try await owner.run(alongside: [.init(service: server.service)]) }
-            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-            while port.withLock({ $0 }) == nil {
-                guard ContinuousClock.now < deadline else { throw BenchError("serve did not start within 30 s") }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let p = port.withLock { $0 }!
+            let plain = try await Self.start(store: dir + "/serve.sqlite", fleet: nil)
+            defer { plain.running.cancel() }
+            let owner = plain.owner
+            let p = plain.port
             if keys > 0 { try await Self.prefill(owner, keys: keys) }
             let full = try await Self.phase(port: p, connections: connections, seconds: duration, rate: nil)
             let paced = try await Self.phase(port: p, connections: connections, seconds: duration, rate: 5000)
@@ -105,13 +95,92 @@ struct ServeBench: AsyncParsableCommand {
                 subscribed =
                     ",\"subscribers\":\(subscribers),\"rate\":\(Int(rate)),\"actions_per_s\":\(actionsPerSecond),\"admit_p99_us\":\(a),\"admit_p99_us_with_subscribers\":\(b),\"ratio\":\(String(format: "%.2f", Double(b) / Double(max(1, a)))),\"runs_without\":\(without),\"runs_with\":\(with),\"stream_bytes\":\(bytes)"
             }
-            running.cancel()
-            _ = try? await running.value
+            var fleetFigures = ""
+            if let endpoint = try fleet.endpoint() {
+                fleetFigures = try await fleetPhases(endpoint, plain: plain, dir: dir)
+            }
             let pairs = Double(full.latencies.count) / duration
             writeOut(
-                "{\"scenario\":\"serve\",\"connections\":\(connections),\"keys\":\(keys),\"pairs_per_s\":\(Int(pairs)),\"p50_us\":\(full.percentile(0.50)),\"p99_us\":\(full.percentile(0.99)),\"p99_us_at_5000\":\(paced.percentile(0.99))\(subscribed)}\n"
+                "{\"scenario\":\"serve\",\"connections\":\(connections),\"keys\":\(keys),\"pairs_per_s\":\(Int(pairs)),\"p50_us\":\(full.percentile(0.50)),\"p99_us\":\(full.percentile(0.99)),\"p99_us_at_5000\":\(paced.percentile(0.99))\(subscribed)\(fleetFigures)}\n"
             )
         }
+    }
+
+    /// With `--fleet`: a second serve, a node of that fleet, beside the plain one. Full-speed
+    /// phases alternate between the two (`--repeats` each; medians compared), then a phase at a
+    /// constant 5 000 pairs/s (no transitions: every call succeeds) counts the statements the
+    /// node sends to PostgreSQL.
+    func fleetPhases(_ endpoint: FleetEndpoint, plain: Running, dir: String) async throws -> String {
+        let name = try NodeID("bench-serve-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))")
+        let node = try await Self.start(store: dir + "/fleet.sqlite", fleet: (endpoint, name))
+        defer { node.running.cancel() }
+        guard let fleetNode = node.fleet else { throw BenchError("no fleet node") }
+        await fleetNode.caughtUp(within: .seconds(30))
+        guard fleetNode.isConnected else { throw BenchError("the node could not join the fleet at \(endpoint) within 30 s") }
+        var off: [Int] = []
+        var on: [Int] = []
+        for _ in 0..<repeats {
+            off.append(try await Self.phase(port: plain.port, connections: connections, seconds: duration, rate: nil).latencies.count)
+            on.append(try await Self.phase(port: node.port, connections: connections, seconds: duration, rate: nil).latencies.count)
+        }
+        let before = fleetNode.statementsSent
+        let started = ContinuousClock.now
+        let paced = try await Self.phase(port: node.port, connections: connections, seconds: duration, rate: 5000)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let statements = Double(fleetNode.statementsSent - before) / seconds
+        var transitions = 0
+        try node.owner.store.forEachEvent(EventFilter(kinds: [.transitions], turnNames: false)) { _ in transitions += 1 }
+        _ = try? await FleetAdmin.forget(node: name, endpoint)
+        let a = Double(off.sorted()[repeats / 2]) / duration
+        let b = Double(on.sorted()[repeats / 2]) / duration
+        return
+            ",\"fleet_pairs_per_s_off\":\(Int(a)),\"fleet_pairs_per_s_on\":\(Int(b)),\"fleet_ratio\":\(String(format: "%.3f", b / max(1, a))),\"fleet_runs_off\":\(off.map { Int(Double($0) / duration) }),\"fleet_runs_on\":\(on.map { Int(Double($0) / duration) }),\"fleet_p99_us_at_5000\":\(paced.percentile(0.99)),\"fleet_pairs_at_5000\":\(paced.latencies.count),\"fleet_transitions\":\(transitions),\"fleet_statements_per_s_at_5000\":\(String(format: "%.2f", statements))"
+    }
+
+    /// A serve running in this process on a new store.
+    struct Running {
+        var owner: StoreOwner
+        var fleet: FleetNode?
+        var port: Int
+        var running: Task<Void, any Error>
+    }
+
+    /// Starts serve on `store` (every call durably logged, as in production), a node of `fleet`
+    /// when given; returns once it listens.
+    static func start(store: String, fleet: (FleetEndpoint, NodeID)?) async throws -> Running {
+        var options = StoreOwner.Options(configuration: .standard)
+        options.logger = Logger(label: "bench", factory: { StreamLogHandler.standardError(label: $0) })
+        options.logger.logLevel = .error
+        options.runsProber = false
+        let registry = MetricsRegistry()
+        options.metricsFactory = registry
+        let owner = try StoreOwner(path: store, options: options)
+        var serve = ServeOptions()
+        serve.port = 0
+        serve.logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        let port = Locked<Int?>(nil)
+        serve.onListening = { _, p in port.withLock { $0 = p } }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var fleetNode: FleetNode?
+        if let (endpoint, name) = fleet {
+            var fleetOptions = FleetNode.Options(endpoint: endpoint, node: name)
+            fleetOptions.logger = options.logger
+            fleetOptions.metricsFactory = registry
+            let node = FleetNode(owner: owner, storePath: store, options: fleetOptions)
+            serve.fleet = node
+            services.append(.init(service: node))
+            fleetNode = node
+        }
+        let server = BreakerServer(owner: owner, registry: registry, options: serve)
+        services.append(.init(service: server.service))
+        let running = Task { [services] in try await owner.run(alongside: services) }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while port.withLock({ $0 }) == nil {
+            guard ContinuousClock.now < deadline else { throw BenchError("serve did not start within 30 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return Running(owner: owner, fleet: fleetNode, port: port.withLock { $0 }!, running: running)
     }
 
     /// Gives the store `keys` keys, one durably logged call each, through the owner's breaker.

@@ -227,24 +227,63 @@ public final class FleetNode: Service, Sendable {
     }
 }
 
-/// A wake-up for a loop that otherwise waits out its interval.
+/// A wake-up for a loop that otherwise waits out its interval: one waiter at a time, woken at
+/// once by a ring (a notification, or an episode this node began), at the end of the interval, or
+/// when its task is cancelled or the service group shuts down (a long `pollMs` never holds up a
+/// stop). A ring while nobody waits is kept for the next wait.
 final class Bell: Sendable {
-    private let rung = Locked(false)
+    private struct State {
+        var rung = false
+        var waiting: CheckedContinuation<Void, Never>?
+        /// Tells a timer whether the wait it was set for is still the one waiting.
+        var wait = 0
+    }
 
-    func ring() { rung.withLock { $0 = true } }
+    private let state = Locked(State())
 
-    /// Waits until rung or `interval` has passed, looking every 10 ms; returns at once when the
-    /// task is cancelled or the service group shuts down (a long `pollMs` never holds up a stop).
-    func wait(upTo interval: Duration) async {
-        let deadline = ContinuousClock.now.advanced(by: interval)
-        while ContinuousClock.now < deadline && !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if rung.withLock({ r -> Bool in
-                defer { r = false }
-                return r
-            }) {
-                return
+    func ring() {
+        let waiting = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let c = s.waiting else {
+                s.rung = true
+                return nil
             }
-            try? await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
+            s.waiting = nil
+            return c
+        }
+        waiting?.resume()
+    }
+
+    /// Waits until rung, `interval` has passed, or the task is cancelled or shut down.
+    func wait(upTo interval: Duration) async {
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let wait = state.withLock { s -> Int? in
+                        if s.rung {
+                            s.rung = false
+                            return nil
+                        }
+                        s.wait += 1
+                        s.waiting = c
+                        return s.wait
+                    }
+                    guard let wait else { return c.resume() }
+                    let (seconds, attoseconds) = interval.components
+                    let nanoseconds = Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
+                        let due = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                            guard s.wait == wait, let c = s.waiting else { return nil }
+                            s.waiting = nil
+                            return c
+                        }
+                        due?.resume()
+                    }
+                }
+            } onCancel: {
+                self.ring()
+            }
+        } onGracefulShutdown: {
+            self.ring()
         }
     }
 }

@@ -1,21 +1,23 @@
-import ArgumentParser
-import BreakerCore
-import BreakerFleet
+package import ArgumentParser
+package import BreakerCore
+package import BreakerFleet
 import Foundation
 
 /// `--fleet URL` and `--fleet-password-file F` (SPEC §14): the fleet's PostgreSQL.
-struct FleetOptions: ParsableArguments {
+package struct FleetOptions: ParsableArguments {
+    package init() {}
+
     @Option(
         help: ArgumentHelp(
             "The fleet's PostgreSQL: postgres://USER@HOST[:PORT]/DB[?sslmode=disable|require] (default: $BREAKER_FLEET_URL).",
             valueName: "url"))
-    var fleet: String?
+    package var fleet: String?
 
     @Option(help: ArgumentHelp("File holding the fleet's PostgreSQL password (never on the command line).", valueName: "file"))
-    var fleetPasswordFile: String?
+    package var fleetPasswordFile: String?
 
     /// The endpoint given, or `nil` when neither the option nor the variable names one.
-    func endpoint() throws(BreakerError) -> FleetEndpoint? {
+    package func endpoint() throws(BreakerError) -> FleetEndpoint? {
         let (url, field): (String?, String) =
             fleet != nil
             ? (fleet, "--fleet")
@@ -25,7 +27,7 @@ struct FleetOptions: ParsableArguments {
     }
 
     /// The endpoint, which the command needs.
-    func requiredEndpoint() throws(BreakerError) -> FleetEndpoint {
+    package func requiredEndpoint() throws(BreakerError) -> FleetEndpoint {
         guard let endpoint = try endpoint() else {
             throw BreakerError(.invalidArgument, "no fleet named: give --fleet postgres://USER@HOST/DB or set $BREAKER_FLEET_URL")
         }
@@ -48,7 +50,7 @@ struct FleetScopeOptions: ParsableArguments {
     var scope: Scope = .fleet
 
     /// The fleet that takes the action, or `nil` when it goes to the store of `--db`.
-    func endpoint() throws(BreakerError) -> FleetEndpoint? {
+    package func endpoint() throws(BreakerError) -> FleetEndpoint? {
         scope == .node ? nil : try fleet.endpoint()
     }
 }
@@ -61,13 +63,13 @@ struct FleetReadOptions: ParsableArguments {
         help: ArgumentHelp(
             "Read the whole fleet (the nodes' published facts and rollups) instead of --db: postgres://USER@HOST[:PORT]/DB[?sslmode=…].",
             valueName: "url"))
-    var fleet: String?
+    package var fleet: String?
 
     @Option(help: ArgumentHelp("File holding the fleet's PostgreSQL password (never on the command line).", valueName: "file"))
-    var fleetPasswordFile: String?
+    package var fleetPasswordFile: String?
 
     /// The fleet to read, or `nil` to read the store.
-    func endpoint() throws(BreakerError) -> FleetEndpoint? {
+    package func endpoint() throws(BreakerError) -> FleetEndpoint? {
         guard let fleet else { return nil }
         return try FleetEndpoint(url: fleet, field: "--fleet").withPassword(fromFile: fleetPasswordFile)
     }
