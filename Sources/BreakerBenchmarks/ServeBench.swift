@@ -42,6 +42,7 @@ struct ServeBench: AsyncParsableCommand {
     @Option(help: "Pairs per second of the two phases that compare subscribers with none.") var subscriberRate = 2000.0
     @Option(help: "Operator actions per second during those two phases.") var actionsPerSecond = 10.0
     @Option(help: "Times each of the alternated phases runs (medians compared).") var repeats = 3
+    @Option(help: "Pairs per second of the paced phases (the _at_5000 figures).") var pacedRate = 5000.0
     @OptionGroup var fleet: FleetOptions
 
     func validate() throws {
@@ -53,6 +54,7 @@ struct ServeBench: AsyncParsableCommand {
         guard actionsPerSecond > 0, actionsPerSecond <= 1000 else {
             throw ValidationError("--actions-per-second must be from 0 to 1000")
         }
+        guard pacedRate >= 1, pacedRate <= 100_000 else { throw ValidationError("--paced-rate must be from 1 to 100000 pairs per second") }
         guard subscriberRate >= 1, subscriberRate <= 100_000 else {
             throw ValidationError("--subscriber-rate must be from 1 to 100000 pairs per second")
         }
@@ -68,7 +70,7 @@ struct ServeBench: AsyncParsableCommand {
             let p = plain.port
             if keys > 0 { try await Self.prefill(owner, keys: keys) }
             let full = try await Self.phase(port: p, connections: connections, seconds: duration, rate: nil)
-            let paced = try await Self.phase(port: p, connections: connections, seconds: duration, rate: 5000)
+            let paced = try await Self.phase(port: p, connections: connections, seconds: duration, rate: pacedRate)
             var subscribed = ""
             if subscribers > 0 {
                 let rate = subscriberRate
@@ -125,7 +127,7 @@ struct ServeBench: AsyncParsableCommand {
         }
         let before = fleetNode.statementsSent
         let started = ContinuousClock.now
-        let paced = try await Self.phase(port: node.port, connections: connections, seconds: duration, rate: 5000)
+        let paced = try await Self.phase(port: node.port, connections: connections, seconds: duration, rate: pacedRate)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let statements = Double(fleetNode.statementsSent - before) / seconds
