@@ -3,114 +3,119 @@ import BreakerTestSupport
 import Foundation
 import Testing
 
-/// Reading the fleet (SPEC §14): `report --fleet` and `audit --fleet` against the nodes' own
-/// reports and audits, through real `serve` nodes and a real PostgreSQL.
-@Suite(.temporaryDirectory, .serialized, .enabled(if: PostgresCluster.isAvailable, "needs Debian's postgresql"))
-struct FleetReadingTests {
-    /// Rollups once an hour: within the test, at start and when a node stops.
-    static let config =
-        #"{"defaults": {"failureThreshold": 2, "openTimeoutMs": 3600000, "fleetQuorum": 3}, "fleet": {"heartbeatMs": 200, "leaseMs": 3000, "rollupMs": 3600000}}"#
+extension FleetDrills {
+    /// Reading the fleet (SPEC §14): `report --fleet` and `audit --fleet` against the nodes' own
+    /// reports and audits, through real `serve` nodes and a real PostgreSQL.
+    @Suite(.temporaryDirectory, .serialized, .enabled(if: PostgresCluster.isAvailable, "needs Debian's postgresql"))
+    struct FleetReadingTests {
+        /// Rollups once an hour: within the test, at start and when a node stops.
+        static let config =
+            #"{"defaults": {"failureThreshold": 2, "openTimeoutMs": 3600000, "fleetQuorum": 3}, "fleet": {"heartbeatMs": 200, "leaseMs": 3000, "rollupMs": 3600000}}"#
 
-    /// A CSV's data lines split into fields (no field of these reports holds a comma or quote).
-    static func rows(_ csv: String) -> [[String]] {
-        csv.split(separator: "\r\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-    }
-
-    /// The nodes' `report --all` rows summed per tenant and hour, `availability_pct` recomputed
-    /// from the sums with SPEC §9's formula — the test's own arithmetic, not the fleet's.
-    static func summed(_ reports: [String]) -> [[String]] {
-        var sums: [String: (counts: [Int], openMs: Int)] = [:]
-        for report in reports {
-            for r in rows(report) {
-                let key = r[0] + "," + r[1]
-                var s = sums[key] ?? (Array(repeating: 0, count: 7), 0)
-                for i in 0..<7 { s.counts[i] += Int(r[2 + i])! }
-                let parts = r[9].split(separator: ".")
-                s.openMs += Int(parts[0])! * 1000 + Int(parts[1])!
-                sums[key] = s
-            }
+        /// A CSV's data lines split into fields (no field of these reports holds a comma or quote).
+        static func rows(_ csv: String) -> [[String]] {
+            csv.split(separator: "\r\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         }
-        return sums.keys.sorted().map { key in
-            let (c, open) = sums[key]!
-            let availability: String
-            if c[0] == 0 {
-                availability = ""
-            } else {
-                let v = (20000 * (c[0] - c[1]) + c[0]) / (2 * c[0])
-                availability = "\(v / 100)." + (v % 100 < 10 ? "0" : "") + "\(v % 100)"
-            }
-            let ms = String(open % 1000)
-            return key.split(separator: ",").map(String.init) + c.map(String.init)
-                + ["\(open / 1000)." + String(repeating: "0", count: 3 - ms.count) + ms, availability]
-        }
-    }
 
-    @Test func theFleetReportIsTheSumOfTheNodesReportsAndTheFleetAuditTheirTimelinesMerged() async throws {
-        try await onQueueOfItsOwn("fleet-reading") {
-            let pg = try PostgresCluster()
-            defer { pg.destroy() }
-            let nodes = try ["n1", "n2", "n3"].map { try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: Self.config) }
-            defer { for n in nodes { n.kill() } }
-            for n in nodes { try await n.waitForLog("joined the fleet") }
-            try await waitUntil("every node's first rollup", within: .seconds(20), poll: .milliseconds(20)) {
-                try pg.psql("SELECT count(*) FROM fleet_nodes WHERE rollup_through IS NOT NULL") == "3\n"
-            }
-
-            // Traffic of two tenants spread over the nodes; acme/search opens on n1 and n2 (quorum
-            // 3: no episode), globex/search on n3; a fleet-wide action names all tenants.
-            let acmeOnN1 = try await nodes[0].load(tenant: "acme", tool: "search", for: .seconds(5), limit: 30).count
-            try await nodes[0].fail(tenant: "acme", tool: "search", times: 2)
-            _ = try await nodes[0].isRejected(tenant: "acme", tool: "search")
-            let acmeOnN2 = try await nodes[1].load(tenant: "acme", tool: "search", for: .seconds(5), limit: 12).count
-            try await nodes[1].fail(tenant: "acme", tool: "search", times: 2)
-            _ = try await nodes[1].load(tenant: "globex", tool: "search", for: .seconds(5), limit: 7)
-            _ = try await nodes[2].load(tenant: "globex", tool: "crm", for: .seconds(5), limit: 5)
-            try await nodes[2].fail(tenant: "globex", tool: "search", times: 2)
-            let (forced, answer) = try await nodes[2].post(
-                "/v1/operator/force-open", ["tool": "crm", "actor": "oncall", "reason": "vendor maintenance"])
-            #expect(forced == 200, "\(answer)")
-            _ = try await nodes[0].isRejected(tenant: "acme", tool: "crm")
-
-            // The rollup at start saw no call, the next one is an hour away: only the rollup a
-            // node makes when it stops can bring its counts.
-            #expect(try pg.psql("SELECT COALESCE(SUM(calls), 0) FROM fleet_rollups") == "0\n")
-            // Stopping upserts the last rollups; then the fleet's sums are complete.
-            for n in nodes { try await n.stop() }
-
-            let fleet = try CLI.process(["report", "--all", "--fleet", pg.url])
-            #expect(fleet.status == 0, "\(fleet.stderr)")
-            let own = try nodes.map { try CLI.process(["report", "--all", "--db", $0.db]).text }
-            #expect(!Self.rows(fleet.text).isEmpty)
-            #expect(Self.rows(fleet.text) == Self.summed(own), "report --fleet is the sum of the nodes' reports:\n\(fleet.text)")
-            for n in nodes { #expect(fleet.stderr.contains("fleet: node \(n.name) (not live): rollups through "), "\(fleet.stderr)") }
-
-            let acme = try CLI.process(["report", "--tenant", "acme", "--fleet", pg.url, "--format", "json"])
-            let acmeRows = try JSONSerialization.jsonObject(with: acme.stdout) as? [[String: Any]] ?? []
-            #expect(acmeRows.allSatisfy { $0["tenant"] as? String == "acme" } && !acmeRows.isEmpty)
-            let acmeCalls = acmeRows.map { $0["calls"] as? Int ?? 0 }.reduce(0, +)
-            // n1: its load's successes (30 unless the machine is slow), 2 failures, 2 rejected looks;
-            // n2: its load's successes (12), 2 failures.
-            #expect(acmeCalls == acmeOnN1 + 2 + 2 + acmeOnN2 + 2, "acme's calls on n1 and n2")
-
-            // The fleet's audit: each node's own audit, a first column `node`, merged by time.
-            let audit = try CLI.process(["audit", "--tenant", "acme", "--fleet", pg.url])
-            #expect(audit.status == 0, "\(audit.stderr)")
-            var expected: [(String, String, Int, [String])] = []
-            for n in nodes {
-                for (i, r) in Self.rows(try CLI.process(["audit", "--tenant", "acme", "--db", n.db]).text).enumerated() {
-                    expected.append((r[0], n.name, i, [n.name] + r))
+        /// The nodes' `report --all` rows summed per tenant and hour, `availability_pct` recomputed
+        /// from the sums with SPEC §9's formula — the test's own arithmetic, not the fleet's.
+        static func summed(_ reports: [String]) -> [[String]] {
+            var sums: [String: (counts: [Int], openMs: Int)] = [:]
+            for report in reports {
+                for r in rows(report) {
+                    let key = r[0] + "," + r[1]
+                    var s = sums[key] ?? (Array(repeating: 0, count: 7), 0)
+                    for i in 0..<7 { s.counts[i] += Int(r[2 + i])! }
+                    let parts = r[9].split(separator: ".")
+                    s.openMs += Int(parts[0])! * 1000 + Int(parts[1])!
+                    sums[key] = s
                 }
             }
-            expected.sort { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
-            let lines = audit.text.split(separator: "\r\n")
-            #expect(lines.first == "node,ts,tenant,tool,event,from_state,to_state,cause,failures,calls,p95_ms,actor,reason")
-            #expect(Self.rows(audit.text) == expected.map(\.3), "audit --fleet merges the nodes' audits:\n\(audit.text)")
-            #expect(
-                expected.contains { $0.3[0] == "n3" && $0.3[4] == "operator" }, "the fleet action, applied on every node, is in each audit")
-            #expect(expected.contains { $0.3[0] == "n2" && $0.3[7] == "failure_threshold" })
+            return sums.keys.sorted().map { key in
+                let (c, open) = sums[key]!
+                let availability: String
+                if c[0] == 0 {
+                    availability = ""
+                } else {
+                    let v = (20000 * (c[0] - c[1]) + c[0]) / (2 * c[0])
+                    availability = "\(v / 100)." + (v % 100 < 10 ? "0" : "") + "\(v % 100)"
+                }
+                let ms = String(open % 1000)
+                return key.split(separator: ",").map(String.init) + c.map(String.init)
+                    + ["\(open / 1000)." + String(repeating: "0", count: 3 - ms.count) + ms, availability]
+            }
+        }
 
-            let turn = try CLI.process(["audit", "--tenant", "acme", "--turn", "t", "--fleet", pg.url])
-            #expect(turn.status == 64 && turn.stderr.contains("never leave their node"), "\(turn.stderr)")
+        @Test func theFleetReportIsTheSumOfTheNodesReportsAndTheFleetAuditTheirTimelinesMerged() async throws {
+            try await onQueueOfItsOwn("fleet-reading") {
+                let pg = try PostgresCluster()
+                defer { pg.destroy() }
+                let nodes = try ["n1", "n2", "n3"].map {
+                    try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: Self.config)
+                }
+                defer { for n in nodes { n.kill() } }
+                for n in nodes { try await n.waitForLog("joined the fleet") }
+                try await waitUntil("every node's first rollup", within: .seconds(20), poll: .milliseconds(20)) {
+                    try pg.psql("SELECT count(*) FROM fleet_nodes WHERE rollup_through IS NOT NULL") == "3\n"
+                }
+
+                // Traffic of two tenants spread over the nodes; acme/search opens on n1 and n2 (quorum
+                // 3: no episode), globex/search on n3; a fleet-wide action names all tenants.
+                let acmeOnN1 = try await nodes[0].load(tenant: "acme", tool: "search", for: .seconds(5), limit: 30).count
+                try await nodes[0].fail(tenant: "acme", tool: "search", times: 2)
+                _ = try await nodes[0].isRejected(tenant: "acme", tool: "search")
+                let acmeOnN2 = try await nodes[1].load(tenant: "acme", tool: "search", for: .seconds(5), limit: 12).count
+                try await nodes[1].fail(tenant: "acme", tool: "search", times: 2)
+                _ = try await nodes[1].load(tenant: "globex", tool: "search", for: .seconds(5), limit: 7)
+                _ = try await nodes[2].load(tenant: "globex", tool: "crm", for: .seconds(5), limit: 5)
+                try await nodes[2].fail(tenant: "globex", tool: "search", times: 2)
+                let (forced, answer) = try await nodes[2].post(
+                    "/v1/operator/force-open", ["tool": "crm", "actor": "oncall", "reason": "vendor maintenance"])
+                #expect(forced == 200, "\(answer)")
+                _ = try await nodes[0].isRejected(tenant: "acme", tool: "crm")
+
+                // The rollup at start saw no call, the next one is an hour away: only the rollup a
+                // node makes when it stops can bring its counts.
+                #expect(try pg.psql("SELECT COALESCE(SUM(calls), 0) FROM fleet_rollups") == "0\n")
+                // Stopping upserts the last rollups; then the fleet's sums are complete.
+                for n in nodes { try await n.stop() }
+
+                let fleet = try CLI.process(["report", "--all", "--fleet", pg.url])
+                #expect(fleet.status == 0, "\(fleet.stderr)")
+                let own = try nodes.map { try CLI.process(["report", "--all", "--db", $0.db]).text }
+                #expect(!Self.rows(fleet.text).isEmpty)
+                #expect(Self.rows(fleet.text) == Self.summed(own), "report --fleet is the sum of the nodes' reports:\n\(fleet.text)")
+                for n in nodes { #expect(fleet.stderr.contains("fleet: node \(n.name) (not live): rollups through "), "\(fleet.stderr)") }
+
+                let acme = try CLI.process(["report", "--tenant", "acme", "--fleet", pg.url, "--format", "json"])
+                let acmeRows = try JSONSerialization.jsonObject(with: acme.stdout) as? [[String: Any]] ?? []
+                #expect(acmeRows.allSatisfy { $0["tenant"] as? String == "acme" } && !acmeRows.isEmpty)
+                let acmeCalls = acmeRows.map { $0["calls"] as? Int ?? 0 }.reduce(0, +)
+                // n1: its load's successes (30 unless the machine is slow), 2 failures, 2 rejected looks;
+                // n2: its load's successes (12), 2 failures.
+                #expect(acmeCalls == acmeOnN1 + 2 + 2 + acmeOnN2 + 2, "acme's calls on n1 and n2")
+
+                // The fleet's audit: each node's own audit, a first column `node`, merged by time.
+                let audit = try CLI.process(["audit", "--tenant", "acme", "--fleet", pg.url])
+                #expect(audit.status == 0, "\(audit.stderr)")
+                var expected: [(String, String, Int, [String])] = []
+                for n in nodes {
+                    for (i, r) in Self.rows(try CLI.process(["audit", "--tenant", "acme", "--db", n.db]).text).enumerated() {
+                        expected.append((r[0], n.name, i, [n.name] + r))
+                    }
+                }
+                expected.sort { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
+                let lines = audit.text.split(separator: "\r\n")
+                #expect(lines.first == "node,ts,tenant,tool,event,from_state,to_state,cause,failures,calls,p95_ms,actor,reason")
+                #expect(Self.rows(audit.text) == expected.map(\.3), "audit --fleet merges the nodes' audits:\n\(audit.text)")
+                #expect(
+                    expected.contains { $0.3[0] == "n3" && $0.3[4] == "operator" },
+                    "the fleet action, applied on every node, is in each audit")
+                #expect(expected.contains { $0.3[0] == "n2" && $0.3[7] == "failure_threshold" })
+
+                let turn = try CLI.process(["audit", "--tenant", "acme", "--turn", "t", "--fleet", pg.url])
+                #expect(turn.status == 64 && turn.stderr.contains("never leave their node"), "\(turn.stderr)")
+            }
         }
     }
 }

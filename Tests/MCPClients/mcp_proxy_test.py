@@ -134,9 +134,9 @@ async def drive(breakerctl, work, breaker_args, tenant="acme"):
             except Exception as e:  # the proxy answers with a JSON-RPC error
                 timed_out = "timed out" in str(e)
             elapsed = time.monotonic() - started
-            # Not before the call timeout (2 s); the upper bound only tells "answered" from "never"
+            # Not before the call timeout (5 s); the upper bound only tells "answered" from "never"
             # on a busy machine.
-            check(timed_out and 1.9 < elapsed < 15, f"a hanging call is answered as a timeout at the call timeout ({elapsed:.2f} s)")
+            check(timed_out and 4.9 < elapsed < 20, f"a hanging call is answered as a timeout at the call timeout ({elapsed:.2f} s)")
             await asyncio.sleep(0.3)
             cancelled = open(marks).read() if os.path.exists(marks) else ""
             check("cancelled search hang" in cancelled, "the server got notifications/cancelled for it")
@@ -201,7 +201,9 @@ def main():
     print("mcp", version("mcp"))
     config = os.path.join(work, "config.json")
     with open(config, "w") as f:
-        json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 1500, "successThreshold": 1, "latencyThresholdMs": 2000}}, f)
+        # A call timeout of 5 s: a Python server's calls on a busy machine have taken over 2 s.
+        json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 1500, "successThreshold": 1, "latencyThresholdMs": 2000,
+                                "callTimeoutMs": 5000}}, f)
     # The raw-relay checks are about what passes through, not about time: a call timeout far beyond
     # a Python server's start on a busy machine keeps them from seeing timeouts.
     patient = os.path.join(work, "patient.json")
