@@ -13,13 +13,6 @@ struct FleetEpisodeTests {
             nodes: (0..<votes).map { try! NodeID("node-\($0)") })
     }
 
-    func verified(_ h: Harness) -> [String] {
-        var verifier = LogVerifier(machine: BreakerMachine(configuration: h.initialConfiguration))
-        for (seq, event) in h.events.enumerated() { verifier.check(event, seq: Int64(seq + 1)) }
-        verifier.finish()
-        return verifier.problems
-    }
-
     @Test func aClosedKeyOpensOnTheEpisodeAndRecoversOnItsOwnEvidence() {
         var h = Harness(SettingsOverride(successThreshold: 1, openTimeoutMs: 1_000))
         let key = Harness.key()
@@ -34,7 +27,7 @@ struct FleetEpisodeTests {
         #expect(h.state(key)?.state == .closed)
         #expect(h.transitions.map(\.cause) == [.fleetQuorum, .openTimeoutElapsed, .probeSucceeded])
         #expect(h.machine.hasSameDurableState(as: h.replayed))
-        #expect(verified(h) == [])
+        #expect(h.verifierProblems == [])
     }
 
     @Test func aKeyNeverSeenIsCreatedOpen() {
@@ -49,7 +42,7 @@ struct FleetEpisodeTests {
         }
         #expect(record.votes == 2 && record.nodes.count == 2)
         #expect(h.machine.hasSameDurableState(as: h.replayed))
-        #expect(verified(h) == [])
+        #expect(h.verifierProblems == [])
     }
 
     @Test(arguments: ["open", "half_open", "forced_open"])
@@ -69,7 +62,7 @@ struct FleetEpisodeTests {
         #expect(h.transitions.count == transitions, "no transition for a key that is not CLOSED")
         #expect(h.state(key)?.state == before?.state)
         #expect(h.state(key)?.generation == before?.generation)
-        #expect(verified(h) == [])
+        #expect(h.verifierProblems == [])
     }
 
     @Test func aTraceLineNamesItsVotingNodes() throws {

@@ -98,6 +98,14 @@ struct Harness {
 
     /// The machine obtained by folding every decided fact from an empty one.
     var replayed: BreakerMachine { BreakerMachine.replaying(events, configuration: initialConfiguration) }
+
+    /// What `verify` finds wrong with the facts decided so far, read as a log.
+    var verifierProblems: [String] {
+        var verifier = LogVerifier(machine: BreakerMachine(configuration: initialConfiguration))
+        for (seq, event) in events.enumerated() { verifier.check(event, seq: Int64(seq + 1)) }
+        verifier.finish()
+        return verifier.problems
+    }
 }
 
 extension Admission {

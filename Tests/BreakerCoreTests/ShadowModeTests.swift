@@ -7,13 +7,6 @@ struct ShadowModeTests {
     /// Opens after two failures, probes after 1 s, one probe at a time, closes on one success.
     static let settings = SettingsOverride(failureThreshold: 2, successThreshold: 1, openTimeoutMs: 1_000, enforce: false)
 
-    func verified(_ h: Harness) -> [String] {
-        var verifier = LogVerifier(machine: BreakerMachine(configuration: h.initialConfiguration))
-        for (seq, event) in h.events.enumerated() { verifier.check(event, seq: Int64(seq + 1)) }
-        verifier.finish()
-        return verifier.problems
-    }
-
     @Test func anOpenKeyInShadowRunsTheCallItWouldRejectAndItsFailureChangesNothing() {
         var h = Harness(Self.settings)
         let key = Harness.key()
@@ -39,7 +32,7 @@ struct ShadowModeTests {
         h.call(key, at: 1_200)
         #expect(h.transitions.map(\.cause) == [.failureThreshold, .openTimeoutElapsed, .probeSucceeded])
         #expect(h.machine.hasSameDurableState(as: h.replayed))
-        #expect(verified(h) == [])
+        #expect(h.verifierProblems == [])
     }
 
     @Test func aShadowCallWhileTheProbeIsInFlightIsNotAProbe() {
@@ -64,7 +57,7 @@ struct ShadowModeTests {
         #expect(h.state(key)?.probesInFlight == 1, "the probe's slot is still taken")
         _ = h.complete(probe, .success(latencyUs: 1_000), at: 1_400)
         #expect(h.state(key)?.state == .closed)
-        #expect(verified(h) == [])
+        #expect(h.verifierProblems == [])
     }
 
     @Test func aForcedOpenToolInShadowRunsItsCallsRecordingForcedOpen() {
@@ -78,7 +71,7 @@ struct ShadowModeTests {
         #expect(shadow.shadow == .forcedOpen, "first seen under the hold, the key starts FORCED_OPEN")
         _ = h.complete(shadow, .success(latencyUs: 1_000), at: 200)
         #expect(h.state(key)?.state == .forcedOpen)
-        #expect(verified(h) == [])
+        #expect(h.verifierProblems == [])
     }
 
     @Test func enforceResolvesPerKeyTheTenantBetweenTheToolAndTheKey() throws {
