@@ -16,11 +16,9 @@ extension FleetDrills {
             try await onQueueOfItsOwn("fleet-dashboard") {
                 let pg = try PostgresCluster()
                 defer { pg.destroy() }
-                let nodes = try ["n1", "n2", "n3", "n4"].map {
-                    try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: FleetPeerTests.config)
-                }
+                let nodes = try await ServeNode.joined(
+                    ["n1", "n2", "n3", "n4"], fleet: pg, dir: scratchDirectory, config: FleetPeerTests.config)
                 defer { for n in nodes { n.kill() } }
-                for n in nodes { try await n.waitForLog("joined the fleet") }
                 try await nodes[0].fail(tenant: "acme", tool: "search", times: 2)
                 try await nodes[1].fail(tenant: "acme", tool: "search", times: 2)
                 try await waitUntil("n3 to reject acme/search", within: .seconds(20), poll: .milliseconds(20)) {

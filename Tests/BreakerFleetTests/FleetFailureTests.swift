@@ -78,11 +78,8 @@ extension FleetDrills {
             try await onQueueOfItsOwn("fleet-stopped") {
                 let pg = try PostgresCluster()
                 defer { pg.destroy() }
-                let nodes = try ["n1", "n2", "n3"].map {
-                    try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: Self.config)
-                }
+                let nodes = try await ServeNode.joined(["n1", "n2", "n3"], fleet: pg, dir: scratchDirectory, config: Self.config)
                 defer { for n in nodes { n.kill() } }
-                for n in nodes { try await n.waitForLog("joined the fleet") }
 
                 let before = try await nodes[0].load(tenant: "acme", tool: "search", for: .seconds(5))
                 pg.stop()
@@ -108,9 +105,8 @@ extension FleetDrills {
             try await onQueueOfItsOwn("fleet-paused") {
                 let pg = try PostgresCluster()
                 defer { pg.destroy() }
-                let nodes = try ["n1", "n2"].map { try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: Self.config) }
+                let nodes = try await ServeNode.joined(["n1", "n2"], fleet: pg, dir: scratchDirectory, config: Self.config)
                 defer { for n in nodes { n.kill() } }
-                for n in nodes { try await n.waitForLog("joined the fleet") }
 
                 pg.signal(SIGSTOP)
                 var resumed = false
@@ -129,11 +125,8 @@ extension FleetDrills {
             try await onQueueOfItsOwn("fleet-listen") {
                 let pg = try PostgresCluster()
                 defer { pg.destroy() }
-                let nodes = try ["n1", "n2", "n3"].map {
-                    try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: Self.config)
-                }
+                let nodes = try await ServeNode.joined(["n1", "n2", "n3"], fleet: pg, dir: scratchDirectory, config: Self.config)
                 defer { for n in nodes { n.kill() } }
-                for n in nodes { try await n.waitForLog("joined the fleet") }
                 let listening = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
                 try await waitUntil("three listening sessions", within: .seconds(10)) { try pg.psql(listening) == "3\n" }
 

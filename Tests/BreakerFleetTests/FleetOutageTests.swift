@@ -19,11 +19,8 @@ extension FleetDrills {
             try await onQueueOfItsOwn("fleet-outage") {
                 let pg = try PostgresCluster()
                 defer { pg.destroy() }
-                let nodes = try ["n1", "n2", "n3"].map {
-                    try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: Self.config)
-                }
+                let nodes = try await ServeNode.joined(["n1", "n2", "n3"], fleet: pg, dir: scratchDirectory, config: Self.config)
                 defer { for n in nodes { n.kill() } }
-                for n in nodes { try await n.waitForLog("joined the fleet") }
                 func autoActions(_ tool: String) throws -> String {
                     try pg.psql(
                         "SELECT body::json->>'reason' FROM fleet_log WHERE kind = 'action' AND tool = '\(tool)' AND body::json->>'actor' = 'auto'"

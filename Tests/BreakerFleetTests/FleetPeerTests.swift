@@ -20,11 +20,8 @@ extension FleetDrills {
             try await onQueueOfItsOwn("fleet") {
                 let pg = try PostgresCluster()
                 defer { pg.destroy() }
-                let nodes = try ["n1", "n2", "n3"].map {
-                    try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: Self.config)
-                }
+                let nodes = try await ServeNode.joined(["n1", "n2", "n3"], fleet: pg, dir: scratchDirectory, config: Self.config)
                 defer { for n in nodes { n.kill() } }
-                for n in nodes { try await n.waitForLog("joined the fleet") }
 
                 try await nodes[0].fail(tenant: "acme", tool: "search", times: 2)
                 #expect(try await nodes[0].isRejected(tenant: "acme", tool: "search"), "n1 opened on its own evidence")
@@ -168,11 +165,9 @@ extension FleetDrills {
             try await onQueueOfItsOwn("fleet-configure") {
                 let pg = try PostgresCluster()
                 defer { pg.destroy() }
-                let nodes = try ["n1", "n2"].map {
-                    try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: FleetDrills.FleetPeerTests.config)
-                }
+                let nodes = try await ServeNode.joined(
+                    ["n1", "n2"], fleet: pg, dir: scratchDirectory, config: FleetDrills.FleetPeerTests.config)
                 defer { for n in nodes { n.kill() } }
-                for n in nodes { try await n.waitForLog("joined the fleet") }
                 let config = #"{"defaults": {"failureThreshold": 7}, "fleet": {"heartbeatMs": 200, "leaseMs": 3000, "pollMs": 60000}}"#
                 let (status, answer) = try await nodes[1].post(
                     "/v1/operator/configure",

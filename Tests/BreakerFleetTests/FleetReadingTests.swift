@@ -50,11 +50,8 @@ extension FleetDrills {
             try await onQueueOfItsOwn("fleet-reading") {
                 let pg = try PostgresCluster()
                 defer { pg.destroy() }
-                let nodes = try ["n1", "n2", "n3"].map {
-                    try ServeNode.start($0, fleet: pg.url, dir: scratchDirectory, config: Self.config)
-                }
+                let nodes = try await ServeNode.joined(["n1", "n2", "n3"], fleet: pg, dir: scratchDirectory, config: Self.config)
                 defer { for n in nodes { n.kill() } }
-                for n in nodes { try await n.waitForLog("joined the fleet") }
                 try await waitUntil("every node's first rollup", within: .seconds(20), poll: .milliseconds(20)) {
                     try pg.psql("SELECT count(*) FROM fleet_nodes WHERE rollup_through IS NOT NULL") == "3\n"
                 }

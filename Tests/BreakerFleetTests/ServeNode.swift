@@ -174,6 +174,21 @@ final class ServeNode: @unchecked Sendable {
     }
 }
 
+extension ServeNode {
+    /// Starts the nodes `names` of the fleet at `pg`, each with its store in `dir` and `config`, and
+    /// returns them once each has joined (killed, should one not).
+    static func joined(_ names: [String], fleet pg: PostgresCluster, dir: String, config: String?) async throws -> [ServeNode] {
+        let nodes = try names.map { try ServeNode.start($0, fleet: pg.url, dir: dir, config: config) }
+        do {
+            for n in nodes { try await n.waitForLog("joined the fleet") }
+        } catch {
+            for n in nodes { n.kill() }
+            throw error
+        }
+        return nodes
+    }
+}
+
 /// A node that did not do what the test asked.
 struct NodeFailure: Error, CustomStringConvertible {
     let description: String
