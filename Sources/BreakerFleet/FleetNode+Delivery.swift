@@ -40,6 +40,11 @@ extension FleetNode {
                     state.withLock { $0.appliedDurable = entry.seq }
                 }
                 if !entries.isEmpty {
+                    // Episodes durable now, once a batch, not at the writer's next flush: an episode
+                    // crosses the fleet as fast as its record can be made durable here. A record is
+                    // the machine's already: a log that cannot take it now is the writer's to report,
+                    // and the episode is never received twice.
+                    try? await breaker.flush()
                     let through = applied
                     _ = try await connection.perform("report the entries applied") { c, logger in
                         try await c.query(
@@ -112,10 +117,6 @@ extension FleetNode {
             fleetEpisode: FleetRecord(
                 time: Timestamp(milliseconds: 0), tenant: tenant, tool: tool, votes: entry.votes ?? nodes.count, nodes: nodes,
                 fleetSeq: entry.seq))
-        // Durable now, not at the writer's next flush: the episode crosses the fleet as fast as
-        // its record can be made durable here. The record is already the machine's: a log that
-        // cannot take it now is the writer's to report, and the episode is never received twice.
-        try? await breaker.flush()
         options.logger.notice(
             "recorded a fleet episode",
             metadata: ["tenant": "\(t)", "tool": "\(o)", "fleet_seq": "\(entry.seq)", "nodes": "\(entry.nodes)"])
