@@ -49,7 +49,10 @@ extension FleetNode {
         var rows: [SLAReport.Row] = []
         if seq != cursor.seq {
             let from = cursor.through.map { Timestamp(milliseconds: $0 - Self.rollupOverlapMs).hourStart }
-            rows = try store.slaReport(tenant: nil, from: from).rows
+            // An hour with nothing in it is not sent: the node's own report holds it only inside
+            // its range, which the fleet's report fills in too, and sent from the overlap before an
+            // hour began it would reach back past where the node's own report starts.
+            rows = try store.slaReport(tenant: nil, from: from).rows.filter { $0.tally != HourlyTally() || $0.openMs != 0 }
         }
         let node = options.node.rawValue
         // One statement whatever the number of rows (SPEC §14: a node at rest sends a few a
