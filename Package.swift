@@ -47,7 +47,14 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .target(name: "BreakerReports", dependencies: ["BreakerCore", "BreakerStore"]),
+        .target(
+            name: "BreakerReports",
+            dependencies: [
+                "BreakerCore", "BreakerStore", "BreakerRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .target(
             name: "BreakerOwner",
             dependencies: [

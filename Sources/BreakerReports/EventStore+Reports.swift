@@ -63,3 +63,30 @@ extension EventStore {
         return AlertInputs(at: at, configuration: machine.configuration, states: states, notClosedSince: tracker.since, calls: calls)
     }
 }
+
+extension EventStore {
+    /// What each of `candidates` would have done with the calls this store recorded (SPEC §15),
+    /// each in force throughout, counted over the hours [`from`, `to`).
+    /// - Parameters:
+    ///   - progress: called every `progressEvery` records read with the records read so far.
+    /// - Throws: ``BreakerError/Code/invalidArgument`` when the store has no call record.
+    public func whatIf(
+        candidates: [BreakerConfiguration], tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil,
+        progressEvery: Int64 = 1_000_000, progress: (Int64) -> Void = { _ in }
+    ) throws(BreakerError) -> [WhatIfResult] {
+        guard try callRecordCount() > 0 else {
+            throw BreakerError(
+                .invalidArgument, "the store \(path) has no call records: there is nothing to replay (record some traffic first, in shadow mode if need be)")
+        }
+        let maxLatencyUs = try maxCallLatencyUs()
+        var replay = WhatIfReplay(
+            candidates: candidates, tenant: tenant, from: from, to: to, maxLatencyUs: maxLatencyUs, start: Timestamp(milliseconds: 0))
+        // Calls admitted before `to` end within the longest latency after it.
+        let readTo = to.map { $0.adding(milliseconds: (maxLatencyUs + 999) / 1000 + 1) }
+        try forEachEvent(EventFilter(to: readTo, kinds: [.calls, .transitions, .operatorActions, .fleet])) { e in
+            replay.feed(e)
+            if replay.records % progressEvery == 0 { progress(replay.records) }
+        }
+        return replay.finish()
+    }
+}

@@ -22,7 +22,7 @@ public struct Simulation: Sendable {
         public var lastTime: Timestamp?
     }
 
-    private struct Pending: Comparable {
+    fileprivate struct Pending: Comparable {
         let time: Timestamp
         let order: Int
         let permit: Permit
@@ -49,53 +49,62 @@ public struct Simulation: Sendable {
     public func run(
         _ trace: Trace, progressEvery: Int = 50_000, progress: (Int, Int) -> Void = { _, _ in }
     ) -> Summary {
-        var summary = Summary()
-        var heap = BinaryHeap<Pending>()
-        var order = 0
+        var run = Run(self)
+        for (n, line) in trace.lines.enumerated() {
+            run.feed(line)
+            if (n + 1) % progressEvery == 0 { progress(n + 1, trace.lines.count) }
+        }
+        return run.finish()
+    }
 
-        func drain(through limit: Timestamp?) {
+    /// A run fed one line at a time, in time order: for input too large to hold as a ``Trace``
+    /// (a what-if replay of a store), and for a caller that watches each call's admission.
+    public struct Run {
+        let simulation: Simulation
+        private var summary = Summary()
+        private var heap = BinaryHeap<Pending>()
+        private var order = 0
+
+        public init(_ simulation: Simulation) { self.simulation = simulation }
+
+        /// The completions still pending (admitted calls not yet ended).
+        public var pendingCount: Int { heap.count }
+
+        /// Runs every completion due at or before `limit` (all of them when `nil`).
+        private mutating func drain(through limit: Timestamp?) {
             while let next = heap.min, limit.map({ next.time <= $0 }) ?? true {
                 _ = heap.popMin()
-                clock.set(to: next.time)
-                _ = breaker.complete(next.permit, next.outcome, at: next.time)
+                simulation.clock.set(to: next.time)
+                _ = simulation.breaker.complete(next.permit, next.outcome, at: next.time)
                 summary.lastTime = next.time
             }
         }
 
-        for (n, line) in trace.lines.enumerated() {
+        /// Runs one line (not earlier than the line before): first the completions due by its
+        /// time, then the line. Returns a call's admission (`nil` for any other line).
+        @discardableResult
+        public mutating func feed(_ line: Trace.Line) -> Admission? {
             drain(through: line.at)
-            clock.set(to: line.at)
+            let breaker = simulation.breaker
+            simulation.clock.set(to: line.at)
             summary.lines += 1
             summary.firstTime = summary.firstTime ?? line.at
             summary.lastTime = line.at
             switch line {
             case .call(let call):
                 summary.calls += 1
-                switch breaker.admit(tenant: call.tenant, tool: call.tool, turn: call.turn, at: call.at) {
+                let admission = breaker.admit(tenant: call.tenant, tool: call.tool, turn: call.turn, at: call.at)
+                switch admission {
                 case .rejected:
                     summary.rejected += 1
                 case .untracked:
                     // A new key beyond limits.maxKeys: nothing is kept or recorded for it.
                     summary.untracked += 1
                 case .admitted(let permit):
-                    let timeout = permit.callTimeoutMs
-                    let pending: Pending
-                    if call.result == .hang || (call.latencyMs ?? timeout) >= timeout {
-                        pending = Pending(
-                            time: call.at.adding(milliseconds: timeout), order: order, permit: permit, outcome: .timeout)
-                    } else {
-                        let latency = call.latencyMs ?? 0
-                        let outcome: CallOutcome
-                        switch call.result {
-                        case .ok: outcome = .success(latencyUs: latency * 1000)
-                        case .error(let type): outcome = .failure(errorType: type, latencyUs: latency * 1000)
-                        case .hang: outcome = .timeout
-                        }
-                        pending = Pending(time: call.at.adding(milliseconds: latency), order: order, permit: permit, outcome: outcome)
-                    }
+                    heap.insert(Self.completion(of: call, permit: permit, order: order))
                     order += 1
-                    heap.insert(pending)
                 }
+                return admission
             case .operatorAction(let op):
                 summary.operatorActions += 1
                 breaker.apply(op.action, at: op.at)
@@ -106,21 +115,49 @@ public struct Simulation: Sendable {
                 summary.fleetEpisodes += 1
                 breaker.receive(fleetEpisode: episode, at: episode.time)
             }
-            if (n + 1) % progressEvery == 0 { progress(n + 1, trace.lines.count) }
+            return nil
         }
-        drain(through: nil)
-        return summary
+
+        /// Runs every pending completion and returns what the run did.
+        public mutating func finish() -> Summary {
+            drain(through: nil)
+            return summary
+        }
+
+        /// When and how an admitted call ends: at `at + latency_ms` with its result, or at
+        /// `at + callTimeoutMs` as a timeout; a call of unknown outcome ends at once, cancelled.
+        private static func completion(of call: Trace.TraceCall, permit: Permit, order: Int) -> Pending {
+            let timeout = permit.callTimeoutMs
+            if call.result == .unknown {
+                return Pending(time: call.at, order: order, permit: permit, outcome: .cancelled(latencyUs: 0))
+            }
+            if call.result == .hang || (call.latencyMs ?? timeout) >= timeout {
+                return Pending(time: call.at.adding(milliseconds: timeout), order: order, permit: permit, outcome: .timeout)
+            }
+            let latency = call.latencyMs ?? 0
+            let outcome: CallOutcome
+            switch call.result {
+            case .ok: outcome = .success(latencyUs: call.latencyUs ?? latency * 1000)
+            case .error(let type): outcome = .failure(errorType: type, latencyUs: call.latencyUs ?? latency * 1000)
+            case .hang: outcome = .timeout
+            case .unknown: outcome = .cancelled(latencyUs: 0)
+            }
+            return Pending(time: call.at.adding(milliseconds: latency), order: order, permit: permit, outcome: outcome)
+        }
     }
 }
 
 /// A binary min-heap.
-struct BinaryHeap<Element: Comparable> {
+package struct BinaryHeap<Element: Comparable> {
     private var items: [Element] = []
 
-    var min: Element? { items.first }
-    var isEmpty: Bool { items.isEmpty }
+    package init() {}
 
-    mutating func insert(_ e: Element) {
+    package var min: Element? { items.first }
+    package var isEmpty: Bool { items.isEmpty }
+    package var count: Int { items.count }
+
+    package mutating func insert(_ e: Element) {
         items.append(e)
         var i = items.count - 1
         while i > 0 {
@@ -131,7 +168,7 @@ struct BinaryHeap<Element: Comparable> {
         }
     }
 
-    mutating func popMin() -> Element? {
+    package mutating func popMin() -> Element? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()

@@ -28,6 +28,10 @@ public struct Trace: Sendable {
         case ok
         case error(type: ErrorType)
         case hang
+        /// Not known: a rejection replayed by a what-if (SPEC §15). Never read from a trace file.
+        /// Admitted, the call ends at once as cancelled: it is never in the window and frees
+        /// its probe slot.
+        case unknown
     }
 
     /// `{"at", "tenant", "tool", "turn", "latency_ms", "result", "error"?}`.
@@ -41,10 +45,16 @@ public struct Trace: Sendable {
         public var result: Result
         /// 1-based line number in the file.
         public var line: Int
+        /// The latency to the microsecond, when known more exactly than `latencyMs` (a what-if
+        /// replays recorded latencies): the outcome carries it; the call still ends at
+        /// `at + latencyMs`, so `latencyMs` is this value in whole milliseconds, rounded down.
+        public var latencyUs: Int64?
 
         public init(
-            at: Timestamp, tenant: TenantID, tool: ToolID, turn: TurnID, latencyMs: Int64?, result: Result, line: Int
+            at: Timestamp, tenant: TenantID, tool: ToolID, turn: TurnID, latencyMs: Int64?, result: Result, line: Int,
+            latencyUs: Int64? = nil
         ) {
+            self.latencyUs = latencyUs
             self.at = at
             self.tenant = tenant
             self.tool = tool

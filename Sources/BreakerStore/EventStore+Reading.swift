@@ -392,3 +392,15 @@ extension EventStore {
             dropped: row[4], keys: try keys.map { data throws(BreakerError) in try BreakerMachine.Snapshot(decoding: [UInt8](data)).keys })
     }
 }
+
+extension EventStore {
+    /// The longest latency of any call record, µs (0 when there is none).
+    public func maxCallLatencyUs() throws(BreakerError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT max(latency_us) FROM calls") ?? 0 }
+    }
+
+    /// How many call records the log keeps.
+    public func callRecordCount() throws(BreakerError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT count(*) FROM calls") ?? 0 }
+    }
+}
