@@ -12,14 +12,17 @@ public struct TurnFlags: OptionSet, Sendable, Hashable {
     public static let blocked = TurnFlags(rawValue: 1)
     /// The turn has a rejected, failed or timed-out call.
     public static let degraded = TurnFlags(rawValue: 2)
+    /// The turn has a shadow call: a key in shadow would have blocked it (SPEC §15).
+    public static let wouldBlock = TurnFlags(rawValue: 4)
 
     /// The flags one call record gives its turn.
-    public init(_ result: CallResult) {
+    public init(_ result: CallResult, shadow: Bool = false) {
         switch result.kind {
         case .rejected: self = [.blocked, .degraded]
         case .failure, .timeout: self = .degraded
         case .success, .cancelled: self = []
         }
+        if shadow { insert(.wouldBlock) }
     }
 }
 
@@ -33,13 +36,18 @@ public struct HourlyTally: Sendable, Hashable {
     public var callsBlocked: Int64 = 0
     public var callsFailed: Int64 = 0
     public var callsTimedOut: Int64 = 0
+    /// Turns with a shadow call, and shadow calls (SPEC §15: what shadow keys would have blocked).
+    public var turnsWouldBlock: Int64 = 0
+    public var callsWouldBlock: Int64 = 0
 
     public init() {}
 
     public init(
         turns: Int64, turnsBlocked: Int64, turnsDegraded: Int64, calls: Int64, callsBlocked: Int64, callsFailed: Int64,
-        callsTimedOut: Int64
+        callsTimedOut: Int64, turnsWouldBlock: Int64 = 0, callsWouldBlock: Int64 = 0
     ) {
+        self.turnsWouldBlock = turnsWouldBlock
+        self.callsWouldBlock = callsWouldBlock
         self.turns = turns
         self.turnsBlocked = turnsBlocked
         self.turnsDegraded = turnsDegraded
@@ -50,8 +58,9 @@ public struct HourlyTally: Sendable, Hashable {
     }
 
     /// Counts a call record of this hour (stale ones included).
-    public mutating func count(call result: CallResult) {
+    public mutating func count(call result: CallResult, shadow: Bool = false) {
         calls += 1
+        if shadow { callsWouldBlock += 1 }
         switch result.kind {
         case .rejected: callsBlocked += 1
         case .failure: callsFailed += 1
@@ -65,12 +74,14 @@ public struct HourlyTally: Sendable, Hashable {
         turns += 1
         if flags.contains(.blocked) { turnsBlocked += 1 }
         if flags.contains(.degraded) { turnsDegraded += 1 }
+        if flags.contains(.wouldBlock) { turnsWouldBlock += 1 }
     }
 
     /// Counts a turn of this hour whose flags grew from `old` to `new` with a later call.
     public mutating func count(turnGrewFrom old: TurnFlags, to new: TurnFlags) {
         if !old.contains(.blocked) && new.contains(.blocked) { turnsBlocked += 1 }
         if !old.contains(.degraded) && new.contains(.degraded) { turnsDegraded += 1 }
+        if !old.contains(.wouldBlock) && new.contains(.wouldBlock) { turnsWouldBlock += 1 }
     }
 
     /// The sum of two tallies.
@@ -78,7 +89,8 @@ public struct HourlyTally: Sendable, Hashable {
         HourlyTally(
             turns: a.turns + b.turns, turnsBlocked: a.turnsBlocked + b.turnsBlocked, turnsDegraded: a.turnsDegraded + b.turnsDegraded,
             calls: a.calls + b.calls, callsBlocked: a.callsBlocked + b.callsBlocked, callsFailed: a.callsFailed + b.callsFailed,
-            callsTimedOut: a.callsTimedOut + b.callsTimedOut)
+            callsTimedOut: a.callsTimedOut + b.callsTimedOut, turnsWouldBlock: a.turnsWouldBlock + b.turnsWouldBlock,
+            callsWouldBlock: a.callsWouldBlock + b.callsWouldBlock)
     }
 }
 

@@ -83,6 +83,9 @@ public struct SLAReport: Sendable {
     /// refuses a report too large to answer before it spends the work.
     public let rowCount: Int
 
+    /// Adds the columns of `report --shadow` (SPEC §15): `turns_would_block`, `calls_would_block`.
+    public var shadowColumns = false
+
     /// The rows, sorted by tenant (UTF-8 bytes) then hour.
     public var rows: [Row] { parts.flatMap { $0.rows(0..<$0.hours) } }
 
@@ -91,6 +94,12 @@ public struct SLAReport: Sendable {
         "tenant", "hour_start", "turns", "turns_blocked", "turns_degraded", "calls", "calls_blocked", "calls_failed",
         "calls_timed_out", "open_seconds", "availability_pct",
     ]
+
+    /// The columns `--shadow` adds after them.
+    public static let shadowColumnNames = ["turns_would_block", "calls_would_block"]
+
+    /// This report's columns.
+    public var columns: [String] { shadowColumns ? Self.columns + Self.shadowColumnNames : Self.columns }
 
     /// The report over `counts` and `transitions` (each of `tenant`, or of every tenant).
     /// - Parameters:
@@ -164,12 +173,13 @@ public struct SLAReport: Sendable {
     /// The CSV in pieces of at most `rowsPerChunk` rows, the header first: an answer streamed
     /// as it is made, holding one piece at a time.
     public func csvChunks(rowsPerChunk: Int = 4096) -> Chunks {
-        Chunks(report: self, rowsPerChunk: rowsPerChunk) { rows, _ in
+        let shadow = shadowColumns
+        return Chunks(report: self, rowsPerChunk: rowsPerChunk) { rows, _ in
             var out = ""
-            for r in rows { out += Self.csvLine(r) }
+            for r in rows { out += Self.csvLine(r, shadow: shadow) }
             return out
         } header: {
-            CSV.line(Self.columns)
+            CSV.line(shadow ? Self.columns + Self.shadowColumnNames : Self.columns)
         } footer: {
             ""
         }
@@ -177,12 +187,13 @@ public struct SLAReport: Sendable {
 
     /// The JSON report (`report --format json`: an array, one row a line) in pieces.
     public func jsonChunks(rowsPerChunk: Int = 4096) -> Chunks {
-        Chunks(report: self, rowsPerChunk: rowsPerChunk) { rows, first in
+        let shadow = shadowColumns
+        return Chunks(report: self, rowsPerChunk: rowsPerChunk) { rows, first in
             var out = ""
             for (i, r) in rows.enumerated() {
                 if !(first && i == 0) { out += ",\n" }
                 // Every value of a row is a finite number or a string: encoding cannot fail.
-                out += try! JSONText.encode(JSONRow(row: r))
+                out += try! JSONText.encode(JSONRow(row: r, shadow: shadow))
             }
             return out
         } header: {
@@ -192,13 +203,15 @@ public struct SLAReport: Sendable {
         }
     }
 
-    static func csvLine(_ r: Row) -> String {
+    static func csvLine(_ r: Row, shadow: Bool = false) -> String {
         let t = r.tally
-        return CSV.line([
+        var fields = [
             r.tenant.rawValue, r.hourStart.iso8601Seconds, String(t.turns), String(t.turnsBlocked), String(t.turnsDegraded),
             String(t.calls), String(t.callsBlocked), String(t.callsFailed), String(t.callsTimedOut),
             CSV.seconds(milliseconds: r.openMs), r.availabilityText,
-        ])
+        ]
+        if shadow { fields += [String(t.turnsWouldBlock), String(t.callsWouldBlock)] }
+        return CSV.line(fields)
     }
 
     /// A report's text in pieces: a header, the rows a few thousand at a time, a footer.
@@ -243,13 +256,18 @@ public struct SLAReport: Sendable {
     }
 
     /// The same rows as JSON objects (numbers as numbers; `availability_pct` null when no turns).
-    public var jsonRows: [JSONRow] { rows.map(JSONRow.init) }
+    public var jsonRows: [JSONRow] { rows.map { JSONRow(row: $0, shadow: shadowColumns) } }
 
     /// One row of the JSON report.
     public struct JSONRow: Encodable, Sendable {
         let row: Row
+        /// With `turns_would_block` and `calls_would_block`.
+        let shadow: Bool
 
-        public init(row: Row) { self.row = row }
+        public init(row: Row, shadow: Bool = false) {
+            self.row = row
+            self.shadow = shadow
+        }
 
         enum Keys: String, CodingKey {
             case tenant
@@ -263,6 +281,8 @@ public struct SLAReport: Sendable {
             case callsTimedOut = "calls_timed_out"
             case openSeconds = "open_seconds"
             case availabilityPct = "availability_pct"
+            case turnsWouldBlock = "turns_would_block"
+            case callsWouldBlock = "calls_would_block"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -279,6 +299,10 @@ public struct SLAReport: Sendable {
             try c.encode(t.callsTimedOut, forKey: .callsTimedOut)
             try c.encode(Decimal3(row.openMs), forKey: .openSeconds)
             try c.encode(row.availabilityHundredths.map { Decimal2($0) }, forKey: .availabilityPct)
+            if shadow {
+                try c.encode(t.turnsWouldBlock, forKey: .turnsWouldBlock)
+                try c.encode(t.callsWouldBlock, forKey: .callsWouldBlock)
+            }
         }
     }
 }

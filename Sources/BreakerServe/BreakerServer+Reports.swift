@@ -10,12 +10,13 @@ import Hummingbird
 import NIOCore
 
 extension BreakerServer {
-    /// `GET /v1/report.csv?tenant=T` (or `?all=1`), `&from=H&to=H`: byte-identical to
+    /// `GET /v1/report.csv?tenant=T` (or `?all=1`), `&from=H&to=H`, `&shadow=1`: byte-identical to
     /// `breakerctl report` once every call answered so far is durable; `/v1/report.json` as
     /// `breakerctl report --format json`. Refused with `400` when it covers more than
     /// ``ServeOptions/maxReportRows`` rows (tenants × hours); streamed otherwise.
     func report(_ request: Request, json: Bool) async throws -> Response {
-        let query = try Query(request, allowed: ["tenant", "all", "from", "to"])
+        let query = try Query(request, allowed: ["tenant", "all", "from", "to", "shadow"])
+        if let shadow = query["shadow"], shadow != "1" { throw APIError.badRequest("shadow must be 1 (add what keys in shadow would have blocked)") }
         let tenant: TenantID? = try query.name("tenant")
         if let all = query["all"], all != "1" { throw APIError.badRequest("all must be 1 (every tenant)") }
         let all = query["all"] != nil
@@ -27,7 +28,8 @@ extension BreakerServer {
             throw tooManyRows((to.milliseconds - from.milliseconds) / 3_600_000, what: "hours")
         }
         try await owner.breaker.flush()
-        let report = try reader.slaReport(tenant: tenant, from: from, to: to)
+        var report = try reader.slaReport(tenant: tenant, from: from, to: to)
+        report.shadowColumns = query["shadow"] != nil
         guard report.rowCount <= options.maxReportRows else {
             throw tooManyRows(Int64(report.rowCount), what: "rows (tenants × hours)")
         }

@@ -6,7 +6,8 @@ extension EventStore {
     public func hourlyCounts(tenant: TenantID?) throws(BreakerError) -> [HourlyCounts] {
         try read { db in
             let sql = """
-                SELECT n.name, r.hour, r.turns, r.turns_blocked, r.turns_degraded, r.calls, r.calls_blocked, r.calls_failed, r.calls_timed_out
+                SELECT n.name, r.hour, r.turns, r.turns_blocked, r.turns_degraded, r.calls, r.calls_blocked, r.calls_failed, r.calls_timed_out,
+                    r.turns_would_block, r.calls_would_block
                 FROM hourly_rollups r JOIN names n ON n.id = r.tenant_id
                 """
             let rows =
@@ -19,7 +20,7 @@ extension EventStore {
                     tenant: TenantID(unchecked: r[0]), hour: Timestamp(milliseconds: r[1]),
                     tally: HourlyTally(
                         turns: r[2], turnsBlocked: r[3], turnsDegraded: r[4], calls: r[5], callsBlocked: r[6], callsFailed: r[7],
-                        callsTimedOut: r[8]))
+                        callsTimedOut: r[8], turnsWouldBlock: r[9], callsWouldBlock: r[10]))
             }
         }
     }

@@ -144,7 +144,7 @@ struct RowEncoder {
                 var turnID: Int64? = nil
                 if let turn = f.turn {
                     turnID = try self.turn(
-                        TurnKey(tenant: tenantID, name: turn.bytes), hour: hour, at: ts, flags: TurnFlags(f.result), insert: insertTurn, db)
+                        TurnKey(tenant: tenantID, name: turn.bytes), hour: hour, at: ts, flags: TurnFlags(f.result, shadow: f.shadow != nil), insert: insertTurn, db)
                 }
                 sqlite3_reset(call)
                 sqlite3_bind_int64(call, 1, seq)
@@ -166,7 +166,7 @@ struct RowEncoder {
                         sql: "INSERT INTO shadow_calls(seq, reason, stale) VALUES (?, ?, ?)",
                         arguments: [seq, Int64(reason.rawValue), f.stale ? 1 : 0])
                 }
-                rollups[RollupKey(tenant: tenantID, hour: hour), default: HourlyTally()].count(call: f.result)
+                rollups[RollupKey(tenant: tenantID, hour: hour), default: HourlyTally()].count(call: f.result, shadow: f.shadow != nil)
             case .transition(let f):
                 try db.execute(
                     sql: """
@@ -284,17 +284,21 @@ struct RowEncoder {
         guard !rollups.isEmpty else { return }
         let s = try db.cachedStatement(
             sql: """
-                INSERT INTO hourly_rollups(tenant_id, hour, turns, turns_blocked, turns_degraded, calls, calls_blocked, calls_failed, calls_timed_out)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO hourly_rollups(tenant_id, hour, turns, turns_blocked, turns_degraded, calls, calls_blocked, calls_failed, calls_timed_out,
+                    turns_would_block, calls_would_block)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (tenant_id, hour) DO UPDATE SET
                     turns = turns + excluded.turns, turns_blocked = turns_blocked + excluded.turns_blocked,
                     turns_degraded = turns_degraded + excluded.turns_degraded, calls = calls + excluded.calls,
                     calls_blocked = calls_blocked + excluded.calls_blocked, calls_failed = calls_failed + excluded.calls_failed,
-                    calls_timed_out = calls_timed_out + excluded.calls_timed_out
+                    calls_timed_out = calls_timed_out + excluded.calls_timed_out,
+                    turns_would_block = turns_would_block + excluded.turns_would_block,
+                    calls_would_block = calls_would_block + excluded.calls_would_block
                 """)
         for (k, r) in rollups {
             try s.execute(arguments: [
                 k.tenant, k.hour, r.turns, r.turnsBlocked, r.turnsDegraded, r.calls, r.callsBlocked, r.callsFailed, r.callsTimedOut,
+                r.turnsWouldBlock, r.callsWouldBlock,
             ])
         }
         rollups.removeAll(keepingCapacity: true)

@@ -69,6 +69,14 @@ import Testing
             #expect(s[3] == "0" && s[6] == "0", "\(name): a shadow key blocks no turn and no call: \(s)")
             #expect(e[0] == s[0] && e[1] == s[1] && e[2] == s[2] && e[5] == s[5] && e[9] == s[9], "\(e) vs \(s)")
         }
+        // report --shadow: what the shadow keys would have blocked is what the enforcing run blocked.
+        let shadowReport = try await CLI.run(["report", "--all", "--shadow", "--db", shadowing]).text.split(separator: "\r\n")
+        #expect(shadowReport.first?.hasSuffix(",availability_pct,turns_would_block,calls_would_block") == true)
+        let sum = { (rows: [[String]], column: Int) in rows.map { Int($0[column])! }.reduce(0, +) }
+        let withShadow = shadowReport.dropFirst().map { ReportTests.fields(String($0)) }
+        #expect(sum(withShadow, 11) == sum(before, 3), "\(name): turns_would_block in shadow = turns_blocked enforcing")
+        #expect(sum(withShadow, 12) == sum(before, 6), "\(name): calls_would_block in shadow = calls_blocked enforcing")
+        #expect(withShadow.map { Array($0.prefix(11)) } == after, "--shadow only adds columns")
         let verify = try await CLI.run(["verify", "--db", shadowing])
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
     }

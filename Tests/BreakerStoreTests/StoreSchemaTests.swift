@@ -39,6 +39,29 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
     }
 
+    @Test func aStoreOfSchema9GetsWhatItsShadowKeysWouldHaveBlockedCountedOnUpgrade() async throws {
+        // A store with shadow calls across several hours, as schema 10 counts it…
+        let path = scratchDirectory + "/s.sqlite"
+        var configuration = BreakerConfiguration.standard
+        configuration.defaults.enforce = false
+        _ = try await simulate(RandomWorkload.trace(seed: 7, lines: 10000), into: path, configuration: configuration)
+        let counted = try EventStore.openReader(path: path).hourlyCounts(tenant: nil)
+        #expect(counted.map(\.tally.callsWouldBlock).reduce(0, +) > 0, "the workload makes shadow calls")
+        #expect(Set(counted.filter { $0.tally.turnsWouldBlock > 0 }.map(\.hour)).count > 1, "in more than one hour")
+        // …taken back to schema 9: no counts, no turn flag.
+        let queue = try DatabaseQueue(path: path)
+        try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "ALTER TABLE hourly_rollups DROP COLUMN turns_would_block")
+            try db.execute(sql: "ALTER TABLE hourly_rollups DROP COLUMN calls_would_block")
+            try db.execute(sql: "UPDATE turns SET flags = flags & 3")
+            try db.execute(sql: "PRAGMA user_version = 9")
+        }
+        try queue.close()
+        // Opened by an owner, it counts them again from the shadow calls it keeps.
+        _ = try EventStore.openOwner(path: path)
+        #expect(try EventStore.openReader(path: path).hourlyCounts(tenant: nil) == counted)
+    }
+
     @Test func theQueryPlansThatMatterUseTheirKeys() throws {
         let dir = scratchDirectory
         let store = try EventStore.openOwner(path: dir + "/s.sqlite")

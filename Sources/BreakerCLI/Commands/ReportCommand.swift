@@ -13,6 +13,8 @@ struct ReportCommand: AsyncParsableCommand {
               tenant,hour_start,turns,turns_blocked,turns_degraded,calls,calls_blocked,calls_failed,calls_timed_out,open_seconds,availability_pct
             A turn belongs to the hour of its first call; turns_blocked had a call rejected by an open
             circuit; availability_pct = share of turns not blocked (empty when no turns).
+            --shadow adds turns_would_block (turns with a shadow call: a key in shadow
+            would have blocked them) and calls_would_block (shadow calls).
             Default range: the tenant's first to last hour with a call or transition.
 
             With --fleet: the nodes' hourly rollups summed (a turn is counted by each
@@ -39,6 +41,11 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "Output format: csv or json.")
     var format: ReportFormat = .csv
 
+    @Flag(
+        help: ArgumentHelp(
+            "Add turns_would_block and calls_would_block: what keys in shadow (enforce: false) would have blocked."))
+    var shadow = false
+
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
@@ -49,6 +56,9 @@ struct ReportCommand: AsyncParsableCommand {
     func validate() throws {
         if tenant.tenant == nil && !all { throw ValidationError("say which tenant: --tenant NAME, or --all for every tenant") }
         if tenant.tenant != nil && all { throw ValidationError("--tenant and --all exclude each other; give one") }
+        if shadow && fleet.fleet != nil {
+            throw ValidationError("--shadow reads one node's store; the fleet's rollups do not carry shadow counts (drop --fleet)")
+        }
     }
 
     func run() async throws {
@@ -61,7 +71,8 @@ struct ReportCommand: AsyncParsableCommand {
                 return
             }
             let s = try EventStore.openReader(path: store.path)
-            let report = try s.slaReport(tenant: tenant.tenant, from: try range.fromHour, to: try range.toHour)
+            var report = try s.slaReport(tenant: tenant.tenant, from: try range.fromHour, to: try range.toHour)
+            report.shadowColumns = shadow
             if let first = report.rows.map(\.hourStart).min(), let last = report.rows.map(\.hourStart).max() {
                 noteGaps(try s.logGaps(from: first, to: last.adding(milliseconds: 3_600_000)))
             }
