@@ -3,16 +3,19 @@ package import BreakerCore
 /// One key of `status`: the JSON object (SPEC §11: tenant, tool, state, generation and more) and
 /// the table row.
 package struct StatusLine: Encodable, Sendable {
-    package init(key: BreakerKey, status: KeyStatus) {
+    package init(key: BreakerKey, status: KeyStatus, enforce: Bool = true) {
         self.key = key
         self.status = status
+        self.enforce = enforce
     }
 
     package let key: BreakerKey
     package let status: KeyStatus
+    /// The key's `enforce` setting: `false` for a key in shadow (SPEC §15), which blocks nothing.
+    package let enforce: Bool
 
     enum Keys: String, CodingKey {
-        case tenant, tool, state, generation
+        case tenant, tool, state, generation, enforce
         case openedAt = "opened_at"
         case openTimeoutMs = "open_timeout_ms"
         case probeSuccesses = "probe_successes"
@@ -34,13 +37,14 @@ package struct StatusLine: Encodable, Sendable {
         try c.encode(status.probeSuccesses, forKey: .probeSuccesses)
         try c.encode(status.windowCalls, forKey: .windowCalls)
         try c.encode(status.windowFailures, forKey: .windowFailures)
+        try c.encode(enforce, forKey: .enforce)
     }
 
     package static let header = ["TENANT", "TOOL", "STATE", "GEN", "OPENED AT", "OPEN TIMEOUT", "WINDOW CALLS", "FAILURES"]
 
     package var cells: [String] {
         [
-            key.tenant.rawValue, key.tool.rawValue, status.state.name, String(status.generation), openedAt?.iso8601 ?? "-",
+            key.tenant.rawValue, key.tool.rawValue, status.state.name + (enforce ? "" : " (shadow)"), String(status.generation), openedAt?.iso8601 ?? "-",
             "\(status.currentOpenTimeoutMs) ms", String(status.windowCalls), String(status.windowFailures),
         ]
     }

@@ -69,7 +69,7 @@ extension BreakerServer {
         let only: TenantID? = try query.name("tenant")
         let machine = owner.breaker.machine
         let lines = machine.keys.filter { only == nil || $0.tenant == only }.sorted().map {
-            StatusLine(key: $0, status: machine.status(of: $0)!)
+            StatusLine(key: $0, status: machine.status(of: $0)!, enforce: machine.configuration.settings(for: $0).enforce)
         }
         return HTTPAnswer.jsonText("[" + lines.map { try! JSONText.encode($0) }.joined(separator: ",\n") + "]\n")
     }

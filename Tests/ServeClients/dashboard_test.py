@@ -33,7 +33,9 @@ def main():
     os.makedirs(work, exist_ok=True)
     config = os.path.join(work, "config.json")
     with open(config, "w") as f:
-        json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 120000, "globalOutageTenants": 3}}, f)
+        # umbrella is in shadow (SPEC §15): its keys open as any other but block nothing.
+        json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 120000, "globalOutageTenants": 3},
+                   "tenants": {"umbrella": {"enforce": False}}}, f)
     serve = ServeProcess(breakerctl, os.path.join(work, "dashboard.sqlite"), config=config, operator_token=TOKEN)
     driver = None
     try:
@@ -98,6 +100,12 @@ def main():
         operator.force_open("crm", actor="oncall", reason="vendor maintenance", hold=True)
         forced = wait_until(lambda: len(cells("forced_open")) == 4, timeout=10)
         check(forced, f"the operator's hold shows every crm circuit forced open ({cells()})")
+        shadow_cells = {k for k, v in attrs("#grid td[data-key]", "data-key", "data-shadow") if v == "true"}
+        check(shadow_cells == {"umbrella/web_search", "umbrella/crm"}, f"umbrella's keys are marked in shadow ({shadow_cells})")
+        check(text("open-count") == "6" and text("shadow-count") == "1",
+              f"the header counts 6 blocking circuits and umbrella's forced crm apart, in shadow ({text('open-count')}, {text('shadow-count')})")
+        shadow_rows = [k for k, v in attrs("#open-list tbody tr", "data-key", "data-shadow") if v == "true"]
+        check(shadow_rows == ["umbrella/crm"], f"the open list marks umbrella's crm as shadow ({shadow_rows})")
         check(wait_until(lambda: attrs('#events li[data-kind="operator"]', "data-seq"), timeout=5),
               "the operator action is listed")
         live = int(driver.execute_script("return document.body.dataset.liveEvents"))
@@ -112,6 +120,14 @@ def main():
               "the tenant filter narrows the grid")
         driver.find_element(By.ID, "filter").clear()
         driver.execute_script("document.getElementById('filter').dispatchEvent(new Event('input'))")
+
+        # umbrella's crm is forced open but in shadow: its calls run, and the page shows what it
+        # would have blocked.
+        ran = client.run("umbrella", "crm", "umbrella-shadowed", lambda: "ran")
+        check(ran == "ran", f"a call of a key in shadow runs the tool ({ran!r})")
+        would = wait_until(lambda: dict(attrs("#affected tbody tr", "data-tenant", "data-would-block")).get("umbrella") == "1", timeout=25)
+        check(would, f"the affected-turns table says umbrella had 1 turn a shadow key would have blocked "
+                     f"({attrs('#affected tbody tr', 'data-tenant', 'data-would-block')})")
         if screenshot:
             time.sleep(0.5)
             driver.save_screenshot(screenshot)

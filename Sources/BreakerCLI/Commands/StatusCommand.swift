@@ -37,7 +37,7 @@ struct StatusCommand: AsyncParsableCommand {
             let machine = try s.rebuild().machine
             let only = tenant.tenant
             let lines = machine.keys.filter { only == nil || $0.tenant == only }.sorted().map {
-                StatusLine(key: $0, status: machine.status(of: $0)!)
+                StatusLine(key: $0, status: machine.status(of: $0)!, enforce: machine.configuration.settings(for: $0).enforce)
             }
             switch format {
             case .json:
