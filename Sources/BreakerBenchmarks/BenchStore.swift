@@ -20,6 +20,9 @@ enum BenchStore {
         /// Share of calls that fail (some circuits open and recover).
         var failureShare = 0.02
         var callsPerTurn = 5
+        /// Outages: every `every` ms one tool (the next, in turn) fails 90% of its calls for
+        /// `length` ms, for every tenant, so circuits open, reject and recover.
+        var outages: (every: Int64, length: Int64)? = nil
     }
 
     static func temporaryDirectory() throws -> String {
@@ -66,7 +69,13 @@ enum BenchStore {
             case .untracked:
                 fatalError("a benchmark store's keys stay within limits.maxKeys")
             case .admitted(let p):
-                let fail = Double(rng.next() % 10_000) / 10_000 < shape.failureShare
+                var share = shape.failureShare
+                if let o = shape.outages {
+                    let since = at.milliseconds - shape.start.milliseconds
+                    let toolIndex = (k / shape.tenants) % shape.toolsPerTenant
+                    if since % o.every < o.length && Int(since / o.every) % shape.toolsPerTenant == toolIndex { share = 0.9 }
+                }
+                let fail = Double(rng.next() % 10_000) / 10_000 < share
                 let latency = Int64(20 + rng.next() % 300)
                 _ = breaker.complete(
                     p, fail ? .failure(errorType: Self.connectionError, latencyUs: latency * 1000) : .success(latencyUs: latency * 1000),
