@@ -152,7 +152,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "BreakerReportsTests", dependencies: ["BreakerCore", "BreakerReports"]),
+        .testTarget(name: "BreakerReportsTests", dependencies: ["BreakerCore", "BreakerReports", "BreakerStore", "BreakerTestSupport"]),
         .testTarget(
             name: "BreakerStoreTests",
             dependencies: [

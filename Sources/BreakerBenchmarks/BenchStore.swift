@@ -85,7 +85,7 @@ enum BenchStore {
             i += 1
             if i % 4096 == 0 {
                 await writer.waitForCapacity(timeout: nil)
-                if progress && i % 1_000_000 == 0 { printError("bench: \(written) records written") }
+                if progress && i % 1_048_576 == 0 { printError("bench: \(written) records written") }
             }
         }
         return written

@@ -15,11 +15,12 @@ import Metrics
 /// writes, are counted by one ``BlockTally``: recorded and candidate figures are the same
 /// function of two logs.
 public struct WhatIfReplay {
-    /// How the replay's input is ordered: by admission time, then by record order.
+    /// How the replay's input is ordered: by admission time, then by record order. The line
+    /// itself waits in ``slots``: sorting moves 24 bytes, not a line and its names.
     struct Input: Comparable {
-        let at: Timestamp
+        let at: Int64
         let seq: Int64
-        let line: Trace.Line
+        let slot: Int
         static func < (a: Input, b: Input) -> Bool { a.at == b.at ? a.seq < b.seq : a.at < b.at }
         static func == (a: Input, b: Input) -> Bool { a.at == b.at && a.seq == b.seq }
     }
@@ -49,9 +50,15 @@ public struct WhatIfReplay {
     /// The longest latency of any call record: an input can be released once no record still to
     /// come can be admitted before it.
     let maxLatencyMs: Int64
+    let batch: Int
     var recorded: BlockTally
     var candidates: [Candidate] = []
-    var pending = BinaryHeap<Input>()
+    /// Input not yet run, in arrival order: nearly in time order (a call is admitted at most the
+    /// longest latency before its record), so sorting it costs little more than reading it.
+    var pending: [Input] = []
+    /// The lines waiting in `pending`, by slot; freed slots are reused.
+    var slots: [Trace.Line?] = []
+    var freeSlots: [Int] = []
     /// Records read.
     public private(set) var records: Int64 = 0
 
@@ -62,9 +69,13 @@ public struct WhatIfReplay {
     ///   - from: first hour counted (inclusive); `nil` from the first record.
     ///   - to: end hour (exclusive); `nil` to the end of the log. Nothing at or after it is replayed.
     ///   - maxLatencyUs: the longest latency of any call record in the log.
+    ///   - batch: how much input gathers before it is sorted and run (any value gives the same
+    ///     answer; larger ones sort less often).
     public init(
-        candidates: [BreakerConfiguration], tenant: TenantID?, from: Timestamp?, to: Timestamp?, maxLatencyUs: Int64, start: Timestamp
+        candidates: [BreakerConfiguration], tenant: TenantID?, from: Timestamp?, to: Timestamp?, maxLatencyUs: Int64, start: Timestamp,
+        batch: Int = 16_384
     ) {
+        self.batch = batch
         range = BlockTally.Range(from: from?.milliseconds ?? .min, to: to?.milliseconds ?? .max)
         self.tenant = tenant
         maxLatencyMs = (maxLatencyUs + 999) / 1000
@@ -82,34 +93,49 @@ public struct WhatIfReplay {
             // Calls end in log order; one admitted at t − latency is released once no later record
             // can be admitted before it.
             release(before: c.time.adding(milliseconds: -maxLatencyMs))
-            push(Input(at: line.at, seq: event.seq, line: line))
+            push(line, seq: event.seq)
         case .transition(let t):
             recorded.count(transition: t.time, t.tenant, t.tool, to: t.to)
         case .operatorAction(let r):
             guard let command = try? OperatorCommand(op: r.op, tenant: r.tenant) else { return }
             release(before: r.time.adding(milliseconds: -maxLatencyMs))
             let action = OperatorAction(command, tool: r.tool, actor: r.actor, reason: r.reason)
-            push(Input(at: r.time, seq: event.seq, line: .operatorAction(Trace.TraceOperatorAction(at: r.time, action: action, line: 0))))
+            push(.operatorAction(Trace.TraceOperatorAction(at: r.time, action: action, line: 0)), seq: event.seq)
         case .fleet(let r):
             release(before: r.time.adding(milliseconds: -maxLatencyMs))
-            push(Input(at: r.time, seq: event.seq, line: .fleet(r, line: 0)))
+            push(.fleet(r, line: 0), seq: event.seq)
         case .globalOutage, .logGap, .configuration:
             break
         }
     }
 
-    private mutating func push(_ input: Input) {
-        guard input.at.milliseconds < range.to else { return }
-        pending.insert(input)
+    private mutating func push(_ line: Trace.Line, seq: Int64) {
+        guard line.at.milliseconds < range.to else { return }
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = line
+        } else {
+            slot = slots.count
+            slots.append(line)
+        }
+        pending.append(Input(at: line.at.milliseconds, seq: seq, slot: slot))
     }
 
-    /// Runs every input admitted at or before `limit` through each candidate.
+    /// Runs every input admitted at or before `limit` through each candidate, in order; with a
+    /// limit, only once enough has gathered to be worth a sort.
     private mutating func release(before limit: Timestamp?) {
-        while let next = pending.min, limit.map({ next.at <= $0 }) ?? true {
-            _ = pending.popMin()
+        if limit != nil && pending.count < batch { return }
+        pending.sort()
+        let end = limit.map { l in pending.firstIndex { $0.at > l.milliseconds } ?? pending.count } ?? pending.count
+        for next in pending[..<end] {
+            var taken: Trace.Line? = nil
+            swap(&taken, &slots[next.slot])
+            let line = taken!
+            freeSlots.append(next.slot)
             for candidate in candidates {
-                let admission = candidate.run.feed(next.line)
-                guard case .call(let call) = next.line, let admission else { continue }
+                let admission = candidate.run.feed(line)
+                guard case .call(let call) = line, let admission else { continue }
                 let key = BreakerKey(tenant: call.tenant, tool: call.tool)
                 if let tenant, key.tenant != tenant { continue }
                 switch admission {
@@ -127,6 +153,7 @@ public struct WhatIfReplay {
                 }
             }
         }
+        pending.removeFirst(end)
     }
 
     /// The replayed call of a call record, or `nil` for one left out (cancelled).
@@ -288,44 +315,44 @@ public struct BlockTally: Sendable {
         let tenant: TenantID
         let turn: TurnID
     }
-    /// A turn's hour (by its first call record) is in the range; the tools whose rejections
-    /// blocked it (empty: not blocked).
-    struct TurnState {
-        var inRange: Bool
-        var blockedBy: [ToolID] = []
-    }
 
     let range: Range
     let tenant: TenantID?
     var perKey: [BreakerKey: KeyCounts] = [:]
     /// Turns blocked, each once however many tools blocked it.
     var turnsBlocked = 0
-    var turns: [TurnKey: TurnState] = [:]
+    /// Turns whose first call record is before the range: they belong to an earlier hour. Calls
+    /// come in time order, so a turn not here when it is blocked in the range began in it.
+    var turnsBefore: Set<TurnKey> = []
+    /// The blocked turns of the range, with the tools that blocked them.
+    var blockedBy: [TurnKey: [ToolID]] = [:]
 
     init(range: Range, tenant: TenantID?) {
         self.range = range
         self.tenant = tenant
     }
 
-    /// Counts a call record.
+    /// Counts a call record (call records come in time order).
     mutating func count(call time: Timestamp, _ tenant: TenantID, _ tool: ToolID, turn: TurnID?, rejected: Bool) {
         if let only = self.tenant, only != tenant { return }
         let ms = time.milliseconds
-        if rejected && range.contains(ms) { perKey[BreakerKey(tenant: tenant, tool: tool), default: KeyCounts()].rejected += 1 }
-        guard let turn else { return }
-        let k = TurnKey(tenant: tenant, turn: turn)
         // A turn belongs to the hour of its first call record; the range is whole hours.
-        guard rejected else {
-            if turns[k] == nil { turns[k] = TurnState(inRange: range.contains(ms)) }
+        guard ms >= range.from else {
+            if let turn { turnsBefore.insert(TurnKey(tenant: tenant, turn: turn)) }
             return
         }
-        var state = turns[k] ?? TurnState(inRange: range.contains(ms))
-        if state.inRange && !state.blockedBy.contains(tool) {
-            if state.blockedBy.isEmpty { turnsBlocked += 1 }
-            state.blockedBy.append(tool)
-            perKey[BreakerKey(tenant: tenant, tool: tool), default: KeyCounts()].turnsBlocked += 1
-        }
-        turns[k] = state
+        // Only what happened before the range's end counts: the replay stops there.
+        guard rejected, ms < range.to else { return }
+        perKey[BreakerKey(tenant: tenant, tool: tool), default: KeyCounts()].rejected += 1
+        guard let turn else { return }
+        let k = TurnKey(tenant: tenant, turn: turn)
+        guard !turnsBefore.contains(k) else { return }
+        var tools = blockedBy[k] ?? []
+        guard !tools.contains(tool) else { return }
+        if tools.isEmpty { turnsBlocked += 1 }
+        tools.append(tool)
+        blockedBy[k] = tools
+        perKey[BreakerKey(tenant: tenant, tool: tool), default: KeyCounts()].turnsBlocked += 1
     }
 
     /// Counts a transition: an open when it enters OPEN or FORCED_OPEN.

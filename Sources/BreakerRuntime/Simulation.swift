@@ -22,11 +22,12 @@ public struct Simulation: Sendable {
         public var lastTime: Timestamp?
     }
 
+    /// A completion to run: its permit and outcome wait in the run's slots, so that the heap
+    /// moves 24 bytes, not a permit and its names.
     fileprivate struct Pending: Comparable {
         let time: Timestamp
         let order: Int
-        let permit: Permit
-        let outcome: CallOutcome
+        let slot: Int
         static func < (a: Pending, b: Pending) -> Bool {
             a.time == b.time ? a.order < b.order : a.time < b.time
         }
@@ -64,6 +65,8 @@ public struct Simulation: Sendable {
         private var summary = Summary()
         private var heap = BinaryHeap<Pending>()
         private var order = 0
+        private var slots: [(permit: Permit, outcome: CallOutcome)?] = []
+        private var freeSlots: [Int] = []
 
         public init(_ simulation: Simulation) { self.simulation = simulation }
 
@@ -74,8 +77,11 @@ public struct Simulation: Sendable {
         private mutating func drain(through limit: Timestamp?) {
             while let next = heap.min, limit.map({ next.time <= $0 }) ?? true {
                 _ = heap.popMin()
+                let (permit, outcome) = slots[next.slot]!
+                slots[next.slot] = nil
+                freeSlots.append(next.slot)
                 simulation.clock.set(to: next.time)
-                _ = simulation.breaker.complete(next.permit, next.outcome, at: next.time)
+                _ = simulation.breaker.complete(permit, outcome, at: next.time)
                 summary.lastTime = next.time
             }
         }
@@ -101,7 +107,16 @@ public struct Simulation: Sendable {
                     // A new key beyond limits.maxKeys: nothing is kept or recorded for it.
                     summary.untracked += 1
                 case .admitted(let permit):
-                    heap.insert(Self.completion(of: call, permit: permit, order: order))
+                    let (time, outcome) = Self.completion(of: call, permit: permit)
+                    let slot: Int
+                    if let free = freeSlots.popLast() {
+                        slot = free
+                        slots[slot] = (permit, outcome)
+                    } else {
+                        slot = slots.count
+                        slots.append((permit, outcome))
+                    }
+                    heap.insert(Pending(time: time, order: order, slot: slot))
                     order += 1
                 }
                 return admission
@@ -126,13 +141,13 @@ public struct Simulation: Sendable {
 
         /// When and how an admitted call ends: at `at + latency_ms` with its result, or at
         /// `at + callTimeoutMs` as a timeout; a call of unknown outcome ends at once, cancelled.
-        private static func completion(of call: Trace.TraceCall, permit: Permit, order: Int) -> Pending {
+        private static func completion(of call: Trace.TraceCall, permit: Permit) -> (Timestamp, CallOutcome) {
             let timeout = permit.callTimeoutMs
             if call.result == .unknown {
-                return Pending(time: call.at, order: order, permit: permit, outcome: .cancelled(latencyUs: 0))
+                return (call.at, .cancelled(latencyUs: 0))
             }
             if call.result == .hang || (call.latencyMs ?? timeout) >= timeout {
-                return Pending(time: call.at.adding(milliseconds: timeout), order: order, permit: permit, outcome: .timeout)
+                return (call.at.adding(milliseconds: timeout), .timeout)
             }
             let latency = call.latencyMs ?? 0
             let outcome: CallOutcome
@@ -142,22 +157,20 @@ public struct Simulation: Sendable {
             case .hang: outcome = .timeout
             case .unknown: outcome = .cancelled(latencyUs: 0)
             }
-            return Pending(time: call.at.adding(milliseconds: latency), order: order, permit: permit, outcome: outcome)
+            return (call.at.adding(milliseconds: latency), outcome)
         }
     }
 }
 
 /// A binary min-heap.
-package struct BinaryHeap<Element: Comparable> {
+struct BinaryHeap<Element: Comparable> {
     private var items: [Element] = []
 
-    package init() {}
+    var min: Element? { items.first }
+    var isEmpty: Bool { items.isEmpty }
+    var count: Int { items.count }
 
-    package var min: Element? { items.first }
-    package var isEmpty: Bool { items.isEmpty }
-    package var count: Int { items.count }
-
-    package mutating func insert(_ e: Element) {
+    mutating func insert(_ e: Element) {
         items.append(e)
         var i = items.count - 1
         while i > 0 {
@@ -168,7 +181,7 @@ package struct BinaryHeap<Element: Comparable> {
         }
     }
 
-    package mutating func popMin() -> Element? {
+    mutating func popMin() -> Element? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()

@@ -255,6 +255,31 @@ import Testing
         #expect(rows["*|*"].map { r in WhatIfTests.columns.map { r[$0] as? Int } } == [2, 0, 2, 0, 1, 0, 0, 0, 0, 2])
     }
 
+    @Test func fromAndToCountOnlyTheirHoursAndWhatHappenedBeforeTheEnd() async throws {
+        // An outage in each hour, of search then of mail: five failures open the key, three calls
+        // are rejected. The turn "late" begins in the first hour (a crm call) and is blocked in
+        // the second, so it belongs to the first.
+        let tool = { (name: String, lines: [String]) in lines.map { $0.replacingOccurrences(of: "\"search\"", with: "\"\(name)\"") } }
+        let outage = { (s: Int, tag: String) in
+            (0..<5).map { Self.call(s + $0, "\(tag)f\($0)", "error") } + (10..<13).map { Self.call(s + $0, "\(tag)r\($0)", "ok") }
+        }
+        let lines =
+            outage(0, "a") + tool("crm", [Self.call(3590, "late", "ok")]) + tool("mail", outage(3600, "b"))
+            + tool("mail", [Self.call(3615, "late", "ok")])
+        let db = try await store(lines, config: #"{"defaults": {"failureThreshold": 5, "openTimeoutMs": 60000}}"#)
+        let candidate = try candidate(#"{"defaults": {"failureThreshold": 50}}"#)
+        let total = { (args: [String]) async throws -> [Int?]? in
+            try await Self.whatIf(["--db", db, "--config", candidate] + args)["*|*"].map { r in WhatIfTests.columns.map { r[$0] as? Int } }
+        }
+        #expect(try await total([]) == [2, 0, 7, 0, 7, 0, 0, 0, 0, 7])
+        // Hour 11: mail's open, four rejected calls, three blocked turns (late's belongs to hour 10).
+        #expect(try await total(["--from", "2026-11-28T11:00:00Z", "--to", "2026-11-28T12:00:00Z"]) == [1, 0, 4, 0, 3, 0, 0, 0, 0, 4])
+        // Hour 10: search's open and three rejections; late is not blocked before 11:00.
+        #expect(try await total(["--to", "2026-11-28T11:00:00Z"]) == [1, 0, 3, 0, 3, 0, 0, 0, 0, 3])
+        let tenant = try await CLI.run(["whatif", "--db", db, "--config", candidate, "--tenant", "globex", "--format", "csv"])
+        #expect(tenant.status == 0 && tenant.text.hasSuffix("\r\n*,*,0,0,0,0,0,0,0,0,0,0\r\n"), "another tenant's calls count nothing: \(tenant.text)")
+    }
+
     static let columns = [
         "opens_recorded", "opens_candidate", "calls_rejected_recorded", "calls_rejected_candidate", "turns_blocked_recorded",
         "turns_blocked_candidate", "would_reject_failed", "would_reject_succeeded", "would_reject_unknown", "admitted_unknown",
@@ -295,5 +320,28 @@ import Testing
         #expect(try await CLI.run(["simulate", scratchDirectory + "/empty.jsonl", "--db", empty]).status == 0)
         let nothing = try await CLI.run(["whatif", "--db", empty, "--config", try candidate("{}")])
         #expect(nothing.status == 1 && nothing.stderr.contains("no call records"), "\(nothing.stderr)")
+    }
+}
+
+/// The worked example of `reports/whatif.md` is what `breakerctl` does: its trace, simulated in
+/// shadow, gives the report, audit, what-if and sweep printed there.
+@Suite(.temporaryDirectory) struct WhatIfDocumentTests {
+    @Test func theWorkedExampleIsWhatBreakerctlPrints() async throws {
+        let text = try String(contentsOf: CLI.packageRoot.appendingPathComponent("reports/whatif.md"), encoding: .utf8)
+        let blocks = text.components(separatedBy: "```\n").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        try #require(blocks.count == 7)
+        let dir = scratchDirectory
+        for (name, block) in [("trace.jsonl", blocks[0]), ("shadow.json", blocks[1]), ("candidate.json", blocks[4])] {
+            try block.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let db = dir + "/shadow.sqlite"
+        let simulated = try await CLI.run(["simulate", dir + "/trace.jsonl", "--config", dir + "/shadow.json", "--db", db])
+        #expect(simulated.status == 0, "\(simulated.stderr)")
+        let lf = { (o: CLI.Output) in o.text.replacingOccurrences(of: "\r\n", with: "\n") }
+        #expect(lf(try await CLI.run(["report", "--all", "--shadow", "--db", db])) == blocks[2])
+        #expect(lf(try await CLI.run(["audit", "--tenant", "acme", "--db", db])) == blocks[3])
+        #expect(try await CLI.run(["whatif", "--config", dir + "/candidate.json", "--db", db]).text == blocks[5])
+        let sweep = try await CLI.run(["whatif", "--sweep", "failureThreshold=2,3,5,8", "--config", dir + "/candidate.json", "--db", db])
+        #expect(sweep.text == blocks[6])
     }
 }
