@@ -299,6 +299,31 @@ def main():
     check(rc == 0 and outcomes == ["success"] * 3 and all(a.get("result", {}).get("isError") for a in answers if a.get("id", 0) >= 10),
           f"with --tool-errors-as-success the server's isError results are passed on and recorded as successes ({outcomes})")
 
+    # 3d. A tool in shadow (SPEC §15), forced open: its calls still reach the server, the client gets
+    # the real result, and the store records what the breaker would have done.
+    shadow_db = os.path.join(work, "shadow.sqlite")
+    shadow_config = os.path.join(work, "shadow.json")
+    with open(shadow_config, "w") as f:
+        json.dump({"defaults": {"latencyThresholdMs": 60000}, "tools": {"search": {"enforce": False}}}, f)
+    trace = os.path.join(work, "force.jsonl")
+    with open(trace, "w") as f:
+        f.write(json.dumps({"at": int(time.time() * 1000) - 60_000, "op": "force_open", "tool": "search", "hold": True,
+                            "reason": "vendor maintenance"}) + "\n")
+    subprocess.run([breakerctl, "simulate", trace, "--db", shadow_db, "--config", shadow_config], check=True, capture_output=True)
+    set_mode(state, "ok")
+    shadow_calls = [json.dumps({"jsonrpc": "2.0", "id": 30, "method": "tools/list"}),
+                    json.dumps({"jsonrpc": "2.0", "id": 31, "method": "tools/call", "params": {"name": "search", "arguments": {"query": "q"}}})]
+    rc, out, err = raw_proxy(breakerctl, ["--tenant", "acme", "--db", shadow_db, "--config", shadow_config, "--", sys.executable, SERVER],
+                             [INIT, INITIALIZED, *shadow_calls], env={"MCP_TEST_STATE": state}, wait_for=31)
+    answers = {a.get("id"): a for a in (json.loads(l) for l in out)}
+    listed = [t["name"] for t in answers.get(30, {}).get("result", {}).get("tools", [])]
+    check("search" in listed, f"a tool in shadow stays listed while forced open ({listed})")
+    content = answers.get(31, {}).get("result", {}).get("content", [{}])
+    check(content[0].get("text") == "results for q", f"a call of a tool in shadow gets the server's real result ({answers.get(31)})")
+    export = subprocess.run([breakerctl, "export", "--db", shadow_db], capture_output=True, text=True).stdout
+    shadowed = [(r["outcome"], r["shadow"]) for r in map(json.loads, export.splitlines()) if r["kind"] == "call"]
+    check(shadowed == [("success", "forced_open")], f"it is recorded as a shadow call standing in for forced_open ({shadowed})")
+
     # 3c. The relay: the turn from _meta, a message of a megabyte, interleaved requests, a JSON-RPC error.
     relay_db = os.path.join(work, "relay.sqlite")
     set_mode(state, "ok")

@@ -125,6 +125,12 @@ def main():
         # would have blocked.
         ran = client.run("umbrella", "crm", "umbrella-shadowed", lambda: "ran")
         check(ran == "ran", f"a call of a key in shadow runs the tool ({ran!r})")
+        admission = client.admit("umbrella", "crm", "umbrella-shadowed")
+        check(admission["admitted"] and admission.get("shadow") == "forced_open",
+              f"the admission says it stands in for a forced_open rejection ({admission})")
+        client.complete(admission["permit"], "success")
+        unavailable = [t["tool_name"] for t in client.unavailable_tools("umbrella")]
+        check(unavailable == [], f"a key in shadow is never among the unavailable tools ({unavailable})")
         would = wait_until(lambda: dict(attrs("#affected tbody tr", "data-tenant", "data-would-block")).get("umbrella") == "1", timeout=25)
         check(would, f"the affected-turns table says umbrella had 1 turn a shadow key would have blocked "
                      f"({attrs('#affected tbody tr', 'data-tenant', 'data-would-block')})")
