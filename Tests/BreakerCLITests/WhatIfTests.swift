@@ -300,6 +300,17 @@ import Testing
             ])
     }
 
+    @Test func aLongReplaySaysHowFarItIsOnStandardError() async throws {
+        let lines = (0..<30).map { Self.call($0, "t\($0)", $0 % 3 == 0 ? "error" : "ok") }
+        let db = try await store(lines, config: "{}")
+        let r = try await CLI.run(["whatif", "--db", db, "--config", try candidate("{}"), "--progress-every", "10"])
+        #expect(r.status == 0)
+        #expect(
+            r.stderr.split(separator: "\n").map(String.init) == [10, 20, 30].map { "whatif: \($0) records read (30 call records in the store)" },
+            "\(r.stderr)")
+        #expect(!r.text.contains("records read"), "progress stays off standard output")
+    }
+
     @Test func badInputGetsAnErrorThatNamesTheFix() async throws {
         let db = try await store([Self.call(0, "a", "ok")], config: "{}")
         let noneGiven = try await CLI.run(["whatif", "--db", db])

@@ -56,7 +56,11 @@ struct WhatIfCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @Option(help: ArgumentHelp("Records between progress lines on standard error.", visibility: .hidden))
+    var progressEvery: Int64 = 1_000_000
+
     func validate() throws {
+        if progressEvery < 1 { throw ValidationError("--progress-every must be at least 1") }
         if config == nil && sweep == nil {
             throw ValidationError("say what to try: --config FILE (a candidate configuration), or --sweep SETTING=V1,V2,...")
         }
@@ -70,7 +74,7 @@ struct WhatIfCommand: AsyncParsableCommand {
             let sweep = try sweep.map { try Sweep($0) }
             let candidates = try sweep?.configurations(base) ?? [base]
             let records = try s.callRecordCount()
-            let every: Int64 = 1_000_000
+            let every = progressEvery
             let results = try s.whatIf(
                 candidates: candidates, tenant: tenant.tenant, from: try range.fromHour, to: try range.toHour, progressEvery: every
             ) { n in
