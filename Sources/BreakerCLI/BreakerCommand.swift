@@ -14,7 +14,7 @@ public struct BreakerCommand: AsyncParsableCommand {
         ReleaseCommand.self,
         ResetCommand.self, ConfigureCommand.self, ConfigCommand.self, ExportCommand.self, VerifyCommand.self, CompactCommand.self,
         LoadCommand.self, DemoCommand.self,
-        AlertsCommand.self, FleetCommand.self, WhatIfCommand.self,
+        AlertsCommand.self, FleetCommand.self, WhatIfCommand.self, ObjectivesCommand.self,
     ]
 
     /// The root configuration with `more` commands after this target's own.

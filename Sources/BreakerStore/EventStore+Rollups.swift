@@ -83,3 +83,73 @@ extension EventStore {
         return out
     }
 }
+
+/// A tenant's turns in a window and how many of them went bad (SPEC §16).
+public struct TurnCounts: Sendable, Hashable {
+    public var turns: Int64 = 0
+    public var blocked: Int64 = 0
+    public var degraded: Int64 = 0
+
+    public init(turns: Int64 = 0, blocked: Int64 = 0, degraded: Int64 = 0) {
+        self.turns = turns
+        self.blocked = blocked
+        self.degraded = degraded
+    }
+}
+
+extension EventStore {
+    /// The turns of `tenant` whose first call record is in (`after`, `through`] (ms), and how many
+    /// of them are blocked and degraded (SPEC §9's flags): the whole hours inside from the hourly
+    /// rollups, the parts of hours at the edges from the turns' times, through their index. No
+    /// call record is read.
+    public func turnCounts(tenant: TenantID, after: Int64, through: Int64) throws(BreakerError) -> TurnCounts {
+        try read { db in
+            guard let tenantID = try Int64.fetchOne(db, sql: "SELECT id FROM names WHERE name = ?", arguments: [tenant.rawValue]),
+                after < through
+            else { return TurnCounts() }
+            // Whole hours [first, end) inside (after, through].
+            let first = Self.ceilingHour(after + 1)
+            let end = Self.floorHour(through + 1)
+            var counts = TurnCounts()
+            func edge(_ from: Int64, _ to: Int64) throws {
+                // first_ts in [from, to)
+                guard from < to else { return }
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*), coalesce(sum(flags & 1), 0), coalesce(sum((flags >> 1) & 1), 0) FROM turns
+                        WHERE tenant_id = ? AND first_ts >= ? AND first_ts < ?
+                        """, arguments: [tenantID, from, to])!
+                counts.turns += row[0]
+                counts.blocked += row[1]
+                counts.degraded += row[2]
+            }
+            guard first < end else {
+                try edge(after + 1, through + 1)
+                return counts
+            }
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT coalesce(sum(turns), 0), coalesce(sum(turns_blocked), 0), coalesce(sum(turns_degraded), 0) FROM hourly_rollups
+                    WHERE tenant_id = ? AND hour >= ? AND hour < ?
+                    """, arguments: [tenantID, first, end])!
+            counts.turns += row[0]
+            counts.blocked += row[1]
+            counts.degraded += row[2]
+            try edge(after + 1, first)
+            try edge(end, through + 1)
+            return counts
+        }
+    }
+
+    static func floorHour(_ ms: Int64) -> Int64 {
+        let h: Int64 = 3_600_000
+        return ms >= 0 ? ms / h * h : -((-ms + h - 1) / h) * h
+    }
+
+    static func ceilingHour(_ ms: Int64) -> Int64 {
+        let f = floorHour(ms)
+        return f == ms ? f : f + 3_600_000
+    }
+}

@@ -14,6 +14,7 @@ enum Migrations {
         (8, "008_fleet_actions.sql", migration008),
         (9, "009_shadow_calls.sql", migration009),
         (10, "010_would_block_counts.sql", migration010),
+        (11, "011_turn_times.sql", migration011),
     ]
 
     static let migration001 = #"""
@@ -278,6 +279,26 @@ enum Migrations {
             GROUP BY 1, 2
         ) AS agg
         WHERE hourly_rollups.tenant_id = agg.tenant_id AND hourly_rollups.hour = agg.hour;
+
+        """#
+
+    static let migration011 = #"""
+        -- TenantBreaker event log, schema version 11: when each turn began, to the millisecond (SPEC §16).
+        -- A tenant's error budget and burn rates count turns in windows as short as five minutes: whole
+        -- hours come from hourly_rollups, the rest from this column through its index. first_ts is the
+        -- time of the turn's first call record, ms since the epoch; for turns of older stores it is filled
+        -- in from the call records kept (NULL when compaction took them: such turns are counted by hour).
+        ALTER TABLE turns ADD COLUMN first_ts INTEGER;
+
+        UPDATE turns SET first_ts = m.first_ts
+        FROM (
+            SELECT turn, min(ts) + (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ts_base') AS first_ts
+            FROM calls WHERE turn IS NOT NULL
+            GROUP BY turn
+        ) AS m
+        WHERE turns.id = m.turn;
+
+        CREATE INDEX turns_by_first_ts ON turns(tenant_id, first_ts);
 
         """#
 }

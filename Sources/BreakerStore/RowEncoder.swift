@@ -120,7 +120,7 @@ struct RowEncoder {
         let insertCall = try db.cachedStatement(
             sql: "INSERT INTO calls(seq, ts, packed, turn, latency_us, generation) VALUES (?, ?, ?, ?, ?, ?)")
         let insertTurn = try db.cachedStatement(
-            sql: "INSERT INTO turns(tenant_id, name, id, first_hour, flags) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            sql: "INSERT INTO turns(tenant_id, name, id, first_hour, flags, first_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
         let call = insertCall.sqliteStatement
         for item in items {
             guard case .fact(let fact) = item else {
@@ -259,6 +259,7 @@ struct RowEncoder {
         sqlite3_bind_int64(s, 3, id)
         sqlite3_bind_int64(s, 4, (hour - tsBase!) / 3_600_000)
         sqlite3_bind_int64(s, 5, flags.rawValue)
+        sqlite3_bind_int64(s, 6, ts)
         let rc = sqlite3_step(s)
         guard rc == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))

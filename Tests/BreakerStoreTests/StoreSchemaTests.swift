@@ -39,13 +39,19 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
     }
 
-    @Test func aStoreOfSchema9GetsWhatItsShadowKeysWouldHaveBlockedCountedOnUpgrade() async throws {
+    @Test func aStoreOfSchema9GetsWhatItsShadowKeysWouldHaveBlockedAndItsTurnTimesOnUpgrade() async throws {
         // A store with shadow calls across several hours, as schema 10 counts it…
         let path = scratchDirectory + "/s.sqlite"
         var configuration = BreakerConfiguration.standard
         configuration.defaults.enforce = false
         _ = try await simulate(RandomWorkload.trace(seed: 7, lines: 10000), into: path, configuration: configuration)
         let counted = try EventStore.openReader(path: path).hourlyCounts(tenant: nil)
+        // …and each turn's time (schema 11), read through windows of the error budget.
+        let tenant = try TenantID("tenant-1")
+        let start: Int64 = 1_795_852_800_000
+        let windows = [(start - 1, start + 7_200_000), (start + 1_234_567, start + 1_234_567 + 300_000), (start + 600_000, start + 5_000_000)]
+        let timed = try windows.map { try EventStore.openReader(path: path).turnCounts(tenant: tenant, after: $0.0, through: $0.1) }
+        #expect(timed.allSatisfy { $0.turns > 0 })
         #expect(counted.map(\.tally.callsWouldBlock).reduce(0, +) > 0, "the workload makes shadow calls")
         #expect(Set(counted.filter { $0.tally.turnsWouldBlock > 0 }.map(\.hour)).count > 1, "in more than one hour")
         // …taken back to schema 9: no counts, no turn flag.
@@ -54,12 +60,15 @@ import Testing
             try db.execute(sql: "ALTER TABLE hourly_rollups DROP COLUMN turns_would_block")
             try db.execute(sql: "ALTER TABLE hourly_rollups DROP COLUMN calls_would_block")
             try db.execute(sql: "UPDATE turns SET flags = flags & 3")
+            try db.execute(sql: "DROP INDEX turns_by_first_ts")
+            try db.execute(sql: "ALTER TABLE turns DROP COLUMN first_ts")
             try db.execute(sql: "PRAGMA user_version = 9")
         }
         try queue.close()
         // Opened by an owner, it counts them again from the shadow calls it keeps.
         _ = try EventStore.openOwner(path: path)
         #expect(try EventStore.openReader(path: path).hourlyCounts(tenant: nil) == counted)
+        #expect(try windows.map { try EventStore.openReader(path: path).turnCounts(tenant: tenant, after: $0.0, through: $0.1) } == timed)
     }
 
     @Test func theQueryPlansThatMatterUseTheirKeys() throws {
