@@ -16,6 +16,7 @@ public struct BenchCommand: AsyncParsableCommand {
               .build/release/breakerctl bench rebuild --records 10000000 --keys 10000
               .build/release/breakerctl bench report --records 10000000
               .build/release/breakerctl bench whatif --records 10000000
+              .build/release/breakerctl bench slo --records 10000000
               .build/release/breakerctl bench serve --connections 16 --duration 10 [--fleet URL]
               .build/release/breakerctl bench fleet --fleet postgres://USER@127.0.0.1/breaker_bench
               .build/release/breakerctl bench mcp-proxy --calls 5000
@@ -26,7 +27,7 @@ public struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self, MCPProxyBench.self, KeysBench.self,
-            MetricsBench.self, ScrapeBench.self, FleetBench.self, WhatIfBench.self,
+            MetricsBench.self, ScrapeBench.self, FleetBench.self, WhatIfBench.self, ObjectivesBench.self,
             MCPEchoServer.self,
         ])
 

@@ -2,7 +2,7 @@ public import BreakerCore
 
 /// One alert that fires.
 public struct Alert: Sendable, Hashable, Encodable {
-    /// `global_outage`, `open_too_long` or `blocked_rate`.
+    /// `global_outage`, `open_too_long`, `blocked_rate`, `slo_page` or `slo_ticket`.
     public var alert: String
     /// The tenant it concerns, if one.
     public var tenant: String?
@@ -10,8 +10,42 @@ public struct Alert: Sendable, Hashable, Encodable {
     public var tool: String?
     /// What fires, in plain words.
     public var detail: String
+    /// For an SLO alert: the rule (`1h>=14.4 and 5m>=14.4`) and the two windows' burn rates.
+    public var rule: String? = nil
+    public var burnRates: [(window: String, burn: Double)] = []
 
-    enum Keys: String, CodingKey { case alert, tenant, tool, detail }
+    public init(alert: String, tenant: String?, tool: String?, detail: String, rule: String? = nil, burnRates: [(window: String, burn: Double)] = []) {
+        self.alert = alert
+        self.tenant = tenant
+        self.tool = tool
+        self.detail = detail
+        self.rule = rule
+        self.burnRates = burnRates
+    }
+
+    public static func == (a: Alert, b: Alert) -> Bool {
+        a.alert == b.alert && a.tenant == b.tenant && a.tool == b.tool && a.detail == b.detail && a.rule == b.rule
+            && a.burnRates.map(\.window) == b.burnRates.map(\.window) && a.burnRates.map(\.burn) == b.burnRates.map(\.burn)
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(alert)
+        h.combine(tenant)
+        h.combine(tool)
+        h.combine(detail)
+    }
+
+    enum Keys: String, CodingKey {
+        case alert, tenant, tool, detail, rule
+        case burnRates = "burn_rates"
+    }
+
+    struct WindowKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 
     /// Every field, `null` where none applies.
     public func encode(to encoder: any Encoder) throws {
@@ -20,6 +54,10 @@ public struct Alert: Sendable, Hashable, Encodable {
         try c.encode(tenant, forKey: .tenant)
         try c.encode(tool, forKey: .tool)
         try c.encode(detail, forKey: .detail)
+        guard let rule else { return }
+        try c.encode(rule, forKey: .rule)
+        var rates = c.nestedContainer(keyedBy: WindowKey.self, forKey: .burnRates)
+        for (w, b) in burnRates { try rates.encode(Decimal4(b), forKey: WindowKey(stringValue: w)) }
     }
 }
 
@@ -81,6 +119,21 @@ public struct AlertRules: Sendable {
                         "\(tally.blocked) of \(tally.all) calls blocked (\(tenths / 10).\(tenths % 10) %) in the last \(windowMs / 60_000) min"
                 ))
         }
+        // SPEC §16: per tenant with an objective, each burn-rate rule that fires.
+        for status in inputs.objectives {
+            for f in status.firing {
+                let long = ObjectiveStatus.decimal4(f.longBurn)
+                let short = ObjectiveStatus.decimal4(f.shortBurn)
+                let threshold = f.threshold == f.threshold.rounded() ? String(Int(f.threshold)) : String(f.threshold)
+                alerts.append(
+                    Alert(
+                        alert: f.status == .page ? "slo_page" : "slo_ticket", tenant: status.tenant.rawValue, tool: nil,
+                        detail:
+                            "error budget burning at \(long)× over \(f.long.label) and \(short)× over \(f.short.label) (objective \(ObjectiveStatus.decimal4(status.objective.objective)) %, \(ObjectiveStatus.decimal4(status.budgetRemaining)) of the budget left)",
+                        rule: "\(f.long.label)>=\(threshold) and \(f.short.label)>=\(threshold)",
+                        burnRates: [(f.long.label, f.longBurn), (f.short.label, f.shortBurn)]))
+            }
+        }
         return alerts
     }
 }
@@ -97,11 +150,14 @@ public struct AlertInputs: Sendable {
     public var notClosedSince: [BreakerKey: Int64]
     /// Per tenant, its call records in the span the blocked rate looks at, and how many were rejected.
     public var calls: [TenantID: (all: Int, blocked: Int)]
+    /// Each tenant's error budget at ``at`` (SPEC §16), for tenants with an objective.
+    public var objectives: [ObjectiveStatus]
 
     public init(
         at: Timestamp, configuration: BreakerConfiguration, states: [BreakerKey: CircuitState], notClosedSince: [BreakerKey: Int64],
-        calls: [TenantID: (all: Int, blocked: Int)]
+        calls: [TenantID: (all: Int, blocked: Int)], objectives: [ObjectiveStatus] = []
     ) {
+        self.objectives = objectives
         self.at = at
         self.configuration = configuration
         self.states = states

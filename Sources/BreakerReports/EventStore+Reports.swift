@@ -60,7 +60,9 @@ extension EventStore {
             if c.outcome == .rejected { tally.blocked += 1 }
             calls[c.tenant] = tally
         }
-        return AlertInputs(at: at, configuration: machine.configuration, states: states, notClosedSince: tracker.since, calls: calls)
+        let objectives = try objectiveStatuses(tenant: nil, configuration: machine.configuration, at: at)
+        return AlertInputs(
+            at: at, configuration: machine.configuration, states: states, notClosedSince: tracker.since, calls: calls, objectives: objectives)
     }
 }
 

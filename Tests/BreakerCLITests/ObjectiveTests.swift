@@ -89,9 +89,12 @@ import Testing
         return try JSONSerialization.jsonObject(with: r.stdout) as? [Object] ?? []
     }
 
-    @Test func eachWindowIsOpenAtItsStartAndClosedAtItsEnd() async throws {
+    static let day = "2026-11-28T"
+
+    /// Turns of one call each at the edges of the windows ending 10:00, bad when degraded.
+    func edgeStore() async throws -> String {
         // Turns of one call each, latency 0, so each begins exactly at its call.
-        let day = "2026-11-28T"
+        let day = Self.day
         let turns: [(String, String)] = [
             ("04:00:00.000", "error"), ("04:00:00.001", "ok"), ("09:00:00.000", "error"), ("09:00:00.001", "ok"),
             ("09:55:00.000", "error"), ("09:55:00.001", "error"), ("10:00:00.000", "ok"), ("10:00:00.001", "error"),
@@ -106,6 +109,12 @@ import Testing
             .write(toFile: dir + "/c.json", atomically: true, encoding: .utf8)
         let db = dir + "/s.sqlite"
         #expect(try await CLI.run(["simulate", dir + "/t.jsonl", "--config", dir + "/c.json", "--db", db]).status == 0)
+        return db
+    }
+
+    @Test func eachWindowIsOpenAtItsStartAndClosedAtItsEnd() async throws {
+        let db = try await edgeStore()
+        let (dir, day) = (scratchDirectory, Self.day)
         let rows = try await slo(db, ["--all", "--at", "\(day)10:00:00.000Z"])
         let acme = try #require(rows.first)
         // 5 min (09:55:00.000, 10:00]: 1 bad of 2. 30 min: 2 of 3. 1 h (09:00:00.000, 10:00]: 2 of 4.
@@ -126,6 +135,20 @@ import Testing
         #expect(try await CLI.run(["configure", "--config", dir + "/b.json", "--reason", "blocked", "--db", db]).status == 0)
         let blocked = try await slo(db, ["--tenant", "acme", "--at", "\(day)10:00:00.000Z"])
         #expect(blocked.first?["bad_turns"] as? Int == 0 && blocked.first?["burn_5m"] as? Double == 0)
+    }
+
+    @Test func alertsPageAndTicketNamingTheRuleAndBothBurnRates() async throws {
+        let db = try await edgeStore()
+        let r = try await CLI.run(["alerts", "--db", db, "--at", "\(Self.day)10:00:00.000Z", "--format", "json"])
+        #expect(r.status == 2, "\(r.stderr)")
+        let alerts = try JSONSerialization.jsonObject(with: r.stdout) as? [Object] ?? []
+        let slo = alerts.filter { ($0["alert"] as? String)?.hasPrefix("slo_") == true }
+        #expect(slo.map { "\($0["alert"]!) \($0["tenant"]!) \($0["rule"]!)" } == [
+            "slo_page acme 1h>=14.4 and 5m>=14.4", "slo_page acme 6h>=6 and 30m>=6", "slo_ticket acme 3d>=1 and 6h>=1",
+        ])
+        #expect(slo.first?["burn_rates"] as? [String: Double] == ["1h": 50, "5m": 50])
+        let quiet = try await CLI.run(["alerts", "--db", db, "--at", "2026-11-27T00:00:00Z", "--format", "json"])
+        #expect(quiet.status == 0 && quiet.text.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(quiet.text)")
     }
 
     @Test func aTenantWithoutAnObjectiveIsToldHowToSetOne() async throws {

@@ -7,7 +7,7 @@ import Foundation
 struct AlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
-        abstract: "Check the three alert conditions; exit 2 when any fires (for cron and monitoring).",
+        abstract: "Check the alert conditions; exit 2 when any fires (for cron and monitoring).",
         discussion: """
             global_outage       a tool is OPEN or FORCED_OPEN for at least its configured
                                 globalOutageTenants tenants at once
@@ -15,6 +15,9 @@ struct AlertsCommand: AsyncParsableCommand {
                                 (its recovery probes are not succeeding)
             blocked_rate        a tenant's rejected calls exceed --blocked-pct % of its calls over the
                                 last --window-minutes (with at least --min-calls calls)
+            slo_page            a tenant's error budget burns at 14.4x over 1h and 5m,
+                                or at 6x over 6h and 30m (SPEC §16; see breakerctl slo)
+            slo_ticket          it burns at 1x or more over 3d and 6h
 
             The store is judged as it was at --at: states and transitions replayed from the log up to
             that time. By default "now" is the time of the newest record, so a store written by a
