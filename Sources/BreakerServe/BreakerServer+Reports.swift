@@ -309,3 +309,42 @@ final class Subscribers: Sendable {
 extension HTTPField.Name {
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
 }
+
+extension BreakerServer {
+    /// `GET /v1/slo[?tenant=T]`: `breakerctl slo --format json` (SPEC §16), every call answered so
+    /// far counted. A tenant without an objective answers `404` naming how to set one.
+    func objectives(_ request: Request) async throws -> Response {
+        let query = try Query(request, allowed: ["tenant"])
+        let tenant: TenantID? = try query.name("tenant")
+        let configuration = owner.breaker.configuration
+        if let tenant, configuration.objective(for: tenant) == nil {
+            throw APIError(
+                .notFound,
+                "tenant \(tenant.rawValue) has no objective: configure \"slo\" (every tenant) or \"tenants\": {\"\(tenant.rawValue)\": {\"slo\": {\"objective\": 99.5}}}"
+            )
+        }
+        try await owner.breaker.flush()
+        let statuses = try reader.objectiveStatuses(tenant: tenant, configuration: configuration, at: nil)
+        return HTTPAnswer.jsonText("[" + statuses.map { try! JSONText.encode(ObjectiveStatus.JSONRow($0)) }.joined(separator: ",\n") + "]\n")
+    }
+
+    /// The error-budget series of a scrape (SPEC §16): per tenant with an objective,
+    /// `agent_tenant_slo_budget_remaining` and `agent_tenant_slo_burn_rate{window}`.
+    func objectiveMetrics() -> [UInt8] {
+        let configuration = owner.breaker.configuration
+        guard configuration.slo != nil || !configuration.tenantSettings.isEmpty,
+            let statuses = try? reader.objectiveStatuses(tenant: nil, configuration: configuration, at: nil), !statuses.isEmpty
+        else { return [] }
+        var text = "# TYPE agent_tenant_slo_budget_remaining gauge\n"
+        for s in statuses {
+            text += "agent_tenant_slo_budget_remaining{\(MetricsRegistry.render([("tenant_id", s.tenant.rawValue)]))} \(MetricsRegistry.text(s.budgetRemaining))\n"
+        }
+        text += "# TYPE agent_tenant_slo_burn_rate gauge\n"
+        for s in statuses {
+            for w in ObjectiveStatus.BurnWindow.allCases {
+                text += "agent_tenant_slo_burn_rate{\(MetricsRegistry.render([("tenant_id", s.tenant.rawValue), ("window", w.label)]))} \(MetricsRegistry.text(s.burn(w)))\n"
+            }
+        }
+        return Array(text.utf8)
+    }
+}

@@ -118,9 +118,12 @@ public final class BreakerServer: Sendable {
         case "/v1/fleet":
             try allow(.get, role: .agent)
             return try await fleetStatus()
+        case "/v1/slo":
+            try allow(.get, role: .agent)
+            return try await objectives(request)
         case "/metrics":
             try allow(.get, role: .agent)
-            return HTTPAnswer.bytes(registry.emitted(), type: "text/plain; version=0.0.4; charset=utf-8")
+            return HTTPAnswer.bytes(registry.emitted() + objectiveMetrics(), type: "text/plain; version=0.0.4; charset=utf-8")
         case "/":
             try allow(.get, role: nil)
             return HTTPAnswer.bytes(PackageResources.dashboard_html, type: "text/html; charset=utf-8")

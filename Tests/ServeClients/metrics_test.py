@@ -13,7 +13,7 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, check  # noqa: E402
+from serve_process import ServeProcess, check, wait_until  # noqa: E402
 from tenantbreaker_client import BreakerClient  # noqa: E402
 
 
@@ -37,7 +37,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     config = os.path.join(work, "config.json")
     with open(config, "w") as f:
-        json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 60000}}, f)
+        # Every tenant has an objective of 90 % (SPEC §16): its budget and burn rates are series too.
+        json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 60000}, "slo": {"objective": 90, "minTurns": 1}}, f)
     serve = ServeProcess(breakerctl, os.path.join(work, "metrics.sqlite"), config=config)
     try:
         run_checks(serve)
@@ -100,6 +101,27 @@ def run_checks(serve):
           "every tenant name intact; NFC and NFD spellings of café are two tenants in the scrape too")
     check(value(families, "agent_circuit_breaker_log_errors", "agent_circuit_breaker_log_errors_total") == 0,
           "the log error counter is there, at 0")
+
+    # The odd tenant: 6 turns, 1 blocked, against 10 % allowed: 0.6 of a turn of budget, overspent to
+    # 1 − 1/0.6; every turn within 5 minutes, so each window burns (1/6) ÷ 0.1. The others: 5 turns, none bad.
+    def budget():
+        _, fams = scrape(serve)
+        return {s.labels["tenant_id"]: s.value for s in fams["agent_tenant_slo_budget_remaining"].samples} \
+            if "agent_tenant_slo_budget_remaining" in fams else {}
+    budgets = wait_until(lambda: (lambda b: b if abs(b.get(odd, 1) - (1 - 1 / 0.6)) < 1e-3 else None)(budget()), timeout=5)
+    check(budgets and set(budgets) == set(tenants) and all(budgets[t] == 1 for t in tenants if t != odd),
+          f"agent_tenant_slo_budget_remaining per tenant: the odd tenant overspent, the others untouched ({budgets})")
+    _, families = scrape(serve)
+    burns = {(s.labels["tenant_id"], s.labels["window"]): s.value for s in families["agent_tenant_slo_burn_rate"].samples}
+    check(families["agent_tenant_slo_burn_rate"].type == "gauge"
+          and {w for (t, w) in burns if t == odd} == {"5m", "30m", "1h", "6h", "3d"}
+          and all(abs(burns[(odd, w)] - (1 / 6) / 0.1) < 1e-3 for w in ("5m", "1h", "3d")),
+          f"agent_tenant_slo_burn_rate by window ({sorted((w, v) for (t, w), v in burns.items() if t == odd)})")
+    with urllib.request.urlopen(serve.url + "/v1/slo") as r:
+        slo = json.loads(r.read())
+    check([row["tenant"] for row in slo] == sorted(tenants, key=lambda t: t.encode()) and
+          [row for row in slo if row["tenant"] == odd][0]["bad_turns"] == 1,
+          f"/v1/slo lists every tenant in byte order with its bad turns ({[(r['tenant'], r['bad_turns']) for r in slo]})")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ breakerctl=$1 work=$2 schemathesis=$3
 mkdir -p "$work"
 token="operator-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 echo "$token" > "$work/operator.token"
-"$breakerctl" serve --db "$work/fuzz.sqlite" --port 0 --operator-token-file "$work/operator.token" 2> "$work/serve.log" &
+# Every tenant has an objective, so that /v1/slo answers rows to check against the document.
+echo '{"slo": {"objective": 99.5, "minTurns": 1}}' > "$work/config.json"
+"$breakerctl" serve --db "$work/fuzz.sqlite" --port 0 --config "$work/config.json" --operator-token-file "$work/operator.token" 2> "$work/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
