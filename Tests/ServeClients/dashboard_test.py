@@ -34,8 +34,12 @@ def main():
     config = os.path.join(work, "config.json")
     with open(config, "w") as f:
         # umbrella is in shadow (SPEC §15): its keys open as any other but block nothing.
+        # Objectives (SPEC §16): 99 % of turns not blocked for every tenant; globex promises 80 % not
+        # degraded, so its failures spend its budget at a ticket's pace, not a page's.
         json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 120000, "globalOutageTenants": 3},
-                   "tenants": {"umbrella": {"enforce": False}}}, f)
+                   "slo": {"objective": 99, "windowDays": 1, "minTurns": 1},
+                   "tenants": {"umbrella": {"enforce": False},
+                               "globex": {"slo": {"objective": 80, "windowDays": 1, "bad": "degraded", "minTurns": 1}}}}, f)
     serve = ServeProcess(breakerctl, os.path.join(work, "dashboard.sqlite"), config=config, operator_token=TOKEN)
     driver = None
     try:
@@ -114,6 +118,20 @@ def main():
         affected = wait_until(lambda: affected_rows().get("acme", 0) >= 3, timeout=10)
         rows = affected_rows()
         check(affected and rows.get("umbrella") == 0, f"affected turns per hour: acme's failed and blocked turns, none for umbrella ({rows})")
+
+        # Error budgets: acme's blocked turn burns a 1 % budget at a page's pace (red bar); globex's two
+        # degraded turns of four burn 20 % at 2.5× (a ticket: amber); initech blocked nothing.
+        def budgets():
+            return {t: (st, float(b)) for t, st, b in attrs("#slo tbody tr", "data-tenant", "data-status", "data-budget")}
+        seen = wait_until(lambda: (lambda b: b if b.get("acme", ("",))[0] == "page" and b.get("globex", ("",))[0] == "ticket" else None)(budgets()),
+                          timeout=25)
+        check(seen and seen["initech"][0] == "ok" and seen["acme"][1] < 0,
+              f"each tenant's budget is a bar: acme overspent and paging, globex at a ticket, initech ok ({budgets()})")
+        colors = dict(driver.execute_script(
+            "return [...document.querySelectorAll('#slo tbody tr')].map(r => [r.dataset.tenant, getComputedStyle(r.querySelector('.budget i')).backgroundColor])"))
+        check(colors.get("globex") == "rgb(249, 168, 37)" and colors.get("initech") == "rgb(46, 125, 50)",
+              f"the ticket's bar is amber, an ok one green ({colors})")
+        check(not driver.find_element(By.ID, "budgets").get_attribute("hidden"), "the budgets section is shown")
 
         driver.find_element(By.ID, "filter").send_keys("umb")
         check(wait_until(lambda: attrs("#grid tbody tr", "data-tenant") == [["umbrella"]], timeout=5),
