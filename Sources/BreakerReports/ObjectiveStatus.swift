@@ -132,7 +132,7 @@ public struct ObjectiveStatus: Sendable, Hashable {
     ]
 
     /// A number with four decimals, as the CSV and table print it.
-    static func decimal4(_ v: Double) -> String {
+    public static func decimal4(_ v: Double) -> String {
         // -0.0000 reads as a sign error to a person.
         let text = String(format: "%.4f", v)
         return text == "-0.0000" ? "0.0000" : text

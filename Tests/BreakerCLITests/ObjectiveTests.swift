@@ -151,6 +151,23 @@ import Testing
         #expect(quiet.status == 0 && quiet.text.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(quiet.text)")
     }
 
+    @Test func reportDrawsTheBudgetOverTheWindowWithTheAlertsMarked() async throws {
+        let db = try await edgeStore()
+        let svg = scratchDirectory + "/acme.svg"
+        let r = try await CLI.run(["report", "--tenant", "acme", "--chart", svg, "--db", db, "--to", "\(Self.day)11:00:00Z"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.text.hasPrefix("tenant,hour_start"), "the report is still printed")
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        let points = text.components(separatedBy: "<polyline points=\"")[1].prefix { $0 != "\"" }.split(separator: " ")
+        #expect(points.count == 240, "one point per sample over the day")
+        // The window ends 10:59:59.999: the page alerts of 10:00 are long over, the ticket is not.
+        let shaded = text.components(separatedBy: "<title>").dropFirst().map { $0.prefix { $0 != "<" } }
+        #expect(shaded.contains { $0.hasSuffix(": page") } && shaded.contains { $0.hasSuffix(": ticket") }, "\(shaded.suffix(3))")
+        #expect(text.contains("acme: error budget left, objective 99 % over 1 d (degraded turns)"))
+        let all = try await CLI.run(["report", "--all", "--chart", svg, "--db", db])
+        #expect(all.status == 64 && all.stderr.contains("--tenant"), "\(all.stderr)")
+    }
+
     @Test func aTenantWithoutAnObjectiveIsToldHowToSetOne() async throws {
         let dir = scratchDirectory
         try #"{"at": "2026-11-28T10:00:00Z", "tenant": "acme", "tool": "search", "turn": "t", "latency_ms": 1, "result": "ok"}"#

@@ -202,6 +202,12 @@ import Testing
         let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/out")
         #expect(files.contains("sla-report.csv") && files.contains("index.html") && files.contains("audit-acme.csv"))
         #expect(files.filter { $0.hasPrefix("chart-") }.count == 24)
+        // Its tenants have objectives; the one that spent the most of its budget gets a chart.
+        let budgets = files.filter { $0.hasPrefix("budget-") && $0.hasSuffix(".svg") }
+        #expect(budgets.count == 1, "\(budgets)")
+        let svg = try String(contentsOfFile: dir + "/out/" + budgets[0], encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("<polyline") && svg.contains("objective 90 % over 1 d"))
+        #expect(try String(contentsOfFile: dir + "/out/index.html", encoding: .utf8).contains("Error budget of"))
         #expect(try await CLI.run(["verify", "--db", dir + "/out/demo.sqlite"]).status == 0)
     }
 }

@@ -65,8 +65,20 @@ struct DemoCommand: AsyncParsableCommand {
                 let rows = report.rows.filter { $0.tenant == id }
                 try writeText(Chart.svg(tenant: tenant, rows: rows), to: output + "/chart-\(tenant).svg")
             }
-            try writeText(Chart.index(tenants: DemoScenario.tenants, report: report), to: output + "/index.html")
+            // The error budget of the tenant that spent the most of it.
+            let configuration = try store.configurationInForce()
+            let statuses = try store.objectiveStatuses(tenant: nil, configuration: configuration, at: nil)
+            var budget: (tenant: String, svg: String)? = nil
+            if let worst = statuses.min(by: { $0.budgetRemaining < $1.budgetRemaining }) {
+                let points = try Chart.budgetSampleTimes(at: worst.at, windowDays: worst.objective.windowDays, count: 144).map {
+                    at throws(BreakerError) in try store.objectiveStatus(tenant: worst.tenant, objective: worst.objective, at: at)
+                }
+                budget = (worst.tenant.rawValue, Chart.budgetSVG(tenant: worst.tenant.rawValue, points: points))
+                try writeText(budget!.svg, to: output + "/budget-\(worst.tenant.rawValue).svg")
+            }
+            try writeText(Chart.index(tenants: DemoScenario.tenants, report: report, budget: budget), to: output + "/index.html")
             files.append(contentsOf: ["audit-<tenant>.csv (\(DemoScenario.tenants.count))", "chart-<tenant>.svg", "index.html"])
+            if let budget { files.append("budget-\(budget.tenant).svg") }
             let elapsed = started.duration(to: clock.now)
             writeOut(try Self.summary(store: store, report: report, simulation: summary, output: output, files: files, elapsed: elapsed))
         }
@@ -75,6 +87,7 @@ struct DemoCommand: AsyncParsableCommand {
     static func isDemoFile(_ name: String) -> Bool {
         name.hasPrefix("demo.sqlite") || name == "sla-report.csv" || name == "index.html"
             || (name.hasPrefix("audit-") && name.hasSuffix(".csv")) || (name.hasPrefix("chart-") && name.hasSuffix(".svg"))
+            || (name.hasPrefix("budget-") && name.hasSuffix(".svg"))
     }
 
     static func hhmm(_ t: Timestamp) -> String { String(t.iso8601.dropFirst(11).prefix(8)) }

@@ -34,7 +34,9 @@ enum DemoScenario {
                 try! ToolID("code_exec"): SettingsOverride(latencyThresholdMs: 5_000),
                 try! ToolID("vector_db"): SettingsOverride(minimumCalls: 5, latencyThresholdMs: vectorDBLatencyThresholdMs),
                 try! ToolID("crm_api"): SettingsOverride(failureRateThreshold: 0.5, minimumCalls: 6),
-            ])
+            ],
+            // Every tenant is promised 90 % of turns not blocked over a day (SPEC §16).
+            slo: ServiceLevelObjective(objective: 90, windowDays: 1))
     }
 
     static func trace(seed: UInt64 = 7) -> Trace {

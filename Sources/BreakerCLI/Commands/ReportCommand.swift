@@ -13,6 +13,8 @@ struct ReportCommand: AsyncParsableCommand {
               tenant,hour_start,turns,turns_blocked,turns_degraded,calls,calls_blocked,calls_failed,calls_timed_out,open_seconds,availability_pct
             A turn belongs to the hour of its first call; turns_blocked had a call rejected by an open
             circuit; availability_pct = share of turns not blocked (empty when no turns).
+            --chart FILE.svg (with --tenant) also draws the tenant's error budget over its
+            objective's window, ending at --to or at the last record, alerts shaded.
             --shadow adds turns_would_block (turns with a shadow call: a key in shadow
             would have blocked them) and calls_would_block (shadow calls).
             Default range: the tenant's first to last hour with a call or transition.
@@ -46,6 +48,12 @@ struct ReportCommand: AsyncParsableCommand {
             "Add turns_would_block and calls_would_block: what keys in shadow (enforce: false) would have blocked."))
     var shadow = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Also draw --tenant's error budget over its objective's window, as SVG, into this file (SPEC §16).",
+            valueName: "file.svg"))
+    var chart: String?
+
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
@@ -56,6 +64,8 @@ struct ReportCommand: AsyncParsableCommand {
     func validate() throws {
         if tenant.tenant == nil && !all { throw ValidationError("say which tenant: --tenant NAME, or --all for every tenant") }
         if tenant.tenant != nil && all { throw ValidationError("--tenant and --all exclude each other; give one") }
+        if chart != nil && tenant.tenant == nil { throw ValidationError("--chart draws one tenant's budget: give --tenant NAME") }
+        if chart != nil && fleet.fleet != nil { throw ValidationError("--chart reads one store (drop --fleet)") }
         if shadow && fleet.fleet != nil {
             throw ValidationError("--shadow reads one node's store; the fleet's rollups do not carry shadow counts (drop --fleet)")
         }
@@ -77,6 +87,20 @@ struct ReportCommand: AsyncParsableCommand {
                 noteGaps(try s.logGaps(from: first, to: last.adding(milliseconds: 3_600_000)))
             }
             try writeText(format == .csv ? report.csv : JSONOutput.array(report.jsonRows), to: output)
+            if let chart, let t = tenant.tenant {
+                let configuration = try s.configurationInForce()
+                guard let objective = configuration.objective(for: t) else {
+                    throw BreakerError(
+                        .invalidArgument,
+                        "--chart: tenant \(t.rawValue) has no objective: set \"slo\" (every tenant) or \"tenants\": {\"\(t.rawValue)\": {\"slo\": {\"objective\": 99.5}}} with breakerctl configure"
+                    )
+                }
+                let end = try range.toHour.map { $0.adding(milliseconds: -1) } ?? s.latestTime() ?? Timestamp(milliseconds: 0)
+                let points = try Chart.budgetSampleTimes(at: end, windowDays: objective.windowDays).map { at throws(BreakerError) in
+                    try s.objectiveStatus(tenant: t, objective: objective, at: at)
+                }
+                try writeText(Chart.budgetSVG(tenant: t.rawValue, points: points), to: chart)
+            }
         }
     }
 }
