@@ -256,3 +256,25 @@ import Testing
         #expect(blockedSomewhere, "the traces block turns, so the comparison means something")
     }
 }
+
+/// The worked example of `reports/slo.md` is what `breakerctl` prints: the trace of
+/// `reports/whatif.md` under the objective shown.
+@Suite(.temporaryDirectory) struct ObjectiveDocumentTests {
+    @Test func theWorkedExampleIsWhatBreakerctlPrints() async throws {
+        let blocks = { (file: String) throws -> [String] in
+            try String(contentsOf: CLI.packageRoot.appendingPathComponent(file), encoding: .utf8)
+                .components(separatedBy: "```\n").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        }
+        let trace = try blocks("reports/whatif.md")[0]
+        let doc = try blocks("reports/slo.md")
+        try #require(doc.count == 4)
+        let dir = scratchDirectory
+        try trace.write(toFile: dir + "/trace.jsonl", atomically: true, encoding: .utf8)
+        try doc[0].write(toFile: dir + "/objective.json", atomically: true, encoding: .utf8)
+        let db = dir + "/o.sqlite"
+        #expect(try await CLI.run(["simulate", dir + "/trace.jsonl", "--config", dir + "/objective.json", "--db", db]).status == 0)
+        #expect(try await CLI.run(["slo", "--all", "--at", "2026-11-28T10:20:00Z", "--db", db]).text == doc[1])
+        #expect(try await CLI.run(["alerts", "--at", "2026-11-28T10:20:00Z", "--format", "json", "--db", db]).text == doc[2])
+        #expect(try await CLI.run(["slo", "--all", "--db", db]).text == doc[3])
+    }
+}
