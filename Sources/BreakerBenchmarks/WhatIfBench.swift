@@ -59,7 +59,9 @@ struct WhatIfBench: AsyncParsableCommand {
             // The runs measured something: the recorded rejections were replayed, and the sweep's
             // first candidate is the single run.
             guard one[0].total.callsRejectedRecorded > 0, five.count == 5, five[0].total == one[0].total else {
-                throw BreakerError(.storeCorrupt, "the what-if runs disagree or replayed no rejection; the benchmark is invalid (\(one[0].total), \(five.map(\.total)))")
+                throw BreakerError(
+                    .storeCorrupt,
+                    "the what-if runs disagree or replayed no rejection; the benchmark is invalid (\(one[0].total), \(five.map(\.total)))")
             }
             let ms = { (d: Duration) in LogBench.seconds(d) * 1000 }
             printError(

@@ -14,7 +14,9 @@ public struct Alert: Sendable, Hashable, Encodable {
     public var rule: String? = nil
     public var burnRates: [(window: String, burn: Double)] = []
 
-    public init(alert: String, tenant: String?, tool: String?, detail: String, rule: String? = nil, burnRates: [(window: String, burn: Double)] = []) {
+    public init(
+        alert: String, tenant: String?, tool: String?, detail: String, rule: String? = nil, burnRates: [(window: String, burn: Double)] = []
+    ) {
         self.alert = alert
         self.tenant = tenant
         self.tool = tool

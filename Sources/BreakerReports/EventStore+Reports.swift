@@ -62,7 +62,8 @@ extension EventStore {
         }
         let objectives = try objectiveStatuses(tenant: nil, configuration: machine.configuration, at: at)
         return AlertInputs(
-            at: at, configuration: machine.configuration, states: states, notClosedSince: tracker.since, calls: calls, objectives: objectives)
+            at: at, configuration: machine.configuration, states: states, notClosedSince: tracker.since, calls: calls,
+            objectives: objectives)
     }
 }
 
@@ -78,7 +79,8 @@ extension EventStore {
     ) throws(BreakerError) -> [WhatIfResult] {
         guard try callRecordCount() > 0 else {
             throw BreakerError(
-                .invalidArgument, "the store \(path) has no call records: there is nothing to replay (record some traffic first, in shadow mode if need be)")
+                .invalidArgument,
+                "the store \(path) has no call records: there is nothing to replay (record some traffic first, in shadow mode if need be)")
         }
         let maxLatencyUs = try maxCallLatencyUs()
         var replay = WhatIfReplay(

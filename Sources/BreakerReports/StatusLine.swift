@@ -44,7 +44,8 @@ package struct StatusLine: Encodable, Sendable {
 
     package var cells: [String] {
         [
-            key.tenant.rawValue, key.tool.rawValue, status.state.name + (enforce ? "" : " (shadow)"), String(status.generation), openedAt?.iso8601 ?? "-",
+            key.tenant.rawValue, key.tool.rawValue, status.state.name + (enforce ? "" : " (shadow)"), String(status.generation),
+            openedAt?.iso8601 ?? "-",
             "\(status.currentOpenTimeoutMs) ms", String(status.windowCalls), String(status.windowFailures),
         ]
     }

@@ -16,7 +16,9 @@ extension BreakerServer {
     /// ``ServeOptions/maxReportRows`` rows (tenants × hours); streamed otherwise.
     func report(_ request: Request, json: Bool) async throws -> Response {
         let query = try Query(request, allowed: ["tenant", "all", "from", "to", "shadow"])
-        if let shadow = query["shadow"], shadow != "1" { throw APIError.badRequest("shadow must be 1 (add what keys in shadow would have blocked)") }
+        if let shadow = query["shadow"], shadow != "1" {
+            throw APIError.badRequest("shadow must be 1 (add what keys in shadow would have blocked)")
+        }
         let tenant: TenantID? = try query.name("tenant")
         if let all = query["all"], all != "1" { throw APIError.badRequest("all must be 1 (every tenant)") }
         let all = query["all"] != nil
@@ -325,7 +327,8 @@ extension BreakerServer {
         }
         try await owner.breaker.flush()
         let statuses = try reader.objectiveStatuses(tenant: tenant, configuration: configuration, at: nil)
-        return HTTPAnswer.jsonText("[" + statuses.map { try! JSONText.encode(ObjectiveStatus.JSONRow($0)) }.joined(separator: ",\n") + "]\n")
+        return HTTPAnswer.jsonText(
+            "[" + statuses.map { try! JSONText.encode(ObjectiveStatus.JSONRow($0)) }.joined(separator: ",\n") + "]\n")
     }
 
     /// The error-budget series of a scrape (SPEC §16): per tenant with an objective,
@@ -337,12 +340,14 @@ extension BreakerServer {
         else { return [] }
         var text = "# TYPE agent_tenant_slo_budget_remaining gauge\n"
         for s in statuses {
-            text += "agent_tenant_slo_budget_remaining{\(MetricsRegistry.render([("tenant_id", s.tenant.rawValue)]))} \(MetricsRegistry.text(s.budgetRemaining))\n"
+            text +=
+                "agent_tenant_slo_budget_remaining{\(MetricsRegistry.render([("tenant_id", s.tenant.rawValue)]))} \(MetricsRegistry.text(s.budgetRemaining))\n"
         }
         text += "# TYPE agent_tenant_slo_burn_rate gauge\n"
         for s in statuses {
             for w in ObjectiveStatus.BurnWindow.allCases {
-                text += "agent_tenant_slo_burn_rate{\(MetricsRegistry.render([("tenant_id", s.tenant.rawValue), ("window", w.label)]))} \(MetricsRegistry.text(s.burn(w)))\n"
+                text +=
+                    "agent_tenant_slo_burn_rate{\(MetricsRegistry.render([("tenant_id", s.tenant.rawValue), ("window", w.label)]))} \(MetricsRegistry.text(s.burn(w)))\n"
             }
         }
         return Array(text.utf8)

@@ -144,7 +144,8 @@ struct RowEncoder {
                 var turnID: Int64? = nil
                 if let turn = f.turn {
                     turnID = try self.turn(
-                        TurnKey(tenant: tenantID, name: turn.bytes), hour: hour, at: ts, flags: TurnFlags(f.result, shadow: f.shadow != nil), insert: insertTurn, db)
+                        TurnKey(tenant: tenantID, name: turn.bytes), hour: hour, at: ts,
+                        flags: TurnFlags(f.result, shadow: f.shadow != nil), insert: insertTurn, db)
                 }
                 sqlite3_reset(call)
                 sqlite3_bind_int64(call, 1, seq)

@@ -29,7 +29,10 @@ import Testing
         #expect(s.burn(.fiveMinutes) == 0 && s.burn(.threeDays) == 0, "a window with no bad turn, or no turn, burns 0")
         // 30 days × 24 h × 0.6 ÷ 20 = 21.6 h.
         #expect(abs(s.timeToExhaustionHours! - 21.6) < 1e-9)
-        #expect(s.fields == ["acme", "99.5000", "30", "1000", "2", "0.6000", "0.0000", "0.0000", "20.0000", "0.0000", "0.0000", "21.6000", "ok"])
+        #expect(
+            s.fields == [
+                "acme", "99.5000", "30", "1000", "2", "0.6000", "0.0000", "0.0000", "20.0000", "0.0000", "0.0000", "21.6000", "ok",
+            ])
         let overspent = Self.status(turns: 1000, bad: 15, [.oneHour: (100, 10)])
         #expect(abs(overspent.budgetRemaining - -2) < 1e-9, "15 bad of a budget of 5: −2")
         #expect(overspent.timeToExhaustionHours == 0, "an overspent budget is exhausted now")
@@ -101,7 +104,8 @@ import Testing
         ]
         let lines = turns.enumerated().map { i, t in
             let error = t.1 == "error" ? ", \"error\": \"Unavailable\"" : ""
-            return #"{"at": "\#(day)\#(t.0)Z", "tenant": "acme", "tool": "search", "turn": "t\#(i)", "latency_ms": 0, "result": "\#(t.1)"\#(error)}"#
+            return
+                #"{"at": "\#(day)\#(t.0)Z", "tenant": "acme", "tool": "search", "turn": "t\#(i)", "latency_ms": 0, "result": "\#(t.1)"\#(error)}"#
         }
         let dir = scratchDirectory
         try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/t.jsonl", atomically: true, encoding: .utf8)
@@ -143,9 +147,10 @@ import Testing
         #expect(r.status == 2, "\(r.stderr)")
         let alerts = try JSONSerialization.jsonObject(with: r.stdout) as? [Object] ?? []
         let slo = alerts.filter { ($0["alert"] as? String)?.hasPrefix("slo_") == true }
-        #expect(slo.map { "\($0["alert"]!) \($0["tenant"]!) \($0["rule"]!)" } == [
-            "slo_page acme 1h>=14.4 and 5m>=14.4", "slo_page acme 6h>=6 and 30m>=6", "slo_ticket acme 3d>=1 and 6h>=1",
-        ])
+        #expect(
+            slo.map { "\($0["alert"]!) \($0["tenant"]!) \($0["rule"]!)" } == [
+                "slo_page acme 1h>=14.4 and 5m>=14.4", "slo_page acme 6h>=6 and 30m>=6", "slo_ticket acme 3d>=1 and 6h>=1",
+            ])
         #expect(slo.first?["burn_rates"] as? [String: Double] == ["1h": 50, "5m": 50])
         let quiet = try await CLI.run(["alerts", "--db", db, "--at", "2026-11-27T00:00:00Z", "--format", "json"])
         #expect(quiet.status == 0 && quiet.text.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(quiet.text)")
@@ -216,11 +221,13 @@ import Testing
             case .hang, .unknown: result = #""result": "hang""#
             }
             let latency = c.latencyMs.map { #", "latency_ms": \#($0)"# } ?? ""
-            return #"{"at": \#(c.at.milliseconds), "tenant": "\#(c.tenant.rawValue)", "tool": "\#(c.tool.rawValue)", "turn": "\#(c.turn.rawValue)", \#(result)\#(latency)}"#
+            return
+                #"{"at": \#(c.at.milliseconds), "tenant": "\#(c.tenant.rawValue)", "tool": "\#(c.tool.rawValue)", "turn": "\#(c.turn.rawValue)", \#(result)\#(latency)}"#
         }.joined(separator: "\n")
         try (text + "\n").write(toFile: dir + "/t.jsonl", atomically: true, encoding: .utf8)
         let objective = 95.0
-        try #"{"defaults": {"failureThreshold": 3}, "slo": {"objective": 95, "windowDays": 1, "minTurns": 1}, "tenants": {"tenant-1": {"slo": {"objective": 95, "windowDays": 1, "bad": "degraded", "minTurns": 1}}}}"#
+        try
+            #"{"defaults": {"failureThreshold": 3}, "slo": {"objective": 95, "windowDays": 1, "minTurns": 1}, "tenants": {"tenant-1": {"slo": {"objective": 95, "windowDays": 1, "bad": "degraded", "minTurns": 1}}}}"#
             .write(toFile: dir + "/c.json", atomically: true, encoding: .utf8)
         let db = dir + "/s.sqlite"
         let sim = try await CLI.run(["simulate", dir + "/t.jsonl", "--config", dir + "/c.json", "--db", db])
@@ -248,7 +255,9 @@ import Testing
                 let (n, bad) = counts(86_400_000)
                 blockedSomewhere = blockedSomewhere || (!degraded && bad > 0)
                 #expect(row["turns"] as? Int == n && row["bad_turns"] as? Int == bad, "\(tenant) at \(at)")
-                for (label, w) in [("5m", 300_000), ("30m", 1_800_000), ("1h", 3_600_000), ("6h", 21_600_000), ("3d", 259_200_000)] as [(String, Int64)] {
+                for (label, w) in [("5m", 300_000), ("30m", 1_800_000), ("1h", 3_600_000), ("6h", 21_600_000), ("3d", 259_200_000)]
+                    as [(String, Int64)]
+                {
                     #expect(row["burn_" + label] as? Double == round4(burn(w)), "\(tenant) at \(at): burn_\(label)")
                 }
             }

@@ -46,7 +46,10 @@ import Testing
                 lines.append((ts, i, line))
             case "fleet":
                 lines.append(
-                    (ts, i, ["at": ts, "op": "fleet", "tenant": r["tenant"]!, "tool": r["tool"]!, "votes": r["votes"]!, "nodes": r["nodes"]!]))
+                    (
+                        ts, i,
+                        ["at": ts, "op": "fleet", "tenant": r["tenant"]!, "tool": r["tool"]!, "votes": r["votes"]!, "nodes": r["nodes"]!]
+                    ))
             default:
                 continue
             }
@@ -197,7 +200,8 @@ import Testing
 
     static func call(_ s: Int, _ turn: String, _ result: String, latencyMs: Int = 100) -> String {
         let error = result == "error" ? ", \"error\": \"Unavailable\"" : ""
-        return #"{"at": \#(1_795_860_000_000 + s * 1000), "tenant": "acme", "tool": "search", "turn": "\#(turn)", "latency_ms": \#(latencyMs), "result": "\#(result)"\#(error)}"#
+        return
+            #"{"at": \#(1_795_860_000_000 + s * 1000), "tenant": "acme", "tool": "search", "turn": "\#(turn)", "latency_ms": \#(latencyMs), "result": "\#(result)"\#(error)}"#
     }
 
     @Test func aRecordedRejectionTheCandidateAdmitsIsUnknownAndNeverInTheWindow() async throws {
@@ -206,7 +210,9 @@ import Testing
         // failures (if they were, the sixth would open the key).
         let lines = (0..<5).map { Self.call($0, "t\($0)", "error") } + (10..<13).map { Self.call($0, "r\($0)", "ok") }
         let db = try await store(lines, config: #"{"defaults": {"failureThreshold": 5, "openTimeoutMs": 60000}}"#)
-        let rows = try await Self.whatIf(["--db", db, "--config", try candidate(#"{"defaults": {"failureThreshold": 6, "openTimeoutMs": 60000}}"#)])
+        let rows = try await Self.whatIf([
+            "--db", db, "--config", try candidate(#"{"defaults": {"failureThreshold": 6, "openTimeoutMs": 60000}}"#),
+        ])
         let row = try #require(rows["acme|search"])
         let got = WhatIfTests.columns.map { row[$0] as? Int }
         #expect(got == [1, 0, 3, 0, 3, 0, 0, 0, 0, 3])
@@ -217,12 +223,15 @@ import Testing
         // Recorded with one probe at a time: the probe at 20 s runs 5 s, the calls at 21 s and 22 s
         // are rejected (probe in flight). With two at a time, 21 s is admitted as a probe of
         // unknown outcome and ends at once, so 22 s finds a free slot and is admitted too.
-        let lines = (0..<5).map { Self.call($0, "t\($0)", "error") } + [
-            Self.call(20, "p", "ok", latencyMs: 5000), Self.call(21, "u", "ok"), Self.call(22, "v", "ok"),
-        ]
+        let lines =
+            (0..<5).map { Self.call($0, "t\($0)", "error") } + [
+                Self.call(20, "p", "ok", latencyMs: 5000), Self.call(21, "u", "ok"), Self.call(22, "v", "ok"),
+            ]
         let settings = #""failureThreshold": 5, "openTimeoutMs": 10000, "successThreshold": 1, "callTimeoutMs": 30000"#
         let db = try await store(lines, config: #"{"defaults": {\#(settings), "halfOpenMaxInFlight": 1}}"#)
-        let rows = try await Self.whatIf(["--db", db, "--config", try candidate(#"{"defaults": {\#(settings), "halfOpenMaxInFlight": 2}}"#)])
+        let rows = try await Self.whatIf([
+            "--db", db, "--config", try candidate(#"{"defaults": {\#(settings), "halfOpenMaxInFlight": 2}}"#),
+        ])
         let row = try #require(rows["acme|search"])
         #expect(WhatIfTests.columns.map { row[$0] as? Int } == [1, 1, 2, 0, 2, 0, 0, 0, 0, 2])
     }
@@ -235,7 +244,9 @@ import Testing
             Self.call(4, "d", "ok"),
         ]
         let db = try await store(lines, config: #"{"defaults": {"failureThreshold": 50, "openTimeoutMs": 60000}}"#)
-        let rows = try await Self.whatIf(["--db", db, "--config", try candidate(#"{"defaults": {"failureThreshold": 2, "openTimeoutMs": 60000}}"#)])
+        let rows = try await Self.whatIf([
+            "--db", db, "--config", try candidate(#"{"defaults": {"failureThreshold": 2, "openTimeoutMs": 60000}}"#),
+        ])
         let row = try #require(rows["acme|search"])
         // The key opens at 1.1 s (the second failure ends); c, d, d are rejected: turns c and d.
         #expect(WhatIfTests.columns.map { row[$0] as? Int } == [0, 1, 0, 3, 0, 2, 1, 2, 0, 0])
@@ -277,7 +288,9 @@ import Testing
         // Hour 10: search's open and three rejections; late is not blocked before 11:00.
         #expect(try await total(["--to", "2026-11-28T11:00:00Z"]) == [1, 0, 3, 0, 3, 0, 0, 0, 0, 3])
         let tenant = try await CLI.run(["whatif", "--db", db, "--config", candidate, "--tenant", "globex", "--format", "csv"])
-        #expect(tenant.status == 0 && tenant.text.hasSuffix("\r\n*,*,0,0,0,0,0,0,0,0,0,0\r\n"), "another tenant's calls count nothing: \(tenant.text)")
+        #expect(
+            tenant.status == 0 && tenant.text.hasSuffix("\r\n*,*,0,0,0,0,0,0,0,0,0,0\r\n"),
+            "another tenant's calls count nothing: \(tenant.text)")
     }
 
     static let columns = [
@@ -296,7 +309,8 @@ import Testing
         // 4.1 s: 1 failure and 3 successes. 50: the store's own behaviour.
         #expect(
             Array(lines2.dropFirst()) == [
-                "failureThreshold,2,0,1,0,7,0,7,4,3,0,0", "failureThreshold,5,0,1,0,4,0,4,1,3,0,0", "failureThreshold,50,0,0,0,0,0,0,0,0,0,0",
+                "failureThreshold,2,0,1,0,7,0,7,4,3,0,0", "failureThreshold,5,0,1,0,4,0,4,1,3,0,0",
+                "failureThreshold,50,0,0,0,0,0,0,0,0,0,0",
             ])
     }
 
@@ -306,7 +320,8 @@ import Testing
         let r = try await CLI.run(["whatif", "--db", db, "--config", try candidate("{}"), "--progress-every", "10"])
         #expect(r.status == 0)
         #expect(
-            r.stderr.split(separator: "\n").map(String.init) == [10, 20, 30].map { "whatif: \($0) records read (30 call records in the store)" },
+            r.stderr.split(separator: "\n").map(String.init)
+                == [10, 20, 30].map { "whatif: \($0) records read (30 call records in the store)" },
             "\(r.stderr)")
         #expect(!r.text.contains("records read"), "progress stays off standard output")
     }

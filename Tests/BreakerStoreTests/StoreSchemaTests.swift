@@ -49,7 +49,9 @@ import Testing
         // …and each turn's time (schema 11), read through windows of the error budget.
         let tenant = try TenantID("tenant-1")
         let start: Int64 = 1_795_852_800_000
-        let windows = [(start - 1, start + 7_200_000), (start + 1_234_567, start + 1_234_567 + 300_000), (start + 600_000, start + 5_000_000)]
+        let windows = [
+            (start - 1, start + 7_200_000), (start + 1_234_567, start + 1_234_567 + 300_000), (start + 600_000, start + 5_000_000),
+        ]
         let timed = try windows.map { try EventStore.openReader(path: path).turnCounts(tenant: tenant, after: $0.0, through: $0.1) }
         #expect(timed.allSatisfy { $0.turns > 0 })
         #expect(counted.map(\.tally.callsWouldBlock).reduce(0, +) > 0, "the workload makes shadow calls")

@@ -61,7 +61,9 @@ enum Chart {
 
     /// A self-contained page embedding every chart.
     static func index(tenants: [String], report: SLAReport, budget: (tenant: String, svg: String)? = nil) -> String {
-        var body = budget.map { "<section><h2>Error budget of \(escape($0.tenant)), the tenant that spent the most</h2>\($0.svg)</section><br>\n" } ?? ""
+        var body =
+            budget.map { "<section><h2>Error budget of \(escape($0.tenant)), the tenant that spent the most</h2>\($0.svg)</section><br>\n" }
+            ?? ""
         for t in tenants {
             let rows = report.rows.filter { $0.tenant.rawValue.hasSameBytes(as: t) }
             body += "<section>\(svg(tenant: t, rows: rows))<p><a href=\"audit-\(escape(t)).csv\">audit</a></p></section>\n"
