@@ -28,6 +28,7 @@ import Testing
         #expect(keys.count == 4)
         let fields: Set<String> = [
             "tenant", "tool", "state", "generation", "opened_at", "open_timeout_ms", "probe_successes", "window_calls", "window_failures",
+            "enforce",
         ]
         for k in keys { #expect(Set(k.keys) == fields, "\(k.keys.sorted())") }
         let acme = try #require(keys.first { $0["tenant"] as? String == "acme" })
@@ -37,6 +38,7 @@ import Testing
         let globex = try #require(keys.first { $0["tenant"] as? String == "globex" })
         #expect(globex["state"] as? String == "open" && globex["opened_at"] as? String == "2026-11-28T10:20:04.000Z")
         #expect(globex["window_failures"] as? Int == 5 && globex["probe_successes"] as? Int == 0)
+        #expect(keys.allSatisfy { $0["enforce"] as? Bool == true }, "every key enforces under the defaults")
     }
 
     @Test func exportLinesHaveExactlyTheFieldsOfTheirKind() async throws {
