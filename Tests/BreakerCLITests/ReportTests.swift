@@ -164,7 +164,7 @@ import Testing
         }
         for i in 0..<30 { lines.append(callLine("2026-11-28T10:09:\(String(format: "%02d", i))Z", "a", "web_search", "t\(i)")) }
         let (_, db) = try await store(lines, config: #"{"defaults": {"failureThreshold": 1, "openTimeoutMs": 3600000}}"#)
-        let r = try await CLI.run(["alerts", "--db", db])
+        let r = try await CLI.run(["alerts", "--at", "end", "--db", db])
         #expect(r.status == 2)
         #expect(r.text.contains("global_outage") && r.text.contains("open_too_long") && r.text.contains("blocked_rate"))
         let quiet = try await CLI.run([
