@@ -90,3 +90,32 @@ import Testing
         #expect(r.stderr.contains(mentions), "\(r.stderr)")
     }
 }
+
+/// An operator action without `--actor` is recorded as the operating-system user who ran it.
+@Suite(.temporaryDirectory) struct OperatorActorTests {
+    @Test func anActionWithoutActorNamesTheUserBehindSudoElseUser() async throws {
+        let dir = scratchDirectory
+        let db = dir + "/s.sqlite"
+        #expect(
+            try await CLI.run(["simulate", try writeTrace(dir, [callLine("2026-11-28T10:00:00Z", "acme", "search", "t")]), "--db", db])
+                .status == 0)
+        let sudo = try await CLI.run(
+            ["force-open", "--tool", "search", "--reason", "vendor down", "--db", db], environment: ["SUDO_USER": "alice", "USER": "root"])
+        #expect(sudo.status == 0, "\(sudo.stderr)")
+        let plain = try await CLI.run(
+            ["release", "--tool", "search", "--reason", "vendor back", "--db", db], environment: ["SUDO_USER": "", "USER": "bob"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        try "{}".write(toFile: dir + "/c.json", atomically: true, encoding: .utf8)
+        let configured = try await CLI.run(
+            ["configure", "--config", dir + "/c.json", "--reason", "defaults", "--db", db],
+            environment: ["SUDO_USER": "carol", "USER": "root"])
+        #expect(configured.status == 0, "\(configured.stderr)")
+        let actors = try CLI.process(["export", "--db", db]).text.split(separator: "\n").compactMap { line -> String? in
+            guard let r = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                ["operator", "config"].contains(r["kind"] as? String)
+            else { return nil }
+            return "\(r["kind"]!) \(r["actor"]!)"
+        }
+        #expect(actors == ["operator alice", "operator bob", "config carol"], "\(actors)")
+    }
+}

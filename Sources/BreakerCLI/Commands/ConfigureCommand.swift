@@ -37,7 +37,7 @@ struct ConfigureCommand: AsyncParsableCommand {
     var config: String
     @Option(help: ArgumentHelp("Why (recorded in the log and the audit).", valueName: "text"))
     var reason: String
-    @Option(help: ArgumentHelp("Who (default: $USER).", valueName: "name"))
+    @Option(help: ArgumentHelp("Who (default: the operating-system user, $SUDO_USER else $USER).", valueName: "name"))
     var actor: String?
     @OptionGroup var waiting: WaitOption
     @OptionGroup var store: StoreOptions
@@ -46,7 +46,7 @@ struct ConfigureCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let configuration = try loadConfiguration(config)
-            let actorName = actor ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"
+            let actorName = actor ?? operatingSystemUser()
             if let current = try? EventStore.openReader(path: store.path).configurationInForce() {
                 let changes = configuration.changes(from: current)
                 printError(changes.isEmpty ? "the configuration is the one in force; the change is recorded anyway" : "changes:")

@@ -10,10 +10,21 @@ struct OperatorOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Why (recorded in the log and the audit).", valueName: "text"))
     var reason: String
 
-    @Option(help: ArgumentHelp("Who (default: $USER).", valueName: "name"))
+    @Option(help: ArgumentHelp("Who (default: the operating-system user, $SUDO_USER else $USER).", valueName: "name"))
     var actor: String?
 
-    var actorName: String { actor ?? ProcessInfo.processInfo.environment["USER"] ?? "operator" }
+    var actorName: String { actor ?? operatingSystemUser() }
+}
+
+/// Who runs this command, as the audit should name them: the user behind `sudo` (`$SUDO_USER`),
+/// else `$USER`, else the account of the process's user id.
+func operatingSystemUser() -> String {
+    let env = ProcessInfo.processInfo.environment
+    for name in ["SUDO_USER", "USER"] {
+        if let user = env[name], !user.isEmpty { return user }
+    }
+    if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+    return "uid \(getuid())"
 }
 
 /// How long an operator command waits for a running owner to apply its action.
