@@ -1,4 +1,5 @@
 public import BreakerCore
+import BreakerRuntime
 public import BreakerStore
 
 // The one file of BreakerReports that reads: it asks the store for the records and counters a
@@ -7,9 +8,17 @@ public import BreakerStore
 
 extension EventStore {
     /// The SLA report (SPEC §9) of `tenant`, or of every tenant, over [`from`, `to`).
-    public func slaReport(tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil) throws(BreakerError) -> SLAReport {
-        SLAReport(
-            counts: try hourlyCounts(tenant: tenant), transitions: try transitions(tenant: tenant), tenant: tenant, from: from, to: to)
+    /// - Parameter now: open time stops here; default: the later of the wall clock and the log's
+    ///   last record, so that a live report never counts time that has not happened.
+    public func slaReport(
+        tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil, now: Timestamp? = nil
+    ) throws(BreakerError) -> SLAReport {
+        let latest = try latestTime()
+        let wall = SystemWallClock().now
+        let now = now ?? latest.map { max($0, wall) } ?? wall
+        return SLAReport(
+            counts: try hourlyCounts(tenant: tenant), transitions: try transitions(tenant: tenant), tenant: tenant, from: from, to: to,
+            now: now)
     }
 
     /// The audit timeline (SPEC §9) of `tenant`, optionally of one tool and a time range.

@@ -106,8 +106,11 @@ public struct SLAReport: Sendable {
     ///   - tenant: one tenant, or `nil` for every tenant that has counts or transitions.
     ///   - from: first hour (inclusive); default: the hour of the tenant's first call or transition record.
     ///   - to: end hour (exclusive); default: the end of the hour of the tenant's last record.
+    ///   - now: a key still out of CLOSED counts open time up to the report's end or to `now`,
+    ///     whichever is earlier (SPEC §9: never time that has not happened); `nil`: the report's end.
     public init(
-        counts: [HourlyCounts], transitions: [TransitionRecord], tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil
+        counts: [HourlyCounts], transitions: [TransitionRecord], tenant: TenantID?, from: Timestamp? = nil, to: Timestamp? = nil,
+        now: Timestamp? = nil
     ) {
         let tenants = tenant.map { [$0] } ?? Set(counts.map(\.tenant)).union(transitions.map(\.tenant)).sorted()
         var countsByTenant: [TenantID: [Int64: HourlyTally]] = [:]
@@ -129,7 +132,9 @@ public struct SLAReport: Sendable {
             }
             var tracker = NotClosedTracker()
             for t in ts { tracker.fold(t) }
-            let part = TenantPart(tenant: name, start: start, end: end, byHour: byHour, notClosed: tracker.intervals(endingAt: end))
+            let part = TenantPart(
+                tenant: name, start: start, end: end, byHour: byHour,
+                notClosed: tracker.intervals(endingAt: min(end, now?.milliseconds ?? end)))
             rowCount += part.hours
             parts.append(part)
         }

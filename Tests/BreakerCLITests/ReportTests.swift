@@ -211,3 +211,23 @@ import Testing
         #expect(try await CLI.run(["verify", "--db", dir + "/out/demo.sqlite"]).status == 0)
     }
 }
+
+/// SPEC §9: a key still out of CLOSED counts open time up to the report's end or to now,
+/// whichever is earlier — never time that has not happened yet.
+@Suite(.temporaryDirectory) struct OpenTimeTests {
+    @Test func openTimeOfALiveStoreStopsAtNowNotAtTheEndOfTheHour() async throws {
+        let dir = scratchDirectory
+        // A key that opened two seconds ago (the trace is written in wall-clock time) and stays open.
+        let opened = Int64(Date().timeIntervalSince1970 * 1000) - 2_000
+        let lines = (0..<5).map { i in
+            #"{"at": \#(opened - 5 + Int64(i)), "tenant": "acme", "tool": "search", "turn": "t\#(i)", "latency_ms": 0, "result": "error"}"#
+        }
+        let db = dir + "/s.sqlite"
+        #expect(try await CLI.run(["simulate", try writeTrace(dir, lines), "--db", db]).status == 0)
+        let report = try await CLI.run(["report", "--tenant", "acme", "--format", "json", "--db", db])
+        let rows = try JSONSerialization.jsonObject(with: report.stdout) as? [[String: Any]] ?? []
+        let openSeconds = rows.compactMap { $0["open_seconds"] as? Double }.reduce(0, +)
+        let elapsed = Double(Int64(Date().timeIntervalSince1970 * 1000) - opened) / 1000
+        #expect(openSeconds > 0 && openSeconds <= elapsed + 0.01, "open \(openSeconds) s, but only \(elapsed) s have passed")
+    }
+}
