@@ -103,3 +103,45 @@ extension EventStore {
         return replay.finish()
     }
 }
+
+extension EventStore {
+    /// Checks that the log names `tenant` — a key of it, an operator action or a fleet record —
+    /// so that a mistyped name is an error rather than an empty report.
+    /// - Throws: ``BreakerError/Code/invalidArgument`` naming the closest names the log has.
+    public func requireKnownTenant(_ tenant: TenantID) throws(BreakerError) {
+        let names = try tenantNamesInLog()
+        guard !names.contains(where: { $0.utf8.elementsEqual(tenant.rawValue.utf8) }) else { return }
+        let closest = Self.closest(to: tenant.rawValue, among: names)
+        let hint = closest.isEmpty ? "the store has no tenant yet" : "closest: " + closest.joined(separator: ", ")
+        throw BreakerError(
+            .invalidArgument, "tenant \(String(reflecting: tenant.rawValue)) is not in \(path) (\(hint))",
+            context: ["tenant": tenant.rawValue])
+    }
+
+    /// Up to three of `names`, nearest to `name` by edit distance (ties by name).
+    static func closest(to name: String, among names: [String]) -> [String] {
+        let scored = names.map { (name: $0, distance: editDistance(name, $0)) }
+        let sorted = scored.sorted { a, b in a.distance == b.distance ? a.name < b.name : a.distance < b.distance }
+        return sorted.prefix(3).map(\.name)
+    }
+
+    /// Levenshtein distance between two names, case folded.
+    static func editDistance(_ x: String, _ y: String) -> Int {
+        let a = Array(x.lowercased().unicodeScalars)
+        let b = Array(y.lowercased().unicodeScalars)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var row = Array(0...b.count)
+        for i in 1...a.count {
+            var diagonal = row[0]
+            row[0] = i
+            for j in 1...b.count {
+                let above = row[j]
+                let substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)
+                row[j] = Swift.min(above + 1, row[j - 1] + 1, substitution)
+                diagonal = above
+            }
+        }
+        return row[b.count]
+    }
+}

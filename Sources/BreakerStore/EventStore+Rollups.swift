@@ -34,6 +34,19 @@ extension EventStore {
         }
     }
 
+    /// Every tenant the log names: with a key, in an operator action or in a fleet record.
+    public func tenantNamesInLog() throws(BreakerError) -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT n.name FROM keys k JOIN names n ON n.id = k.tenant_id
+                    UNION SELECT tenant FROM operator_actions WHERE tenant IS NOT NULL
+                    UNION SELECT tenant FROM fleet_records
+                    """)
+        }
+    }
+
     /// The transitions of `tenant` (or all), in log order.
     public func transitions(tenant: TenantID?) throws(BreakerError) -> [TransitionRecord] {
         var out: [TransitionRecord] = []

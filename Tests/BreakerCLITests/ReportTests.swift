@@ -231,3 +231,23 @@ import Testing
         #expect(openSeconds > 0 && openSeconds <= elapsed + 0.01, "open \(openSeconds) s, but only \(elapsed) s have passed")
     }
 }
+
+/// A tenant the store has never seen is an error naming the closest names, not an empty report.
+@Suite(.temporaryDirectory) struct UnknownTenantTests {
+    @Test func aMistypedTenantNamesTheClosestKnownOnesAndExitsOne() async throws {
+        let dir = scratchDirectory
+        let lines =
+            ["acme", "acme-eu", "globex", "initech"].map { callLine("2026-11-28T10:00:00Z", $0, "search", "t") }
+            + [#"{"at": "2026-11-28T10:01:00Z", "op": "reset", "tool": "search", "tenant": "umbrella", "actor": "a", "reason": "r"}"#]
+        let db = dir + "/s.sqlite"
+        #expect(try await CLI.run(["simulate", try writeTrace(dir, lines), "--db", db]).status == 0)
+        let r = try await CLI.run(["report", "--tenant", "acem", "--db", db])
+        #expect(r.status == 1 && r.text.isEmpty, "\(r.text)")
+        #expect(r.stderr.contains("tenant \"acem\" is not in") && r.stderr.contains("closest: acme, acme-eu, globex"), "\(r.stderr)")
+        // Named only by an operator action: the store has seen it (its audit lists the action).
+        #expect(try await CLI.run(["report", "--tenant", "umbrella", "--db", db]).status == 0)
+        let audit = try await CLI.run(["audit", "--tenant", "umbrella", "--db", db])
+        #expect(audit.status == 0 && audit.text.contains("reset"), "\(audit.stderr)")
+        #expect(try await CLI.run(["report", "--tenant", "globex", "--db", db]).status == 0)
+    }
+}

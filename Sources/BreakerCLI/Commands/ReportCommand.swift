@@ -22,7 +22,8 @@ struct ReportCommand: AsyncParsableCommand {
             With --fleet: the nodes' hourly rollups summed (a turn is counted by each
             node that served a call of it; open_seconds in node-seconds). Standard
             error says how far each node's rollups reach: the report equals the sum
-            of the nodes' own reports for the hours before the earliest of them.
+            of the nodes' own reports for the hours before the earliest of them (a
+            key still open counts its open time up to its node's last rollup).
 
             Examples:
               breakerctl report --tenant acme --from 2026-11-28T00:00:00Z --to 2026-11-29T00:00:00Z > acme.csv
@@ -81,6 +82,7 @@ struct ReportCommand: AsyncParsableCommand {
                 return
             }
             let s = try EventStore.openReader(path: store.path)
+            if let t = tenant.tenant { try s.requireKnownTenant(t) }
             var report = try s.slaReport(tenant: tenant.tenant, from: try range.fromHour, to: try range.toHour)
             report.shadowColumns = shadow
             if let first = report.rows.map(\.hourStart).min(), let last = report.rows.map(\.hourStart).max() {
