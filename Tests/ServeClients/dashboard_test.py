@@ -152,6 +152,11 @@ def main():
         would = wait_until(lambda: dict(attrs("#affected tbody tr", "data-tenant", "data-would-block")).get("umbrella") == "1", timeout=25)
         check(would, f"the affected-turns table says umbrella had 1 turn a shadow key would have blocked "
                      f"({attrs('#affected tbody tr', 'data-tenant', 'data-would-block')})")
+        # A name a spreadsheet would run as a formula, with a comma: the page shows it as it is.
+        odd = "=sum(a,b)"
+        client.run(odd, "docs", "odd-1", lambda: "ok")
+        named = wait_until(lambda: odd in [t for (t,) in attrs("#affected tbody tr", "data-tenant")], timeout=25)
+        check(named, f"the affected-turns table names {odd!r} as it is ({attrs('#affected tbody tr', 'data-tenant')})")
         if screenshot:
             time.sleep(0.5)
             driver.save_screenshot(screenshot)
