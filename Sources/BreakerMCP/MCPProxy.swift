@@ -46,6 +46,7 @@ public final class MCPProxy: Sendable {
     /// A `tools/call` forwarded to the server and not yet answered.
     struct InFlight {
         let id: JSONValue
+        let tool: ToolID
         let permit: ProxyPermit
         let deadline: ContinuousClock.Instant
     }

@@ -123,7 +123,7 @@ struct Relay {
             await checkList(force: true)
         case .admitted(let permit):
             inFlight[id.text] = MCPProxy.InFlight(
-                id: id, permit: permit, deadline: ContinuousClock.now.advanced(by: .milliseconds(permit.callTimeoutMs)))
+                id: id, tool: tool, permit: permit, deadline: ContinuousClock.now.advanced(by: .milliseconds(permit.callTimeoutMs)))
             server.write(line)
         case .unguarded(let reason):
             let now = ContinuousClock.now
@@ -192,11 +192,11 @@ struct Relay {
             openRequests.remove(key)
             timedOut.insert(key)
             if proxy.breaker.recordsTimeouts { await proxy.breaker.complete(call.permit, .timeout) }
-            let error: JSONValue = .object([
-                ("code", .integer(-32001)),
-                ("message", .string("tool call timed out after \(call.permit.callTimeoutMs) ms; the circuit breaker recorded a timeout")),
-            ])
-            client.write(JSONValue.object([("jsonrpc", .string("2.0")), ("id", call.id), ("error", error)]).text)
+            // SPEC §13: the same error result as a rejection, its signal saying tool_call_timeout,
+            // so that the model re-plans rather than the client raising.
+            let signal = DegradationSignal(tool: call.tool, reason: .timeout, retryAfterMs: 0, minimumOneSecond: false)
+            let content: JSONValue = .object([("type", .string("text")), ("text", .string(Self.text(of: signal)))])
+            client.write(Self.response(id: call.id, result: .object([("content", .array([content])), ("isError", .bool(true))])))
             let cancel: JSONValue = .object([
                 ("jsonrpc", .string("2.0")), ("method", .string("notifications/cancelled")),
                 ("params", .object([("requestId", call.id), ("reason", .string("timed out after \(call.permit.callTimeoutMs) ms"))])),

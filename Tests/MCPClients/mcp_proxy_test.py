@@ -138,15 +138,15 @@ async def drive(breakerctl, work, breaker_args, tenant="acme"):
             # A hanging tool times out at callTimeoutMs; the server is told to cancel.
             set_mode(state, "hang")
             started = time.monotonic()
-            try:
-                r = await session.call_tool("search", {"query": "hang"}, read_timeout_seconds=None)
-                timed_out = is_error(r)
-            except Exception as e:  # the proxy answers with a JSON-RPC error
-                timed_out = "timed out" in str(e)
+            # SPEC §13: an error result carrying the signal (tool_call_timeout), not a JSON-RPC
+            # error: the client returns it to the model instead of raising.
+            r = await session.call_tool("search", {"query": "hang"}, read_timeout_seconds=None)
             elapsed = time.monotonic() - started
+            signal = json.loads(text_of(r)) if is_error(r) else {}
             # Not before the call timeout (5 s); the upper bound only tells "answered" from "never"
             # on a busy machine.
-            check(timed_out and 4.9 < elapsed < 20, f"a hanging call is answered as a timeout at the call timeout ({elapsed:.2f} s)")
+            check(signal.get("reason") == "tool_call_timeout" and signal.get("status") == "tool_unavailable" and 4.9 < elapsed < 20,
+                  f"a hanging call is answered at the call timeout with the tool_call_timeout signal ({elapsed:.2f} s, {signal})")
             def marked():
                 return os.path.exists(marks) and "cancelled search hang" in open(marks).read()
             check(await eventually(marked), "the server got notifications/cancelled for it")
