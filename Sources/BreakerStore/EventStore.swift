@@ -135,7 +135,12 @@ public final class EventStore: Sendable {
         case .present(let size):
             try StoreFile.checkHeader(path, size: size)
         }
-        let configuration = try inspect(path: path)
+        guard let configuration = try inspect(path: path) else {
+            throw BreakerError(
+                .storeUnavailable,
+                "store \(path) is empty (its creation was interrupted); an owner (serve, load, simulate) creates it afresh",
+                context: ["path": path])
+        }
         do {
             var config = Configuration()
             config.readonly = true
@@ -148,15 +153,18 @@ public final class EventStore: Sendable {
     }
 
     /// Reads the identity, schema version and configuration of an existing store, read-only.
-    private static func inspect(path: String) throws(BreakerError) -> BreakerConfiguration {
+    /// - Returns: `nil` for a SQLite file with nothing in it: a store whose creation was
+    ///   interrupted (its first transaction never committed), which an owner creates afresh.
+    private static func inspect(path: String) throws(BreakerError) -> BreakerConfiguration? {
         do {
             var config = Configuration()
             config.readonly = true
             config.busyMode = .timeout(10)
             let queue = try DatabaseQueue(path: path, configuration: config)
-            return try queue.read { db throws -> BreakerConfiguration in
+            return try queue.read { db throws -> BreakerConfiguration? in
                 let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
                 let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                if appID == 0, version == 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 { return nil }
                 guard appID == applicationID else {
                     throw BreakerError(
                         .storeCorrupt, "\(path) is a SQLite database but not a TenantBreaker store; choose another --db path",

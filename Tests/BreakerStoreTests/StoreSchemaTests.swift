@@ -73,6 +73,25 @@ import Testing
         #expect(try windows.map { try EventStore.openReader(path: path).turnCounts(tenant: tenant, after: $0.0, through: $0.1) } == timed)
     }
 
+    /// An owner killed while it created its store leaves a SQLite file with nothing in it (the
+    /// first transaction never committed): the next owner creates the store in it.
+    @Test func aStoreWhoseCreationWasInterruptedIsCreatedAfresh() throws {
+        let path = scratchDirectory + "/s.sqlite"
+        let pool = try DatabasePool(path: path)
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "CREATE TABLE x(a); DROP TABLE x") }
+        try pool.close()
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0 > 0, "a file with a header")
+        do {
+            _ = try EventStore.openReader(path: path)
+            Issue.record("a reader opened an empty store")
+        } catch let e {
+            #expect(e.code == .storeUnavailable && e.message.contains("empty"), "\(e.message)")
+        }
+        _ = try EventStore.openOwner(path: path)
+        let store = try EventStore.openReader(path: path)
+        #expect(try store.verify().problems.isEmpty)
+    }
+
     @Test func theQueryPlansThatMatterUseTheirKeys() throws {
         let dir = scratchDirectory
         let store = try EventStore.openOwner(path: dir + "/s.sqlite")
