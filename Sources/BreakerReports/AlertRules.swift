@@ -12,29 +12,21 @@ public struct Alert: Sendable, Hashable, Encodable {
     public var detail: String
     /// For an SLO alert: the rule (`1h>=14.4 and 5m>=14.4`) and the two windows' burn rates.
     public var rule: String? = nil
-    public var burnRates: [(window: String, burn: Double)] = []
+    public var burnRates: [BurnRate] = []
 
-    public init(
-        alert: String, tenant: String?, tool: String?, detail: String, rule: String? = nil, burnRates: [(window: String, burn: Double)] = []
-    ) {
+    /// A window's burn rate, as an SLO alert names it.
+    public struct BurnRate: Sendable, Hashable {
+        public var window: String
+        public var burn: Double
+    }
+
+    public init(alert: String, tenant: String?, tool: String?, detail: String, rule: String? = nil, burnRates: [BurnRate] = []) {
         self.alert = alert
         self.tenant = tenant
         self.tool = tool
         self.detail = detail
         self.rule = rule
         self.burnRates = burnRates
-    }
-
-    public static func == (a: Alert, b: Alert) -> Bool {
-        a.alert == b.alert && a.tenant == b.tenant && a.tool == b.tool && a.detail == b.detail && a.rule == b.rule
-            && a.burnRates.map(\.window) == b.burnRates.map(\.window) && a.burnRates.map(\.burn) == b.burnRates.map(\.burn)
-    }
-
-    public func hash(into h: inout Hasher) {
-        h.combine(alert)
-        h.combine(tenant)
-        h.combine(tool)
-        h.combine(detail)
     }
 
     enum Keys: String, CodingKey {
@@ -59,7 +51,7 @@ public struct Alert: Sendable, Hashable, Encodable {
         guard let rule else { return }
         try c.encode(rule, forKey: .rule)
         var rates = c.nestedContainer(keyedBy: WindowKey.self, forKey: .burnRates)
-        for (w, b) in burnRates { try rates.encode(Decimal4(b), forKey: WindowKey(stringValue: w)) }
+        for r in burnRates { try rates.encode(Decimal4(r.burn), forKey: WindowKey(stringValue: r.window)) }
     }
 }
 
@@ -133,7 +125,10 @@ public struct AlertRules: Sendable {
                         detail:
                             "error budget burning at \(long)× over \(f.long.label) and \(short)× over \(f.short.label) (objective \(ObjectiveStatus.decimal4(status.objective.objective)) %, \(ObjectiveStatus.decimal4(status.budgetRemaining)) of the budget left)",
                         rule: "\(f.long.label)>=\(threshold) and \(f.short.label)>=\(threshold)",
-                        burnRates: [(f.long.label, f.longBurn), (f.short.label, f.shortBurn)]))
+                        burnRates: [
+                            Alert.BurnRate(window: f.long.label, burn: f.longBurn),
+                            Alert.BurnRate(window: f.short.label, burn: f.shortBurn),
+                        ]))
             }
         }
         return alerts

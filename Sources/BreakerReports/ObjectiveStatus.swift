@@ -57,23 +57,22 @@ public struct ObjectiveStatus: Sendable, Hashable {
     public var turns: Int64
     public var badTurns: Int64
     /// Per window: turns and bad turns over (at − w, at].
-    public var windows: [BurnWindow: (turns: Int64, bad: Int64)]
+    public var windows: [BurnWindow: Window]
 
-    public static func == (a: ObjectiveStatus, b: ObjectiveStatus) -> Bool {
-        a.tenant == b.tenant && a.at == b.at && a.objective == b.objective && a.turns == b.turns && a.badTurns == b.badTurns
-            && BurnWindow.allCases.allSatisfy { a.windows[$0]?.turns == b.windows[$0]?.turns && a.windows[$0]?.bad == b.windows[$0]?.bad }
-    }
+    /// A window's turns and bad turns.
+    public struct Window: Sendable, Hashable {
+        public var turns: Int64
+        public var bad: Int64
 
-    public func hash(into h: inout Hasher) {
-        h.combine(tenant)
-        h.combine(at)
-        h.combine(turns)
-        h.combine(badTurns)
+        public init(turns: Int64, bad: Int64) {
+            self.turns = turns
+            self.bad = bad
+        }
     }
 
     public init(
         tenant: TenantID, at: Timestamp, objective: ServiceLevelObjective, turns: Int64, badTurns: Int64,
-        windows: [BurnWindow: (turns: Int64, bad: Int64)]
+        windows: [BurnWindow: Window]
     ) {
         self.tenant = tenant
         self.at = at
@@ -195,10 +194,10 @@ extension EventStore {
         let now = at.milliseconds
         let bad = { (c: TurnCounts) in objective.bad == .blocked ? c.blocked : c.degraded }
         let whole = try turnCounts(tenant: tenant, after: now - Int64(objective.windowDays) * 86_400_000, through: now)
-        var windows: [ObjectiveStatus.BurnWindow: (turns: Int64, bad: Int64)] = [:]
+        var windows: [ObjectiveStatus.BurnWindow: ObjectiveStatus.Window] = [:]
         for w in ObjectiveStatus.BurnWindow.allCases {
             let c = try turnCounts(tenant: tenant, after: now - w.milliseconds, through: now)
-            windows[w] = (c.turns, bad(c))
+            windows[w] = ObjectiveStatus.Window(turns: c.turns, bad: bad(c))
         }
         return ObjectiveStatus(tenant: tenant, at: at, objective: objective, turns: whole.turns, badTurns: bad(whole), windows: windows)
     }

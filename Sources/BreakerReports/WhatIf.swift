@@ -89,7 +89,7 @@ public struct WhatIfReplay {
         switch event.event {
         case .call(let c):
             recorded.count(call: c.time, c.tenant, c.tool, turn: c.turn, rejected: c.result.kind == .rejected)
-            guard let turn = c.turn, let line = Self.replayed(c, turn: turn, seq: event.seq) else { return }
+            guard let turn = c.turn, let line = Self.replayed(c, turn: turn) else { return }
             // Calls end in log order; one admitted at t − latency is released once no later record
             // can be admitted before it.
             release(before: c.time.adding(milliseconds: -maxLatencyMs))
@@ -135,21 +135,18 @@ public struct WhatIfReplay {
             freeSlots.append(next.slot)
             for candidate in candidates {
                 let admission = candidate.run.feed(line)
-                guard case .call(let call) = line, let admission else { continue }
-                let key = BreakerKey(tenant: call.tenant, tool: call.tool)
-                if let tenant, key.tenant != tenant { continue }
-                switch admission {
-                case .rejected:
-                    guard range.contains(call.at.milliseconds) else { break }
-                    switch call.result {
-                    case .unknown: candidate.decisions[key, default: WhatIfFigures()].wouldRejectUnknown += 1
-                    case .ok: candidate.decisions[key, default: WhatIfFigures()].wouldRejectSucceeded += 1
-                    case .error, .hang: candidate.decisions[key, default: WhatIfFigures()].wouldRejectFailed += 1
-                    }
-                case .admitted, .untracked:
-                    if call.result == .unknown, range.contains(call.at.milliseconds) {
-                        candidate.decisions[key, default: WhatIfFigures()].admittedUnknown += 1
-                    }
+                // Most calls are admitted with a known outcome: nothing to count for them.
+                guard case .call(let call) = line, let admission, range.contains(call.at.milliseconds),
+                    tenant.map({ $0 == call.tenant }) ?? true
+                else { continue }
+                let key = { BreakerKey(tenant: call.tenant, tool: call.tool) }
+                switch (admission, call.result) {
+                case (.rejected, .unknown): candidate.decisions[key(), default: WhatIfFigures()].wouldRejectUnknown += 1
+                case (.rejected, .ok): candidate.decisions[key(), default: WhatIfFigures()].wouldRejectSucceeded += 1
+                case (.rejected, .error), (.rejected, .hang): candidate.decisions[key(), default: WhatIfFigures()].wouldRejectFailed += 1
+                case (.admitted, .unknown), (.untracked, .unknown):
+                    candidate.decisions[key(), default: WhatIfFigures()].admittedUnknown += 1
+                case (.admitted, _), (.untracked, _): break
                 }
             }
         }
@@ -157,7 +154,7 @@ public struct WhatIfReplay {
     }
 
     /// The replayed call of a call record, or `nil` for one left out (cancelled).
-    static func replayed(_ c: CallRecord, turn: TurnID, seq: Int64) -> Trace.Line? {
+    static func replayed(_ c: CallRecord, turn: TurnID) -> Trace.Line? {
         let result: Trace.Result
         switch c.result {
         case .success: result = .ok

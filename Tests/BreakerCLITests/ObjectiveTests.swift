@@ -16,7 +16,7 @@ import Testing
         ObjectiveStatus(
             tenant: try! TenantID("acme"), at: Timestamp(milliseconds: 0),
             objective: ServiceLevelObjective(objective: objective, windowDays: windowDays, minTurns: minTurns), turns: turns,
-            badTurns: bad, windows: windows.mapValues { (turns: $0.0, bad: $0.1) })
+            badTurns: bad, windows: windows.mapValues { ObjectiveStatus.Window(turns: $0.0, bad: $0.1) })
     }
 
     @Test func theBudgetBurnRatesAndTimeToExhaustionHaveTheirLiteralValues() {
