@@ -27,13 +27,26 @@ extension BreakerConfiguration {
         var fleet = FleetSettings()
         var slo: ServiceLevelObjective?
         var tenantSettings: [TenantID: TenantSettings] = [:]
+        var toolProfiles: [ToolID: ToolProfile] = [:]
         for (key, value) in members {
             switch key {
             case "defaults":
                 defaults = try Self.parseOverride(value, at: "defaults")
             case "tools":
                 for (tool, v) in try Self.object(value, at: "tools") {
-                    tools[try Self.name(tool, at: "tools")] = try Self.parseOverride(v, at: "tools.\(tool)")
+                    let id: ToolID = try Self.name(tool, at: "tools")
+                    // The tool's profile (SPEC §6) sits beside its settings.
+                    var profile = ToolProfile()
+                    var settings: [(key: String, value: JSONValue)] = []
+                    for (k, inner) in try Self.object(v, at: "tools.\(tool)") {
+                        switch k {
+                        case "sideEffects": profile.sideEffects = try Self.bool(inner, at: "tools.\(tool).sideEffects")
+                        case "healthCheck": profile.healthCheck = try Self.parseHealthCheck(inner, at: "tools.\(tool).healthCheck")
+                        default: settings.append((k, inner))
+                        }
+                    }
+                    tools[id] = try Self.parseOverride(.object(settings), at: "tools.\(tool)", profileKeys: true)
+                    if !profile.isEmpty { toolProfiles[id] = profile }
                 }
             case "tenants":
                 for (tenant, v) in try Self.object(value, at: "tenants") {
@@ -111,7 +124,46 @@ extension BreakerConfiguration {
         }
         try self.init(
             defaults: defaults, tools: tools, tenants: tenants, runtime: runtime, limits: limits, fleet: fleet, slo: slo,
-            tenantSettings: tenantSettings)
+            tenantSettings: tenantSettings, toolProfiles: toolProfiles)
+    }
+
+    /// A health check (SPEC §6): `{"url": "https://…", "method": "GET", "expectStatus": [200], "timeoutMs": 2000}`,
+    /// `url` required.
+    private static func parseHealthCheck(_ v: JSONValue, at path: String) throws(BreakerError) -> HTTPHealthCheckSpec {
+        var url: String?
+        var method = "GET"
+        var expectStatus: [Int]?
+        var timeoutMs: Int64?
+        for (key, value) in try object(v, at: path) {
+            let p = "\(path).\(key)"
+            switch key {
+            case "url", "method":
+                guard case .string(let text) = value else {
+                    throw BreakerError(
+                        .invalidConfiguration, "\(p) must be a string, not \(value.typeName) \(render(value))", context: ["key": p])
+                }
+                if key == "url" { url = text } else { method = text }
+            case "expectStatus":
+                guard case .array(let items) = value else {
+                    throw BreakerError(
+                        .invalidConfiguration, "\(p) must be an array of HTTP statuses, like [200], not \(value.typeName)",
+                        context: ["key": p])
+                }
+                var statuses: [Int] = []
+                for item in items { statuses.append(Int(clamping: try integer(item, at: p))) }
+                expectStatus = statuses
+            case "timeoutMs": timeoutMs = try integer(value, at: p)
+            default:
+                throw BreakerError(
+                    .invalidConfiguration, "unknown key \"\(p)\"; allowed: url, method, expectStatus, timeoutMs", context: ["key": p])
+            }
+        }
+        guard let url else {
+            throw BreakerError(
+                .invalidConfiguration, "\(path).url is missing: the http:// or https:// address to probe",
+                context: ["key": "\(path).url"])
+        }
+        return try HTTPHealthCheckSpec(url: url, method: method, expectStatus: expectStatus, timeoutMs: timeoutMs, at: path)
     }
 
     /// The setting names accepted in an override, in SPEC §2's order.
@@ -205,7 +257,9 @@ extension BreakerConfiguration {
         }
     }
 
-    private static func parseOverride(_ v: JSONValue, at path: String) throws(BreakerError) -> SettingsOverride {
+    private static func parseOverride(_ v: JSONValue, at path: String, profileKeys: Bool = false) throws(BreakerError)
+        -> SettingsOverride
+    {
         var o = SettingsOverride()
         for (key, value) in try object(v, at: path) {
             let p = "\(path).\(key)"
@@ -244,10 +298,16 @@ extension BreakerConfiguration {
                 let i = try integer(value, at: p)
                 guard i >= 1, i <= 1000 else { throw range(p, "\(i)", "an integer from 1 to 1000") }
                 o.fleetQuorum = Int(i)
-            default:
+            case "sideEffects", "healthCheck":
                 throw BreakerError(
                     .invalidConfiguration,
-                    "unknown setting \"\(p)\"; allowed: \(settingNames.joined(separator: ", "))",
+                    "\(p): \(key) belongs to the tool as a whole; set it under \"tools\", like \"tools\": {\"web_search\": {\"\(key)\": …}}",
+                    context: ["key": p])
+            default:
+                let allowed = settingNames + (profileKeys ? ["sideEffects", "healthCheck"] : [])
+                throw BreakerError(
+                    .invalidConfiguration,
+                    "unknown setting \"\(p)\"; allowed: \(allowed.joined(separator: ", "))",
                     context: ["key": p])
             }
         }
@@ -298,9 +358,19 @@ extension BreakerConfiguration: Encodable {
         var d = root.nestedContainer(keyedBy: Key.self, forKey: Key("defaults"))
         try encode(defaults, &d)
         var t = root.nestedContainer(keyedBy: Key.self, forKey: Key("tools"))
-        for tool in tools.keys.sorted() {
+        for tool in Set(tools.keys).union(toolProfiles.keys).sorted() {
             var c = t.nestedContainer(keyedBy: Key.self, forKey: Key(tool.rawValue))
-            try encode(tools[tool]!, &c)
+            try encode(tools[tool] ?? SettingsOverride(), &c)
+            if let profile = toolProfiles[tool] {
+                if profile.sideEffects { try c.encode(true, forKey: Key("sideEffects")) }
+                if let check = profile.healthCheck {
+                    var h = c.nestedContainer(keyedBy: Key.self, forKey: Key("healthCheck"))
+                    try h.encode(check.url, forKey: Key("url"))
+                    try h.encode(check.method, forKey: Key("method"))
+                    if let statuses = check.expectStatus { try h.encode(statuses, forKey: Key("expectStatus")) }
+                    if let ms = check.timeoutMs { try h.encode(ms, forKey: Key("timeoutMs")) }
+                }
+            }
         }
         var n = root.nestedContainer(keyedBy: Key.self, forKey: Key("tenants"))
         for tenant in Set(tenants.keys).union(tenantSettings.keys).sorted() {
@@ -341,7 +411,14 @@ extension BreakerConfiguration {
             "{" + o.fieldTexts.map { "\"\($0.name)\": \($0.json)" }.joined(separator: ", ") + "}"
         }
         let quote = JSONValue.quote
-        let tools = self.tools.keys.sorted().map { "\(quote($0.rawValue)): \(override(self.tools[$0]!))" }.joined(separator: ", ")
+        let tools = Set(self.tools.keys).union(toolProfiles.keys).sorted().map { tool in
+            var fields = (self.tools[tool] ?? SettingsOverride()).fieldTexts.map { "\"\($0.name)\": \($0.json)" }
+            if let profile = toolProfiles[tool] {
+                if profile.sideEffects { fields.append("\"sideEffects\": true") }
+                if let check = profile.healthCheck { fields.append("\"healthCheck\": \(check.jsonText)") }
+            }
+            return "\(quote(tool.rawValue)): {\(fields.joined(separator: ", "))}"
+        }.joined(separator: ", ")
         let tenants = Set(self.tenants.keys).union(tenantSettings.keys).sorted().map { tenant in
             let byTool = self.tenants[tenant] ?? [:]
             let inner = byTool.keys.sorted().map { "\(quote($0.rawValue)): \(override(byTool[$0]!))" }.joined(separator: ", ")
@@ -409,11 +486,14 @@ extension BreakerConfiguration {
             return plain ? name : JSONValue.quote(name)
         }
         compare("defaults", old.defaults, defaults)
-        for tool in Set(old.tools.keys).union(tools.keys).sorted() {
-            compare("tools.\(part(tool.rawValue))", old.tools[tool], tools[tool])
-        }
         func line(_ name: String, _ before: String?, _ after: String?) {
             if before != after { lines.append("\(name): \(before ?? "(none)") → \(after ?? "(none)")") }
+        }
+        for tool in Set(old.tools.keys).union(tools.keys).union(old.toolProfiles.keys).union(toolProfiles.keys).sorted() {
+            compare("tools.\(part(tool.rawValue))", old.tools[tool], tools[tool])
+            let (b, a) = (old.toolProfiles[tool], toolProfiles[tool])
+            line("tools.\(part(tool.rawValue)).sideEffects", String(b?.sideEffects ?? false), String(a?.sideEffects ?? false))
+            line("tools.\(part(tool.rawValue)).healthCheck", b?.healthCheck?.jsonText, a?.healthCheck?.jsonText)
         }
         line("slo", old.slo?.jsonText, slo?.jsonText)
         for tenant in Set(old.tenantSettings.keys).union(tenantSettings.keys).sorted() {

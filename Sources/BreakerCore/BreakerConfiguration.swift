@@ -20,6 +20,8 @@ public struct BreakerConfiguration: Sendable, Hashable {
     public var slo: ServiceLevelObjective?
     /// What a tenant's entry holds besides its tool overrides: `enforce`, `slo`.
     public var tenantSettings: [TenantID: TenantSettings]
+    /// What each tool is like (SPEC §6): `sideEffects` and its HTTP health check, by tool.
+    public var toolProfiles: [ToolID: ToolProfile]
 
     /// A configuration; everything not given is SPEC §2's default.
     /// - Throws: ``BreakerError`` (`invalid_configuration`) when a value is out of range or a
@@ -28,7 +30,7 @@ public struct BreakerConfiguration: Sendable, Hashable {
         defaults: SettingsOverride = SettingsOverride(), tools: [ToolID: SettingsOverride] = [:],
         tenants: [TenantID: [ToolID: SettingsOverride]] = [:], runtime: RuntimeSettings = RuntimeSettings(),
         limits: LimitSettings = LimitSettings(), fleet: FleetSettings = FleetSettings(), slo: ServiceLevelObjective? = nil,
-        tenantSettings: [TenantID: TenantSettings] = [:]
+        tenantSettings: [TenantID: TenantSettings] = [:], toolProfiles: [ToolID: ToolProfile] = [:]
     ) throws(BreakerError) {
         self.defaults = defaults
         self.tools = tools
@@ -38,6 +40,7 @@ public struct BreakerConfiguration: Sendable, Hashable {
         self.fleet = fleet
         self.slo = slo
         self.tenantSettings = tenantSettings.filter { !$0.value.isEmpty }
+        self.toolProfiles = toolProfiles.filter { !$0.value.isEmpty }
         try validate()
     }
 

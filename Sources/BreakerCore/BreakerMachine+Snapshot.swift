@@ -104,6 +104,7 @@ extension BreakerMachine {
             let n = settings.number(for: table.key(ref), tenant: s.tenant, tool: s.tool, in: configuration)
             table.writable(ref).pointee.settings = n
         }
+        reresolveTraits()
     }
 
     /// Whether two machines hold the same durable state: configuration, seen keys with their

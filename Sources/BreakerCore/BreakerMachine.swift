@@ -32,7 +32,11 @@ public struct BreakerMachine: Sendable {
         var openTenants = 0
         /// A global-outage episode is in progress.
         var outageEpisode = false
+        /// The traits admission uses: those registered in code, else the configuration's.
         var traits = ToolTraits()
+        /// Traits registered in code (``BreakerMachine/register(tool:traits:)``); `nil`: the
+        /// configuration's profile decides.
+        var registered: ToolTraits?
     }
 
     var table = KeyTable()
@@ -53,7 +57,7 @@ public struct BreakerMachine: Sendable {
         if let ref = table.ref(of: key) { return ref }
         let tenant = table.tenants.intern(key.tenant)
         let tool = table.tools.intern(key.tool)
-        while tools.count <= Int(tool) { tools.append(ToolState()) }
+        growTools(to: tool)
         let number = settings.number(for: key, tenant: tenant, tool: tool, in: configuration)
         let slot = KeySlot(tenant: tenant, tool: tool, settings: number, openTimeoutMs: settings[number].openTimeoutMs)
         return table.append(key, slot)
@@ -156,9 +160,9 @@ public struct BreakerMachine: Sendable {
         table.tools.number(of: tool).map { tools[Int($0)].openTenants } ?? 0
     }
 
-    /// The traits registered for `tool`.
+    /// The traits `tool` is admitted by: registered in code, else the configuration's profile.
     public func traits(of tool: ToolID) -> ToolTraits {
-        table.tools.number(of: tool).map { tools[Int($0)].traits } ?? ToolTraits()
+        table.tools.number(of: tool).map { tools[Int($0)].traits } ?? configuration.toolProfiles[tool]?.traits ?? ToolTraits()
     }
 
     /// Every seen key with its durable state (probes in flight 0).
@@ -172,11 +176,33 @@ public struct BreakerMachine: Sendable {
 
     // MARK: - Registration
 
-    /// Declares what `tool` is like (side effects, health check). Affects admission only.
-    public mutating func register(tool: ToolID, traits: ToolTraits) {
+    /// Declares what `tool` is like (side effects, health check), over what the configuration's
+    /// profile of it says; `nil` hands it back to the configuration. Affects admission only.
+    public mutating func register(tool: ToolID, traits: ToolTraits?) {
         let t = table.tools.intern(tool)
-        while tools.count <= Int(t) { tools.append(ToolState()) }
-        tools[Int(t)].traits = traits
+        growTools(to: t)
+        tools[Int(t)].registered = traits
+        tools[Int(t)].traits = traits ?? configuration.toolProfiles[tool]?.traits ?? ToolTraits()
+    }
+
+    /// The traits registered in code for `tool`; `nil` when the configuration decides.
+    public func registeredTraits(of tool: ToolID) -> ToolTraits? {
+        table.tools.number(of: tool).flatMap { tools[Int($0)].registered }
+    }
+
+    /// Makes room for tool number `t`, a new tool taking its traits from the configuration.
+    private mutating func growTools(to t: UInt32) {
+        while tools.count <= Int(t) {
+            let name = table.tools.names[tools.count]
+            tools.append(ToolState(traits: configuration.toolProfiles[name]?.traits ?? ToolTraits()))
+        }
+    }
+
+    /// Reads every tool's traits again after a configuration change (code registrations stay).
+    mutating func reresolveTraits() {
+        for t in tools.indices {
+            tools[t].traits = tools[t].registered ?? configuration.toolProfiles[table.tools.names[t]]?.traits ?? ToolTraits()
+        }
     }
 
     // MARK: - The fold

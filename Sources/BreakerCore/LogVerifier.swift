@@ -125,6 +125,10 @@ extension LogVerifier {
             }
             if case .call(let c)? = rejected?.fact {
                 admission(of: t.key, turn: c.turn, at: t.time, rejectedAs: c.result, &emitter)
+            } else if t.cause == .openTimeoutElapsed && machine.traits(of: machine.key(t.key).tool).hasHealthCheck {
+                // The prober began a health probe (SPEC §6): for a side-effect tool no real call
+                // could have, and for another one the facts are the same as a real probe's.
+                _ = machine.beginningProbe(t.key, at: t.time, &emitter)
             } else {
                 admission(of: t.key, turn: nil, at: t.time, rejectedAs: nil, &emitter)
             }
@@ -174,7 +178,7 @@ extension LogVerifier {
         of ref: KeyRef, turn: TurnID?, at now: Timestamp, rejectedAs result: CallResult?, _ emitter: inout CheckingEmitter
     ) {
         let tool = machine.key(ref).tool
-        let traits = machine.traits(of: tool)
+        let traits = machine.registeredTraits(of: tool)
         switch result {
         case .rejected(.halfOpenProbeInFlight)?: machine.assumeProbesBusy(ref)
         case .rejected(.awaitingHealthProbe)?: machine.register(tool: tool, traits: ToolTraits(sideEffects: true, hasHealthCheck: true))

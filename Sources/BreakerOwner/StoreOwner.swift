@@ -108,6 +108,7 @@ public final class StoreOwner: Service, Sendable {
             onDurableTransitions: options.onDurableTransitions)
         // Snapshots are copies of the live machine between two facts, queued behind them.
         writer.machineAccess = { [weak breaker] body in breaker?.withMachineCopy(body) }
+        if options.runsProber { breaker.installHTTPHealthChecks { try await HTTPHealthCheck.run($0) } }
         identity = "pid \(ProcessInfo.processInfo.processIdentifier), \(UUID().uuidString)"
     }
 

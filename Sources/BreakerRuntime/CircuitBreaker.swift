@@ -34,6 +34,8 @@ public final class CircuitBreaker: Sendable {
     /// Whether there is a metrics backend (not the no-op factory); without one no handles are made.
     let measuring: Bool
     let healthChecks = Locked<[ToolID: @Sendable (TenantID) async throws -> Void]>([:])
+    /// Runs the configuration's HTTP health checks (SPEC §6); `nil` until installed.
+    let httpHealthCheck = Locked<(@Sendable (HTTPHealthCheckSpec) async throws -> Void)?>(nil)
     let durableTransitions: (@Sendable ([TransitionRecord]) -> Void)?
     /// Calls run unguarded because their key would be beyond `limits.maxKeys` (SPEC §12 Limits).
     let untrackedCalls: any CounterHandler

@@ -47,6 +47,11 @@ struct ServePeerTests {
         #expect(r.status == 0 && r.text.contains("cross site: all checks passed"), r.peerFailure)
     }
 
+    @Test func circuitsOfToolsWithAnHTTPHealthCheckRecoverWithNoTrafficAsTheirEndpointComesBack() async throws {
+        let r = try await Peers.run(Peers.python, [Peers.script("health_check_test.py"), CLI.binary.path, try Peers.workDir()])
+        #expect(r.status == 0 && r.text.contains("health check: all checks passed"), r.peerFailure)
+    }
+
     @Test func theOpenAPIDocumentMatchesTheRoutes() async throws {
         let r = try await Peers.run(Peers.python, [Peers.script("openapi_routes_test.py"), CLI.binary.path, try Peers.workDir()])
         #expect(r.status == 0 && r.text.contains("openapi routes: all checks passed"), r.peerFailure)
