@@ -338,11 +338,13 @@ extension BreakerServer {
         guard configuration.slo != nil || !configuration.tenantSettings.isEmpty,
             let statuses = try? reader.objectiveStatuses(tenant: nil, configuration: configuration, at: nil), !statuses.isEmpty
         else { return [] }
-        var text = "# TYPE agent_tenant_slo_budget_remaining gauge\n"
+        var text = "# HELP agent_tenant_slo_budget_remaining \(MetricsRegistry.help("agent_tenant_slo_budget_remaining"))\n"
+        text += "# TYPE agent_tenant_slo_budget_remaining gauge\n"
         for s in statuses {
             text +=
                 "agent_tenant_slo_budget_remaining{\(MetricsRegistry.render([("tenant_id", s.tenant.rawValue)]))} \(MetricsRegistry.text(s.budgetRemaining))\n"
         }
+        text += "# HELP agent_tenant_slo_burn_rate \(MetricsRegistry.help("agent_tenant_slo_burn_rate"))\n"
         text += "# TYPE agent_tenant_slo_burn_rate gauge\n"
         for s in statuses {
             for w in ObjectiveStatus.BurnWindow.allCases {

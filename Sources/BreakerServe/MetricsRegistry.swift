@@ -97,7 +97,29 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
 
     // MARK: - Exposition
 
-    /// The text of a scrape: per name, sorted, a `# TYPE` line and its series sorted by labels.
+    /// What each family of the project measures (the scrape's `# HELP` lines; README "Monitoring"
+    /// lists the same).
+    public static let helpTexts: [String: String] = [
+        "agent_circuit_breaker_keys": "Keys of the tool in each circuit state (closed, half_open, open, forced_open).",
+        "agent_circuit_breaker_open_total": "Entries of the tool's keys into OPEN or FORCED_OPEN.",
+        "agent_circuit_breaker_recovery_total": "Entries of the tool's keys into CLOSED.",
+        "agent_tool_call_blocked_total": "Admissions of the tool's keys that were rejected.",
+        "agent_tool_call_would_block_total": "Calls of the tool's keys in shadow mode that enforcing would have rejected.",
+        "agent_tool_call_latency_seconds": "Latency of every completed call of the tool, in seconds.",
+        "agent_circuit_breaker_state": "State of a key that is not CLOSED: 1 half-open, 2 open, 3 forced open.",
+        "agent_circuit_breaker_blocked_total": "Rejected admissions of a key that is not CLOSED, since it left CLOSED.",
+        "agent_circuit_breaker_untracked_calls_total": "Calls run unguarded because their key would be beyond limits.maxKeys.",
+        "agent_circuit_breaker_log_errors_total": "Failed attempts to write the event log.",
+        "agent_circuit_breaker_log_dropped_total": "Call records dropped while the event log could not be written.",
+        "agent_circuit_breaker_event_subscribers": "Streams of /v1/events open now.",
+        "agent_tenant_slo_budget_remaining": "Share of the tenant's error budget left in its SLO window (1 whole, 0 spent, below 0 overspent).",
+        "agent_tenant_slo_burn_rate": "How fast the tenant spends its error budget over the window (1: exactly the budget over the SLO window).",
+    ]
+
+    /// The `# HELP` text of `name`.
+    static func help(_ name: String) -> String { helpTexts[name] ?? "TenantBreaker metric \(name)." }
+
+    /// The text of a scrape: per name, sorted, `# HELP` and `# TYPE` lines and its series sorted by labels.
     /// The series are listed under the lock and rendered after it, so a scrape does not hold up
     /// a key's first call.
     public func emit(into buffer: inout [UInt8]) {
@@ -105,6 +127,7 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
             state.families.map { (name: $0.key, kind: $0.value.kind, series: Array($0.value.series.values)) }
         }
         for family in listed.sorted(by: { $0.name < $1.name }) {
+            buffer.append(contentsOf: "# HELP \(family.name) \(Self.help(family.name))\n".utf8)
             buffer.append(contentsOf: "# TYPE \(family.name) \(family.kind.rawValue)\n".utf8)
             for series in family.series.sorted(by: { $0.labels < $1.labels }) {
                 series.emit(into: &buffer)

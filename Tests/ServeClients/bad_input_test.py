@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, check  # noqa: E402
+from serve_process import ServeProcess, check, finish  # noqa: E402
 
 OPERATOR = "operator-" + "k" * 40
 AGENT = "agent-" + "a" * 40
@@ -176,7 +176,7 @@ def run_checks(serve):
           f"only the one completed call is recorded ({[(c['tenant'], c['tool'], c['outcome']) for c in calls]})")
     ops = [r for r in records if r["kind"] == "operator"]
     check(len(ops) == 1 and ops[0]["actor"] == "oncall", "only the one authorized operator action is recorded")
-    print("bad input: all checks passed")
+    finish("bad input")
 
 
 def chunked(port, path, body, headers):

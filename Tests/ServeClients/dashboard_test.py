@@ -13,7 +13,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, page_attrs, page_text, wait_until, check  # noqa: E402
+from serve_process import ServeProcess, check, finish, page_attrs, page_text, wait_until  # noqa: E402
 from tenantbreaker_client import BreakerClient  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
@@ -166,7 +166,7 @@ def main():
         if driver:
             driver.quit()
         serve.kill()
-    print("dashboard: all checks passed")
+    finish("dashboard")
 
 
 def fail():

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import page_attrs, page_text, wait_until, check  # noqa: E402
+from serve_process import check, finish, page_attrs, page_text, wait_until  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -54,7 +54,7 @@ def main():
             print("screenshot:", screenshot)
     finally:
         driver.quit()
-    print("fleet dashboard: all checks passed")
+    finish("fleet dashboard")
 
 
 if __name__ == "__main__":

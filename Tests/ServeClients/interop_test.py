@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, wait_until, check  # noqa: E402
+from serve_process import ServeProcess, check, finish, wait_until  # noqa: E402
 from tenantbreaker_client import BreakerClient  # noqa: E402
 
 
@@ -199,7 +199,7 @@ def run_checks(serve, breakerctl):
           f"a differing --config is recorded once as a change by serve ({[(c['actor'], c['reason']) for c in changes]})")
     rc, out, _ = serve.cli("config")
     check(json.loads(out)["defaults"]["failureThreshold"] == 8, "breakerctl config shows the file's configuration in force")
-    print("interop: all checks passed")
+    finish("interop")
 
 
 def http_get(port, path):

@@ -6,6 +6,9 @@ Prints one line per check; exits non-zero on the first failure.
 
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import time
 import urllib.request
@@ -13,7 +16,7 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, check, wait_until  # noqa: E402
+from serve_process import ServeProcess, check, finish, wait_until  # noqa: E402
 from tenantbreaker_client import BreakerClient  # noqa: E402
 
 
@@ -45,7 +48,7 @@ def main():
         check(serve.stop() == 0, "serve stops cleanly")
     finally:
         serve.kill()
-    print("metrics: all checks passed")
+    finish("metrics")
 
 
 def run_checks(serve):
@@ -122,6 +125,37 @@ def run_checks(serve):
     check([row["tenant"] for row in slo] == sorted(tenants, key=lambda t: t.encode()) and
           [row for row in slo if row["tenant"] == odd][0]["bad_turns"] == 1,
           f"/v1/slo lists every tenant in byte order with its bad turns ({[(r['tenant'], r['bad_turns']) for r in slo]})")
+
+    promtool_checks(serve)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def promtool_checks(serve):
+    """Prometheus's own linter on a scrape during the outage, and the example alert rules."""
+    promtool = shutil.which("promtool")
+    check(promtool is not None, "promtool is installed (Debian's prometheus package; `bash .ci/run` installs it)")
+    with urllib.request.urlopen(serve.url + "/metrics", timeout=10) as r:
+        text = r.read()
+    p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=60)
+    check(p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(),
+          f"promtool check metrics passes on a scrape during the outage: {p.stdout.decode()}{p.stderr.decode()}")
+    lines = text.decode("utf-8").splitlines()
+    typed = {line.split()[2] for line in lines if line.startswith("# TYPE ")}
+    helped = {line.split()[2] for line in lines if line.startswith("# HELP ")}
+    check(typed == helped and len(typed) >= 12, f"every family has # HELP and # TYPE ({sorted(typed ^ helped)})")
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        listed = set(re.findall(r"^\| `(agent_[a-z_]+)` \|", f.read(), re.M))
+    check(typed <= listed, f"the README lists each metric of the scrape (missing: {sorted(typed - listed)})")
+    rules = os.path.join(REPO, "reports", "prometheus-alerts.yml")
+    p = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"promtool check rules accepts the example alert rules: {p.stdout}{p.stderr}")
+    used = set(re.findall(r"\b(agent_[a-z_]+)", open(rules, encoding="utf-8").read()))
+    check(used <= typed, f"the rules use only metrics the scrape has ({sorted(used - typed)})")
+    p = subprocess.run([promtool, "test", "rules", os.path.join(os.path.dirname(os.path.abspath(__file__)), "prometheus-alerts-test.yml")],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"promtool test rules: the example alerts fire on an outage's series: {p.stdout}{p.stderr}")
 
 
 if __name__ == "__main__":

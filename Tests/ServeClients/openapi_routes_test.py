@@ -14,7 +14,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import ServeProcess, check  # noqa: E402
+from serve_process import ServeProcess, check, finish  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, "Sources/BreakerServe/Resources/openapi.json")
@@ -77,7 +77,7 @@ def main():
         check(serve.stop() == 0, "serve stops cleanly")
     finally:
         serve.kill()
-    print("openapi routes: all checks passed")
+    finish("openapi routes")
 
 
 if __name__ == "__main__":
