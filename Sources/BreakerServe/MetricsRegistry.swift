@@ -112,8 +112,8 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
         "agent_circuit_breaker_log_errors_total": "Failed attempts to write the event log.",
         "agent_circuit_breaker_log_dropped_total": "Call records dropped while the event log could not be written.",
         "agent_circuit_breaker_event_subscribers": "Streams of /v1/events open now.",
-        "agent_tenant_slo_budget_remaining": "Share of the tenant's error budget left in its SLO window (1 whole, 0 spent, below 0 overspent).",
-        "agent_tenant_slo_burn_rate": "How fast the tenant spends its error budget over the window (1: exactly the budget over the SLO window).",
+        "agent_tenant_slo_budget_remaining": "Share of the tenant's error budget left (1 whole, 0 spent, below 0 overspent).",
+        "agent_tenant_slo_burn_rate": "How fast the tenant spends its error budget over the window (1: as fast as it accrues).",
     ]
 
     /// The `# HELP` text of `name`.
