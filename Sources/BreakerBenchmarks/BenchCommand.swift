@@ -9,19 +9,18 @@ public struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks; each prints one JSON object. Build with -c release.",
         discussion: """
-            Examples:
-              swift build -c release
-              .build/release/breakerctl bench hot-path --keys 1000 --calls 10000000 [--handles | --breakdown]
-              .build/release/breakerctl bench log --calls 1000000
-              .build/release/breakerctl bench rebuild --records 10000000 --keys 10000
-              .build/release/breakerctl bench report --records 10000000
-              .build/release/breakerctl bench whatif --records 10000000
-              .build/release/breakerctl bench slo --records 10000000
-              .build/release/breakerctl bench serve --connections 16 --duration 10 [--fleet URL]
-              .build/release/breakerctl bench fleet --fleet postgres://USER@127.0.0.1/breaker_bench
-              .build/release/breakerctl bench mcp-proxy --calls 5000
-              .build/release/breakerctl bench keys --keys 1000000
-              .build/release/breakerctl bench scrape --keys 500000 --open 50000
+            Build first with `swift build -c release`, then run .build/release/breakerctl:
+              breakerctl bench hot-path --keys 1000 --calls 10000000 [--handles]
+              breakerctl bench log --calls 1000000
+              breakerctl bench rebuild --records 10000000 --keys 10000
+              breakerctl bench report --records 10000000
+              breakerctl bench whatif --records 10000000
+              breakerctl bench slo --records 10000000
+              breakerctl bench serve --connections 16 --duration 10 [--fleet URL]
+              breakerctl bench fleet --fleet postgres://USER@127.0.0.1/bench
+              breakerctl bench mcp-proxy --calls 5000
+              breakerctl bench keys --keys 1000000
+              breakerctl bench scrape --keys 500000 --open 50000
 
             Exit codes: 0 done; 1 failure; 64 bad arguments.
             """,

@@ -9,15 +9,15 @@ struct HotPathBench: AsyncParsableCommand {
         commandName: "hot-path",
         abstract: "admit + record of successful calls on closed circuits, round-robin over K keys.",
         discussion: """
-            In-process, single task, no tool work: each call is CircuitBreaker.admit then
-            CircuitBreaker.complete (lock, wall-clock read, state machine, event handed to a
+            In-process, single task, no tool work: each call is CircuitBreaker.admit then \
+            CircuitBreaker.complete (lock, wall-clock read, state machine, event handed to a \
             discarding sink). Prints {"scenario":"hot-path","calls":N,"keys":K,"ns_per_call":X}.
 
-            --machine-only times the bare state machine instead. --breakdown times, in one run,
-            the full path, the bare machine, a read of the system wall clock as the breaker reads
-            it (wall_clock_read_ns: the kernel is asked a few times per millisecond, the
-            timestamp counter answers the rest), a plain clock_gettime(CLOCK_REALTIME)
-            (clock_gettime_ns) and a round trip of the breaker's lock, so that what each part
+            --machine-only times the bare state machine instead. --breakdown times, in one run, \
+            the full path, the bare machine, a read of the system wall clock as the breaker reads \
+            it (wall_clock_read_ns: the kernel is asked a few times per millisecond, the \
+            timestamp counter answers the rest), a plain clock_gettime(CLOCK_REALTIME) \
+            (clock_gettime_ns) and a round trip of the breaker's lock, so that what each part \
             costs is compared on equal terms.
             """)
 

@@ -15,12 +15,12 @@ struct KeysBench: AsyncParsableCommand {
         commandName: "keys",
         abstract: "Memory per key: active (a call in the window) and idle (its window over, memory given back).",
         discussion: """
-            In one process, on a new store with its writer (virtual clock): 100 keys with a call
-            each, then N more keys over N/10 tenants × 10 tools with a call each (active), then the
-            clock moves past the window and two hours on (the writer's turn cache keeps the current
-            and previous hour), the idle sweep runs (idle). Bytes per key are resident-memory
-            differences from the 100-key state, after giving free heap back to the system
-            (malloc_trim). The metric handles are those of the default (no-op) metrics backend
+            In one process, on a new store with its writer (virtual clock): 100 keys with a call \
+            each, then N more keys over N/10 tenants × 10 tools with a call each (active), then the \
+            clock moves past the window and two hours on (the writer's turn cache keeps the current \
+            and previous hour), the idle sweep runs (idle). Bytes per key are resident-memory \
+            differences from the 100-key state, after giving free heap back to the system \
+            (malloc_trim). The metric handles are those of the default (no-op) metrics backend \
             unless --prometheus.
             """)
 

@@ -13,16 +13,16 @@ struct LogBench: AsyncParsableCommand {
         commandName: "log",
         abstract: "Durable logging throughput, latency cost and size, against raw SQLite in the same run.",
         discussion: """
-            calls_per_s: N successful calls through the runtime (admit + complete on the system clock)
-            with every call record durably written by the group-committing writer, until the last
-            record is durable. raw_sqlite_rows_per_s: the same call and turn rows inserted with a
-            prepared statement through SQLite's C API (same schema, WAL, synchronous=FULL, 4096 rows
-            per transaction). p99_us_log_on / p99_us_log_off: p99 latency of the async call API
-            (16 callers paced to 20 000 calls/s in all, trivial tool) with the durable writer vs a
+            calls_per_s: N successful calls through the runtime (admit + complete on the system clock) \
+            with every call record durably written by the group-committing writer, until the last \
+            record is durable. raw_sqlite_rows_per_s: the same call and turn rows inserted with a \
+            prepared statement through SQLite's C API (same schema, WAL, synchronous=FULL, 4096 rows \
+            per transaction). p99_us_log_on / p99_us_log_off: p99 latency of the async call API \
+            (16 callers paced to 20 000 calls/s in all, trivial tool) with the durable writer vs a \
             discarding sink.
-            bytes_per_record: the file size of a store of the same N records written at 100 calls/s
+            bytes_per_record: the file size of a store of the same N records written at 100 calls/s \
             of virtual time, divided by N (dictionary, turns, rollups and snapshots included).
-            bytes_per_record_at_full_rate: the same for the throughput run's store, whose records all
+            bytes_per_record_at_full_rate: the same for the throughput run's store, whose records all \
             fall inside one 60 s window, so its snapshots hold every record's window entry.
             """)
 

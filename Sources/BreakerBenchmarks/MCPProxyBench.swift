@@ -11,9 +11,9 @@ struct MCPProxyBench: AsyncParsableCommand {
         commandName: "mcp-proxy",
         abstract: "What mcp-proxy adds to a tools/call: the same stdio MCP server direct and through the proxy.",
         discussion: """
-            Runs --calls sequential tools/call requests against an MCP server started directly, then
-            against the same server started through `breakerctl mcp-proxy --db` (a new store; every
-            call admitted, durably logged and completed), in one run. Prints the p50 of each and what
+            Runs --calls sequential tools/call requests against an MCP server started directly, then \
+            against the same server started through `breakerctl mcp-proxy --db` (a new store; every \
+            call admitted, durably logged and completed), in one run. Prints the p50 of each and what \
             the proxy adds at p50 and p99. The server is the benchmark's own minimal one unless
             --server names another (e.g. "python3 Tests/MCPClients/mcp_test_server.py", tool ping).
             """)

@@ -19,9 +19,9 @@ struct MetricsBench: ParsableCommand {
         commandName: "metrics",
         abstract: "Cost of making and destroying a key's metric series, with few and with many keys registered.",
         discussion: """
-            Makes and destroys the five series of --keys keys (as a key's first call and the idle
-            sweep do) in `serve`'s registry, once holding the series of 1 000 other keys and once
-            holding those of --registered other keys, and prints the time per key of each and
+            Makes and destroys the five series of --keys keys (as a key's first call and the idle \
+            sweep do) in `serve`'s registry, once holding the series of 1 000 other keys and once \
+            holding those of --registered other keys, and prints the time per key of each and \
             their ratio.
             """)
 
@@ -64,9 +64,9 @@ struct ScrapeBench: ParsableCommand {
         commandName: "scrape",
         abstract: "Size and time of a /metrics scrape with many keys active, some of them open.",
         discussion: """
-            Calls each of --keys keys (tenants × --tools tools) once through a breaker whose
-            metrics go to `serve`'s registry, then fails --open of them so that their circuits
-            open, and renders the scrape --runs times. Prints the series, the bytes of one scrape
+            Calls each of --keys keys (tenants × --tools tools) once through a breaker whose \
+            metrics go to `serve`'s registry, then fails --open of them so that their circuits \
+            open, and renders the scrape --runs times. Prints the series, the bytes of one scrape \
             and the median time to render it.
             """)
 

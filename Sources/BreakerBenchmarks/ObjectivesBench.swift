@@ -10,10 +10,10 @@ struct ObjectivesBench: AsyncParsableCommand {
         commandName: "slo",
         abstract: "Error budget and burn rates for one tenant and for all, over 7 days of N call records.",
         discussion: """
-            Writes N call records spread over 100 tenants × 10 tools and 7 days through the runtime
-            and writer (virtual clock; the writer keeps the turn times and hourly rollups), then
-            times `slo` for one tenant and for all (a 30-day objective: six windows each), at a
-            time inside the last hour, each on a freshly opened store. Prints {"records",
+            Writes N call records spread over 100 tenants × 10 tools and 7 days through the runtime \
+            and writer (virtual clock; the writer keeps the turn times and hourly rollups), then \
+            times `slo` for one tenant and for all (a 30-day objective: six windows each), at a \
+            time inside the last hour, each on a freshly opened store. Prints {"records", \
             "one_tenant_ms", "all_tenants_ms"}.
             """)
 

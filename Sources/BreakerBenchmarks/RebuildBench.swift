@@ -9,10 +9,10 @@ struct RebuildBench: AsyncParsableCommand {
         commandName: "rebuild",
         abstract: "Time to rebuild the state after a crash vs replaying the whole log.",
         discussion: """
-            Writes N call records over K keys through the runtime and writer (virtual clock), stops
-            the writer without its final snapshot (as a crash would), then times opening the store
-            and rebuilding from the latest snapshot plus the tail (rebuild_ms) against replaying
-            every record from the start (full_replay_ms), and checks both give the same state. Each
+            Writes N call records over K keys through the runtime and writer (virtual clock), stops \
+            the writer without its final snapshot (as a crash would), then times opening the store \
+            and rebuilding from the latest snapshot plus the tail (rebuild_ms) against replaying \
+            every record from the start (full_replay_ms), and checks both give the same state. Each \
             figure is the median of 7 (rebuild) and 3 (full replay) timed runs.
             """)
 

@@ -10,9 +10,9 @@ struct ReportBench: AsyncParsableCommand {
         commandName: "report",
         abstract: "SLA report time for one tenant and for all, over 7 days of N call records.",
         discussion: """
-            Writes N call records spread over 100 tenants × 10 tools and 7 days through the runtime
-            and writer (virtual clock; the writer maintains the hourly rollups as it logs), then
-            times the SLA report for one tenant and for all tenants over the 7 days (168 hours each),
+            Writes N call records spread over 100 tenants × 10 tools and 7 days through the runtime \
+            and writer (virtual clock; the writer maintains the hourly rollups as it logs), then \
+            times the SLA report for one tenant and for all tenants over the 7 days (168 hours each), \
             each on a freshly opened store.
             """)
 

@@ -15,19 +15,19 @@ struct ServeBench: AsyncParsableCommand {
         commandName: "serve",
         abstract: "admit + complete pairs over loopback HTTP/1.1 keep-alive against an in-process serve.",
         discussion: """
-            Starts serve on a new store (every call durably logged, as in production) and drives it
+            Starts serve on a new store (every call durably logged, as in production) and drives it \
             from C keep-alive connections, one thread each, over 100 tenants × 10 tools:
             - as fast as it answers for --duration seconds: pairs_per_s, p50_us and p99_us of a pair;
             - at a constant 5 000 pairs/s for --duration seconds: p99_us_at_5000, each pair's latency
               measured from the time it was meant to be sent, so a stall is not hidden.
             With --subscribers N, two more phases (--repeats times each, alternated; medians) at
-            --subscriber-rate pairs/s compare /v1/admit's
-            p99 (from the intended send to the admit answer) with no streams and with N
+            --subscriber-rate pairs/s compare /v1/admit's \
+            p99 (from the intended send to the admit answer) with no streams and with N \
             /v1/events streams open (each from the latest record, as the dashboard starts):
             admit_p99_us, admit_p99_us_with_subscribers and their ratio.
-            In both an operator forces a key open or releases it --actions-per-second times a second
-            (each action two records: the action and the transition), so the streams have records
-            to carry. With --keys N, the store first gets N keys (one call each, durably
+            In both an operator forces a key open or releases it --actions-per-second times a second \
+            (each action two records: the action and the transition), so the streams have records \
+            to carry. With --keys N, the store first gets N keys (one call each, durably \
             logged).
 
             With --fleet URL, a second serve joins that fleet (a database of its own) beside the first: full-speed phases alternate between them (--repeats each; medians): fleet_pairs_per_s_off, fleet_pairs_per_s_on and fleet_ratio; then a phase at 5 000 pairs/s with no transitions counts what the node sends to PostgreSQL: fleet_statements_per_s_at_5000.

@@ -10,13 +10,13 @@ struct WhatIfBench: AsyncParsableCommand {
         commandName: "whatif",
         abstract: "What-if replay time for one candidate and a sweep of 5, against verify, over N records.",
         discussion: """
-            Writes N call records over 10 tenants × 5 tools, one every 10 ms, through the runtime and
-            writer (virtual clock; 2% of calls fail, and ten outages of one tool each make circuits
-            open, reject and recover), then on the
-            same store times `verify` (its full replay of the log), a what-if with one candidate
-            (the store's configuration with failureThreshold 3) and a sweep of 5 values of
-            failureThreshold (3, 5, 8, 13, 21), each on a freshly opened store. Prints
-            {"records", "whatif_ms", "sweep5_ms", "verify_ms", "whatif_per_verify",
+            Writes N call records over 10 tenants × 5 tools, one every 10 ms, through the runtime and \
+            writer (virtual clock; 2% of calls fail, and ten outages of one tool each make circuits \
+            open, reject and recover), then on the \
+            same store times `verify` (its full replay of the log), a what-if with one candidate \
+            (the store's configuration with failureThreshold 3) and a sweep of 5 values of \
+            failureThreshold (3, 5, 8, 13, 21), each on a freshly opened store. Prints \
+            {"records", "whatif_ms", "sweep5_ms", "verify_ms", "whatif_per_verify", \
             "sweep5_per_whatif"}.
             """)
 

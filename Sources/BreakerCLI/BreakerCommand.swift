@@ -23,10 +23,10 @@ public struct BreakerCommand: AsyncParsableCommand {
             commandName: "breakerctl",
             abstract: "Tenant-scoped circuit breakers for AI agent tools: simulate, operate and report.",
             discussion: """
-                Every command works on one store, a SQLite file: --db PATH, else $BREAKER_DB, else
+                Every command works on one store, a SQLite file: --db PATH, else $BREAKER_DB, else \
                 breaker.sqlite in the working directory.
 
-                Exit codes: 0 success; 1 failure (described on standard error); 64 bad arguments;
+                Exit codes: 0 success; 1 failure (described on standard error); 64 bad arguments; \
                 2 `alerts` found something firing; 3 `verify` found a problem.
                 """,
             subcommands: commands + more)

@@ -2,6 +2,10 @@ package import ArgumentParser
 import BreakerCore
 package import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs a `breakerctl` command line and answers its exit status, writing to ``Console/current``:
 /// what `breakerctl`'s `main` does, and what tests do in-process.
 package enum CommandRunner {
@@ -26,7 +30,11 @@ package enum CommandRunner {
             }
             let message = root.fullMessage(for: error)
             if !message.isEmpty {
-                if code == .success { writeOut(message + "\n") } else { printError(message) }
+                if code == .success {
+                    writeOut(HelpText.wrappingUsage(message, width: HelpText.terminalWidth) + "\n")
+                } else {
+                    printError(message)
+                }
             }
             return code.rawValue
         }
@@ -59,5 +67,58 @@ package func reportingErrors<T>(_ body: () async throws -> T) async throws -> T 
     } catch let e as BreakerError {
         printError("error: \(e.message)")
         throw ExitCode(1)
+    }
+}
+
+/// What `--help` needs beyond ArgumentParser's rendering.
+package enum HelpText {
+    /// The width help is written for: `COLUMNS` when set, else the terminal's, else 80 — the
+    /// width ArgumentParser wraps the rest of the help to.
+    package static var terminalWidth: Int {
+        if let text = ProcessInfo.processInfo.environment["COLUMNS"], let columns = Int(text), columns > 0 { return columns }
+        #if canImport(Glibc)
+            var size = winsize()
+            if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        #endif
+        return 80
+    }
+
+    /// `help` with its `USAGE:` line wrapped to `width` between options — never inside
+    /// `[--fleet <url>]` — each further line indented under the first option (ArgumentParser
+    /// writes the usage on one line, however long).
+    package static func wrappingUsage(_ help: String, width: Int) -> String {
+        var lines = help.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let i = lines.firstIndex(where: { $0.hasPrefix("USAGE: ") }), lines[i].count >= width else { return help }
+        // Words are split at spaces outside brackets and angle brackets.
+        var words: [String] = []
+        var word = ""
+        var depth = 0
+        for c in lines[i] {
+            if c == "[" || c == "<" { depth += 1 }
+            if c == "]" || c == ">" { depth -= 1 }
+            if c == " " && depth == 0 {
+                if !word.isEmpty { words.append(word) }
+                word = ""
+            } else {
+                word.append(c)
+            }
+        }
+        if !word.isEmpty { words.append(word) }
+        // "USAGE: breakerctl report" stays together; the options follow under the first of them.
+        let head = words.prefix { !$0.hasPrefix("-") && !$0.hasPrefix("[") && !$0.hasPrefix("<") }.joined(separator: " ")
+        let indent = String(repeating: " ", count: min(head.count + 1, width / 2))
+        var out: [String] = []
+        var line = head
+        for w in words.dropFirst(head.split(separator: " ").count) {
+            if line.count + 1 + w.count >= width && line != head {
+                out.append(line)
+                line = indent + w
+            } else {
+                line += " " + w
+            }
+        }
+        out.append(line)
+        lines.replaceSubrange(i...i, with: out)
+        return lines.joined(separator: "\n")
     }
 }

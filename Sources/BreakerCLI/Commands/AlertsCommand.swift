@@ -20,10 +20,10 @@ struct AlertsCommand: AsyncParsableCommand {
                                 or at 6x over 6h and 30m (SPEC §16; see breakerctl slo)
             slo_ticket          it burns at 1x or more over 3d and 6h
 
-            The store is judged as it was at --at: states and transitions replayed from
-            the log up to that time. By default, and with --at now, that is the wall
-            clock's now: a circuit open since 06:44 with no traffic since 06:47 alerts
-            at 06:50. --at end judges the store at its newest record (a simulated
+            The store is judged as it was at --at: states and transitions replayed from \
+            the log up to that time. By default, and with --at now, that is the wall \
+            clock's now: a circuit open since 06:44 with no traffic since 06:47 alerts \
+            at 06:50. --at end judges the store at its newest record (a simulated \
             store at its own end).
 
             Examples:

@@ -9,13 +9,13 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "The timeline of what the breaker did for a tenant, and why (CSV).",
         discussion: """
-            With --tenant: the tenant's transitions, the operator actions naming it or all tenants,
-            the global-outage events in which its key was open, configuration changes and the
-            fleet episodes that reached its keys, in log order:
-              ts,tenant,tool,event,from_state,to_state,cause,failures,calls,p95_ms,actor,reason
+            With --tenant: the tenant's transitions, the operator actions naming it or all tenants, \
+            the global-outage events in which its key was open, configuration changes and the \
+            fleet episodes that reached its keys, in log order, with the columns ts, tenant, tool, \
+            event, from_state, to_state, cause, failures, calls, p95_ms, actor, reason.
             With --turn: that turn's calls (why did this turn fail?).
-            With --fleet: every node's timeline of the tenant, from the facts the
-            nodes published, merged in time order (ties by node, then log order),
+            With --fleet: every node's timeline of the tenant, from the facts the \
+            nodes published, merged in time order (ties by node, then log order), \
             with a first column node.
 
             Examples:

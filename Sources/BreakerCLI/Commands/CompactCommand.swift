@@ -7,9 +7,9 @@ struct CompactCommand: AsyncParsableCommand {
         commandName: "compact",
         abstract: "Drop raw call records older than N days; reports keep their numbers.",
         discussion: """
-            Call records older than N days (before the start of that UTC day, counted back from the
-            newest record) are folded into a replay-base snapshot and removed. The SLA report keeps
-            using the hourly rollups it always reads; transitions, operator actions and outage
+            Call records older than N days (before the start of that UTC day, counted back from the \
+            newest record) are folded into a replay-base snapshot and removed. The SLA report keeps \
+            using the hourly rollups it always reads; transitions, operator actions and outage \
             events are kept forever, so audits are unchanged. Needs ownership: stop the owner first.
 
             Example:

@@ -8,26 +8,28 @@ struct ConfigureCommand: AsyncParsableCommand {
         commandName: "configure",
         abstract: "Change the configuration of a store in use (a configuration change, recorded in the log).",
         discussion: """
-            The file is a whole configuration (SPEC §2: defaults, tools, tenants, runtime), not a
-            patch: start from `breakerctl config > config.json`, edit, then configure. It is checked
+            The file is a whole configuration (SPEC §2: defaults, tools, tenants, runtime), not a \
+            patch: start from `breakerctl config > config.json`, edit, then configure. It is checked \
             as a whole first; an invalid one is refused, naming the setting, and nothing is recorded.
 
-            From the change on, every key resolves its settings from the new configuration. Nothing
-            else moves: open circuits stay open with their open time, generation and open timeout;
-            window entries keep their slow flags. New thresholds and windowMs apply at a key's next
-            outcome, halfOpenMaxInFlight at its next admission, the open timeouts at its next
-            transition that uses them, the tool-wide settings at the next transition; calls already
-            admitted keep their call timeout. runtime.flushIntervalMs applies from the owner's next
+            From the change on, every key resolves its settings from the new configuration. Nothing \
+            else moves: open circuits stay open with their open time, generation and open timeout; \
+            window entries keep their slow flags. New thresholds and windowMs apply at a key's next \
+            outcome, halfOpenMaxInFlight at its next admission, the open timeouts at its next \
+            transition that uses them, the tool-wide settings at the next transition; calls already \
+            admitted keep their call timeout. runtime.flushIntervalMs applies from the owner's next \
             start.
 
-            If a process owns the store (`breakerctl serve`, `load`, an application embedding the
-            library), the change goes to it and takes effect within a second; "applied" is printed
+            If a process owns the store (`breakerctl serve`, `load`, an application embedding the \
+            library), the change goes to it and takes effect within a second; "applied" is printed \
             once its record is durable. With no owner running, it is applied to the store directly.
             The settings that change are listed on standard error.
 
             Examples:
-              breakerctl config > config.json    # edit: tools.vector_db.latencyThresholdMs = 5000
-              breakerctl configure --config config.json --reason "vector_db p95 is 4 s by design" --actor sre-kim
+              breakerctl config > config.json
+              # edit: tools.vector_db.latencyThresholdMs = 5000
+              breakerctl configure --config config.json \\
+                  --reason "vector_db p95 is 4 s by design" --actor sre-kim
 
             Exit codes: 0 applied (durable); 1 invalid configuration, failure or not applied within
             --wait (said on standard error); 64 bad arguments.
@@ -63,9 +65,9 @@ struct ConfigCommand: AsyncParsableCommand {
         commandName: "config",
         abstract: "Print the configuration in force, as JSON.",
         discussion: """
-            The configuration the store's keys resolve their settings from now: the last one
-            `breakerctl configure` (or `serve --config`) recorded, else the one the store was created
-            with. Every scope the file format has is printed; settings not given inherit from the
+            The configuration the store's keys resolve their settings from now: the last one \
+            `breakerctl configure` (or `serve --config`) recorded, else the one the store was created \
+            with. Every scope the file format has is printed; settings not given inherit from the \
             wider scope (SPEC §2). The output is a valid --config file for `configure`.
 
             Example:

@@ -10,16 +10,16 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Run a realistic outage scenario and write the SLA report, audits and charts.",
         discussion: """
-            24 tenants call 6 tools for 2 h 30 min of virtual time (about 65 000 calls) through the
-            real breaker and store: web_search's vendor goes down at 10:00 and on-call holds it
-            open for everyone at 10:03 until 10:27; vector_db turns slow at 10:40, and at 11:02 an
-            SRE raises its latency threshold (a configuration change), so its next slow spell at
-            11:10 keeps it closed; globex's CRM quota runs out at 09:30 and its account manager
+            24 tenants call 6 tools for 2 h 30 min of virtual time (about 65 000 calls) through the \
+            real breaker and store: web_search's vendor goes down at 10:00 and on-call holds it \
+            open for everyone at 10:03 until 10:27; vector_db turns slow at 10:40, and at 11:02 an \
+            SRE raises its latency threshold (a configuration change), so its next slow spell at \
+            11:10 keeps it closed; globex's CRM quota runs out at 09:30 and its account manager \
             resets the circuit at 10:35.
 
-            It prints what opened, when and why, and the affected turns per tenant, and writes into
-            the output folder: demo.sqlite (the store: try `breakerctl status --db …/demo.sqlite`),
-            sla-report.csv, audit-<tenant>.csv, chart-<tenant>.svg and index.html (open it in a
+            It prints what opened, when and why, and the affected turns per tenant, and writes into \
+            the output folder: demo.sqlite (the store: try `breakerctl status --db …/demo.sqlite`), \
+            sla-report.csv, audit-<tenant>.csv, chart-<tenant>.svg and index.html (open it in a \
             browser). An existing demo in the folder is replaced.
 
             Example:

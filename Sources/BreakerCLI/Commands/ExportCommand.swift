@@ -8,7 +8,7 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "The event log as JSON lines, in log order.",
         discussion: """
-            One object a line with seq, ts (epoch ms) and kind (call, transition, operator,
+            One object a line with seq, ts (epoch ms) and kind (call, transition, operator, \
             global_outage, log_gap, config, fleet), plus the kind's fields (SPEC §11). With
             --tenant, only that tenant's records and the operator actions naming it or all tenants.
 

@@ -9,14 +9,15 @@ struct FleetCommand: AsyncParsableCommand {
         commandName: "fleet",
         abstract: "Set up and inspect a fleet of nodes sharing one PostgreSQL.",
         discussion: """
-            Nodes join a fleet with `breakerctl serve --fleet URL --node NAME`. Each keeps
-            deciding locally with its own store; the fleet's PostgreSQL carries the rare facts
+            Nodes join a fleet with `breakerctl serve --fleet URL --node NAME`. Each keeps \
+            deciding locally with its own store; the fleet's PostgreSQL carries the rare facts \
             (transitions, votes, episodes) so that a tool down for enough nodes opens everywhere.
 
             Examples:
               breakerctl fleet init --fleet postgres://breaker@db.internal/breaker
               breakerctl fleet status --fleet postgres://breaker@db.internal/breaker
-              breakerctl fleet forget-node node-7 --fleet postgres://breaker@db.internal/breaker
+              breakerctl fleet forget-node node-7 \\
+                  --fleet postgres://breaker@db.internal/breaker
 
             Exit codes: 0 done; 1 the fleet cannot be reached or refused; 64 bad arguments.
             """,
@@ -28,7 +29,7 @@ struct FleetInitCommand: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create or upgrade the fleet's schema (idempotent).",
         discussion: """
-            Applies the fleet's migrations that the database does not have yet, in order, under
+            Applies the fleet's migrations that the database does not have yet, in order, under \
             a lock, so that it is safe while nodes start. `serve --fleet` does the same at start.
             """)
 
@@ -52,8 +53,8 @@ struct FleetStatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "The fleet's nodes (live or not, cursors, lag) and its episodes.",
         discussion: """
-            A node is live while its last heartbeat is younger than its lease (fleet.leaseMs),
-            measured on PostgreSQL's clock. An episode is a key for which at least fleetQuorum
+            A node is live while its last heartbeat is younger than its lease (fleet.leaseMs), \
+            measured on PostgreSQL's clock. An episode is a key for which at least fleetQuorum \
             live nodes are OPEN on their own evidence.
             """)
 
@@ -96,8 +97,8 @@ struct FleetForgetNodeCommand: AsyncParsableCommand {
         commandName: "forget-node",
         abstract: "Release a node name whose store is lost.",
         discussion: """
-            The fleet remembers which store each node name was first used with, and refuses the
-            name with another store. When that store is lost, this releases the name: its lease,
+            The fleet remembers which store each node name was first used with, and refuses the \
+            name with another store. When that store is lost, this releases the name: its lease, \
             votes, published facts and rollups are removed; the fleet's episodes stay.
             """)
 

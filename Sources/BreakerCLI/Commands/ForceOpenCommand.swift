@@ -6,19 +6,20 @@ struct ForceOpenCommand: AsyncParsableCommand {
         commandName: "force-open",
         abstract: "Open a tool's circuit for one tenant or all (a vendor outage).",
         discussion: """
-            Without --tenant, every tenant's circuit for the tool opens, and tenants that call it
-            later start open too. Without --hold the circuits probe again after their open timeout;
+            Without --tenant, every tenant's circuit for the tool opens, and tenants that call it \
+            later start open too. Without --hold the circuits probe again after their open timeout; \
             with --hold they stay open until `breakerctl release`.
 
-            If a process owns the store (`breakerctl serve`, `load`, an application embedding the
-            library), the action goes to it and takes effect within a second; "applied" is printed once
+            If a process owns the store (`breakerctl serve`, `load`, an application embedding the \
+            library), the action goes to it and takes effect within a second; "applied" is printed once \
             its record is durable. With no owner running, it is applied to the store directly.
 
             Examples:
-              breakerctl force-open --tool web_search --hold --reason "vendor status page: major outage" --actor oncall
+              breakerctl force-open --tool web_search --hold \\
+                  --reason "vendor status page: major outage" --actor oncall
               breakerctl force-open --tool crm_api --tenant acme --reason "quota exhausted"
 
-            Exit codes: 0 applied (durable); 1 failure or not applied within --wait (said on standard
+            Exit codes: 0 applied (durable); 1 failure or not applied within --wait (said on standard \
             error); 64 bad arguments.
             """)
 

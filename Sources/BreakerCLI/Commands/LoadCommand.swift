@@ -14,15 +14,16 @@ struct LoadCommand: AsyncParsableCommand {
         commandName: "load",
         abstract: "Drive the live runtime in real time against a store (owns it while running).",
         discussion: """
-            Calls arrive at --rate per second for --duration seconds, spread over --tenants × --tools
-            keys, in turns of 1–5 calls. A --failure-rate share of calls throw, a --slow-rate share
-            hang past the call timeout. Every outcome and transition is logged durably; operator
-            actions given with `breakerctl force-open|release|reset` meanwhile take effect within a
-            second. SIGTERM or SIGINT stops it cleanly: in-flight calls finish, everything is
+            Calls arrive at --rate per second for --duration seconds, spread over --tenants × --tools \
+            keys, in turns of 1–5 calls. A --failure-rate share of calls throw, a --slow-rate share \
+            hang past the call timeout. Every outcome and transition is logged durably; operator \
+            actions given with `breakerctl force-open|release|reset` meanwhile take effect within a \
+            second. SIGTERM or SIGINT stops it cleanly: in-flight calls finish, everything is \
             flushed, a final snapshot is written.
 
             Example:
-              breakerctl load --tenants 20 --tools 5 --rate 500 --duration 60 --failure-rate 0.05 --db load.sqlite
+              breakerctl load --tenants 20 --tools 5 --rate 500 --duration 60 \\
+                  --failure-rate 0.05 --db load.sqlite
 
             Exit codes: 0 done (also after SIGTERM/SIGINT); 1 failure (store owned elsewhere, disk full…); 64 bad arguments.
             """)

@@ -15,11 +15,11 @@ struct MCPProxyCommand: AsyncParsableCommand {
         commandName: "mcp-proxy",
         abstract: "Put the breaker between an agent's MCP client and an MCP server (stdio).",
         discussion: """
-            Starts the MCP server COMMAND and speaks MCP on this process's stdin and stdout, so the
-            agent's MCP client launches the proxy in place of the server (SPEC §13). Every tools/call
-            for tool X is a call for key (--tenant, X); the turn is params._meta["tenantbreaker/turn"]
-            when given, else the request id. A rejected call is answered at once with isError: true
-            and the "tool unavailable" signal; tools/list leaves out the tools unavailable to the
+            Starts the MCP server COMMAND and speaks MCP on this process's stdin and stdout, so the \
+            agent's MCP client launches the proxy in place of the server (SPEC §13). Every tools/call \
+            for tool X is a call for key (--tenant, X); the turn is params._meta["tenantbreaker/turn"] \
+            when given, else the request id. A rejected call is answered at once with isError: true \
+            and the "tool unavailable" signal; tools/list leaves out the tools unavailable to the \
             tenant, and the client gets notifications/tools/list_changed when that set changes.
             Every other message passes through unchanged. The server's stderr is this process's.
 
@@ -29,14 +29,16 @@ struct MCPProxyCommand: AsyncParsableCommand {
             flight gets a JSON-RPC error.
 
             The breaker: --breaker URL (a running `breakerctl serve`, shared by many proxies), or
-            --db PATH (a store this proxy owns). If the serve cannot be reached, calls go through
+            --db PATH (a store this proxy owns). If the serve cannot be reached, calls go through \
             unguarded and the proxy says so on stderr.
 
             Examples:
-              breakerctl mcp-proxy --tenant acme --breaker http://127.0.0.1:8710 -- python3 -m my_mcp_server
-              breakerctl mcp-proxy --tenant acme --db acme.sqlite -- npx -y @modelcontextprotocol/server-everything
+              breakerctl mcp-proxy --tenant acme --breaker http://127.0.0.1:8710 \\
+                  -- python3 -m my_mcp_server
+              breakerctl mcp-proxy --tenant acme --db acme.sqlite \\
+                  -- npx -y @modelcontextprotocol/server-everything
 
-            Exit codes: the server's exit status when it exits; 0 when the client closes stdin;
+            Exit codes: the server's exit status when it exits; 0 when the client closes stdin; \
             1 failure (the server cannot start, the store is owned elsewhere); 64 bad arguments.
             """)
 

@@ -8,26 +8,26 @@ struct ObjectivesCommand: AsyncParsableCommand {
         commandName: "slo",
         abstract: "Each tenant's error budget and burn rates against its objective (SPEC §16).",
         discussion: """
-            A tenant's objective comes from the configuration: "slo" for every tenant,
-            "tenants": {"acme": {"slo": {...}}} for one. Turns are placed at their first
+            A tenant's objective comes from the configuration: "slo" for every tenant, \
+            "tenants": {"acme": {"slo": {...}}} for one. Turns are placed at their first \
             call; a turn is bad when blocked (or degraded, with "bad": "degraded").
 
-            Over the window (at - windowDays, at]: turns, bad_turns and budget_remaining
-            (1 - bad / ((1 - objective/100) x turns); negative once overspent). Burn rate
-            over 5m, 30m, 1h, 6h, 3d: the bad share of the window's turns divided by
+            Over the window (at - windowDays, at]: turns, bad_turns and budget_remaining \
+            (1 - bad / ((1 - objective/100) x turns); negative once overspent). Burn rate \
+            over 5m, 30m, 1h, 6h, 3d: the bad share of the window's turns divided by \
             (1 - objective/100); 1 spends the budget exactly over the window.
-            time_to_exhaustion_hours: at the last hour's burn rate. status: page (1h and
-            5m >= 14.4, or 6h and 30m >= 6), ticket (3d and 6h >= 1), else ok; a window
+            time_to_exhaustion_hours: at the last hour's burn rate. status: page (1h and \
+            5m >= 14.4, or 6h and 30m >= 6), ticket (3d and 6h >= 1), else ok; a window \
             with fewer than minTurns turns never alerts.
 
-            Counted from the store's turn bookkeeping and hourly rollups, not from the
+            Counted from the store's turn bookkeeping and hourly rollups, not from the \
             call records. Default time: the store's last record.
 
             Examples:
               breakerctl slo --all
               breakerctl slo --tenant acme --at 2026-11-28T14:00:00Z --format json
 
-            Exit codes: 0 done; 1 store problem or a tenant without an objective; 64 bad
+            Exit codes: 0 done; 1 store problem or a tenant without an objective; 64 bad \
             arguments.
             """)
 

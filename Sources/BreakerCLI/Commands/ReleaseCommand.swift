@@ -6,13 +6,13 @@ struct ReleaseCommand: AsyncParsableCommand {
         commandName: "release",
         abstract: "Release a forced or open circuit: it goes to half-open and probes.",
         discussion: """
-            Without --tenant, every tenant's circuit for the tool is released and the tool-wide
+            Without --tenant, every tenant's circuit for the tool is released and the tool-wide \
             force-open ends.
 
             Example:
-              breakerctl release --tool web_search --reason "vendor recovered" --actor oncall
+              breakerctl release --tool web_search --reason "vendor recovered"
 
-            Exit codes: 0 applied (durable); 1 failure or not applied within --wait (said on standard
+            Exit codes: 0 applied (durable); 1 failure or not applied within --wait (said on standard \
             error); 64 bad arguments.
             """)
 

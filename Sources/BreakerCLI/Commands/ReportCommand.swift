@@ -9,24 +9,25 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Per-tenant affected agent turns per hour (the SLA report, CSV or JSON).",
         discussion: """
-            One row per tenant and UTC hour, every hour of the range (empty hours included):
-              tenant,hour_start,turns,turns_blocked,turns_degraded,calls,calls_blocked,calls_failed,calls_timed_out,open_seconds,availability_pct
-            A turn belongs to the hour of its first call; turns_blocked had a call rejected by an open
+            One row per tenant and UTC hour, every hour of the range (empty hours included), \
+            with the columns tenant, hour_start, turns, turns_blocked, turns_degraded, calls, \
+            calls_blocked, calls_failed, calls_timed_out, open_seconds, availability_pct. A turn belongs to the hour of its first call; turns_blocked had a call rejected by an open \
             circuit; availability_pct = share of turns not blocked (empty when no turns).
-            --chart FILE.svg (with --tenant) also draws the tenant's error budget over its
+            --chart FILE.svg (with --tenant) also draws the tenant's error budget over its \
             objective's window, ending at --to or at the last record, alerts shaded.
-            --shadow adds turns_would_block (turns with a shadow call: a key in shadow
+            --shadow adds turns_would_block (turns with a shadow call: a key in shadow \
             would have blocked them) and calls_would_block (shadow calls).
             Default range: the tenant's first to last hour with a call or transition.
 
-            With --fleet: the nodes' hourly rollups summed (a turn is counted by each
-            node that served a call of it; open_seconds in node-seconds). Standard
-            error says how far each node's rollups reach: the report equals the sum
-            of the nodes' own reports for the hours before the earliest of them (a
+            With --fleet: the nodes' hourly rollups summed (a turn is counted by each \
+            node that served a call of it; open_seconds in node-seconds). Standard \
+            error says how far each node's rollups reach: the report equals the sum \
+            of the nodes' own reports for the hours before the earliest of them (a \
             key still open counts its open time up to its node's last rollup).
 
             Examples:
-              breakerctl report --tenant acme --from 2026-11-28T00:00:00Z --to 2026-11-29T00:00:00Z > acme.csv
+              breakerctl report --tenant acme \\
+                  --from 2026-11-28T00:00:00Z --to 2026-11-29T00:00:00Z > acme.csv
               breakerctl report --all --format json
               breakerctl report --tenant=-leading-dash
               breakerctl report --all --fleet postgres://breaker@db.internal/fleet

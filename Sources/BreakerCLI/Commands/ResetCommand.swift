@@ -7,9 +7,9 @@ struct ResetCommand: AsyncParsableCommand {
         abstract: "Close one tenant's circuit for a tool at once.",
         discussion: """
             Example:
-              breakerctl reset --tenant acme --tool crm_api --reason "quota raised" --actor am-jane
+              breakerctl reset --tenant acme --tool crm_api --reason "quota raised"
 
-            Exit codes: 0 applied (durable); 1 failure or not applied within --wait (said on standard
+            Exit codes: 0 applied (durable); 1 failure or not applied within --wait (said on standard \
             error); 64 bad arguments.
             """)
 

@@ -15,27 +15,35 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "The durable single-node service: agents in any language call the breaker over HTTP.",
         discussion: """
-            Owns the store (one process per node), rebuilds the state, then serves HTTP/1.1 with
+            Owns the store (one process per node), rebuilds the state, then serves HTTP/1.1 with \
             JSON bodies (SPEC §12; the API is at /openapi.json, the dashboard at /):
-              POST /v1/admit  {"tenant","tool","turn"}        → a permit, or the "tool unavailable" signal
-              POST /v1/complete  {"permit","outcome"}         → success | failure | cancelled
-              GET  /v1/tenants/{tenant}/unavailable-tools     → tools down, and a system-prompt note
-              GET  /v1/status, /v1/report.csv, /v1/audit.csv, /v1/events, /metrics, /livez, /readyz
-              POST /v1/operator/force-open|release|reset|configure  (Authorization: Bearer <operator token>)
-            A permit not completed within the call timeout is recorded as a timeout. Operator
+              POST /v1/admit {"tenant","tool","turn"}
+                   → a permit, or the "tool unavailable" signal
+              POST /v1/complete {"permit","outcome"}
+                   → success | failure | cancelled
+              GET  /v1/tenants/{tenant}/unavailable-tools
+                   → tools down, and a system-prompt note
+              GET  /v1/status, /v1/report.csv, /v1/report.json, /v1/audit.csv,
+                   /v1/slo, /v1/events, /metrics, /livez, /readyz
+              POST /v1/operator/force-open|release|reset|configure
+                   (Authorization: Bearer <operator token>)
+            A permit not completed within the call timeout is recorded as a timeout. Operator \
             actions from `breakerctl force-open|release|reset|configure` apply within a second.
-            SIGTERM or SIGINT: stop accepting, answer the requests in flight, make everything
+            SIGTERM or SIGINT: stop accepting, answer the requests in flight, make everything \
             durable, write a snapshot, exit 0.
 
             Binding anything but loopback needs both --operator-token-file and --agent-token-file.
-            With --config on an existing store whose configuration differs, the file's is recorded
+            With --config on an existing store whose configuration differs, the file's is recorded \
             as a configuration change (actor serve) before the service is ready.
 
             Examples:
-              breakerctl serve --db /var/lib/tenant-breaker/breaker.sqlite --operator-token-file /etc/tenant-breaker/operator.token
-              curl -s localhost:8710/v1/admit -H 'Content-Type: application/json' -d '{"tenant":"acme","tool":"web_search","turn":"t-1"}'
+              breakerctl serve --db /var/lib/tenant-breaker/breaker.sqlite \\
+                  --operator-token-file /etc/tenant-breaker/operator.token
+              curl -s localhost:8710/v1/admit -H 'Content-Type: application/json' \\
+                  -d '{"tenant":"acme","tool":"web_search","turn":"t-1"}'
 
-            Exit codes: 0 stopped by SIGTERM/SIGINT; 1 failure (store owned elsewhere, port in use…); 64 bad arguments.
+            Exit codes: 0 stopped by SIGTERM/SIGINT; 1 failure (store owned elsewhere, \
+            port in use…); 64 bad arguments.
             """)
 
     @Option(help: ArgumentHelp("Configuration (JSON, SPEC §2): for a new store, or recorded as a change.", valueName: "file"))

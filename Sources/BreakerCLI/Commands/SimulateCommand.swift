@@ -11,12 +11,14 @@ struct SimulateCommand: AsyncParsableCommand {
         commandName: "simulate",
         abstract: "Run a trace through the real breaker on a virtual clock, into a new store.",
         discussion: """
-            TRACE is JSON lines (SPEC §10): calls like
-              {"at": "2026-11-28T10:00:00Z", "tenant": "acme", "tool": "web_search", "turn": "t-1", "latency_ms": 120, "result": "ok"}
+            TRACE is JSON lines (SPEC §10), one a line; here folded to fit. Calls like
+              {"at": "2026-11-28T10:00:00Z", "tenant": "acme", "tool": "web_search",
+               "turn": "t-1", "latency_ms": 120, "result": "ok"}
             and operator actions like
-              {"at": 1795860120000, "op": "force_open", "tool": "web_search", "hold": true, "reason": "vendor outage", "actor": "oncall"}
+              {"at": 1795860120000, "op": "force_open", "tool": "web_search",
+               "hold": true, "reason": "vendor outage", "actor": "oncall"}
 
-            The whole trace and the configuration are checked before anything is written; a bad line
+            The whole trace and the configuration are checked before anything is written; a bad line \
             is reported by its number and nothing is created. The store must not exist yet.
 
             Example:

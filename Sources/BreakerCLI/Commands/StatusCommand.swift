@@ -8,9 +8,9 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Every key's state, rebuilt from the log.",
         discussion: """
-            Rebuilds the state machine from the store (latest snapshot plus the records after it)
-            and prints each (tenant, tool) key: state, generation, when it opened, the open timeout
-            in force, and the calls and failures in its window. Works while an owner writes; the
+            Rebuilds the state machine from the store (latest snapshot plus the records after it) \
+            and prints each (tenant, tool) key: state, generation, when it opened, the open timeout \
+            in force, and the calls and failures in its window. Works while an owner writes; the \
             running owner's pid and the health of its log are printed on standard error.
 
             Examples:

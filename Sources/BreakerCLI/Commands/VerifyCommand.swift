@@ -7,9 +7,9 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Check a store: schema, rebuild == full replay, every transition justified.",
         discussion: """
-            Runs SQLite's quick_check and the schema checks, rebuilds the state from the latest
-            snapshot and compares it with a replay of the whole log, and checks that each recorded
-            transition follows from the records before it (its rule held, its from-state and
+            Runs SQLite's quick_check and the schema checks, rebuilds the state from the latest \
+            snapshot and compares it with a replay of the whole log, and checks that each recorded \
+            transition follows from the records before it (its rule held, its from-state and \
             generation match). Read-only; works while an owner writes.
 
             Example:

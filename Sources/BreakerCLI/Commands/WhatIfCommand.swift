@@ -9,21 +9,21 @@ struct WhatIfCommand: AsyncParsableCommand {
         commandName: "whatif",
         abstract: "What another configuration would have done with the calls you recorded.",
         discussion: """
-            Replays the store's call records through a fresh breaker with the candidate
+            Replays the store's call records through a fresh breaker with the candidate \
             configuration in force throughout, on a virtual clock, as `simulate` would:
-            an admitted call at its time less its latency with its recorded result, a
+            an admitted call at its time less its latency with its recorded result, a \
             shadow call likewise, a recorded rejection as a call of unknown outcome.
             Operator actions and fleet records replay as recorded.
 
-            One row per (tenant, tool) where the candidate does something else, then a
+            One row per (tenant, tool) where the candidate does something else, then a \
             totals row (tenant and tool `*`):
               opens, calls_rejected, turns_blocked: recorded vs candidate;
               would_reject_failed, _succeeded, _unknown: what the calls the candidate
               rejects really did (unknown: they were rejected when recorded);
               admitted_unknown: recorded rejections the candidate admits.
 
-            --sweep SETTING=V1,V2,... tries one candidate per value: the setting in
-            `defaults` of --config, or of the store's configuration in force, and
+            --sweep SETTING=V1,V2,... tries one candidate per value: the setting in \
+            `defaults` of --config, or of the store's configuration in force, and \
             prints one totals row per value.
 
             Examples:
@@ -32,7 +32,7 @@ struct WhatIfCommand: AsyncParsableCommand {
               breakerctl whatif --sweep failureThreshold=3,5,8,13 \\
                   --from 2026-11-28T00:00:00Z --to 2026-12-05T00:00:00Z
 
-            Exit codes: 0 done; 1 bad configuration, empty store or store problem;
+            Exit codes: 0 done; 1 bad configuration, empty store or store problem; \
             64 bad arguments.
             """)
 

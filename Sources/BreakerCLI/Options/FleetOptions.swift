@@ -9,7 +9,7 @@ package struct FleetOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "The fleet's PostgreSQL: postgres://USER@HOST[:PORT]/DB[?sslmode=disable|require] (default: $BREAKER_FLEET_URL).",
+            "The fleet's PostgreSQL, postgres://USER@HOST[:PORT]/DB, with ?sslmode=disable or ?sslmode=require (default: $BREAKER_FLEET_URL).",
             valueName: "url"))
     package var fleet: String?
 
