@@ -108,13 +108,14 @@ extension EventStore {
     /// Checks that the log names `tenant` — a key of it, an operator action or a fleet record —
     /// so that a mistyped name is an error rather than an empty report.
     /// - Throws: ``BreakerError/Code/invalidArgument`` naming the closest names the log has.
-    public func requireKnownTenant(_ tenant: TenantID) throws(BreakerError) {
+    /// - Parameter place: how the message names the store (default: its path).
+    public func requireKnownTenant(_ tenant: TenantID, in place: String? = nil) throws(BreakerError) {
         let names = try tenantNamesInLog()
         guard !names.contains(where: { $0.utf8.elementsEqual(tenant.rawValue.utf8) }) else { return }
         let closest = Self.closest(to: tenant.rawValue, among: names)
         let hint = closest.isEmpty ? "the store has no tenant yet" : "closest: " + closest.joined(separator: ", ")
         throw BreakerError(
-            .invalidArgument, "tenant \(String(reflecting: tenant.rawValue)) is not in \(path) (\(hint))",
+            .invalidArgument, "tenant \(String(reflecting: tenant.rawValue)) is not in \(place ?? path) (\(hint))",
             context: ["tenant": tenant.rawValue])
     }
 

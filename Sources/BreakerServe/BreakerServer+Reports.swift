@@ -30,6 +30,7 @@ extension BreakerServer {
             throw tooManyRows((to.milliseconds - from.milliseconds) / 3_600_000, what: "hours")
         }
         try await owner.breaker.flush()
+        if let tenant { try requireKnown(tenant) }
         var report = try reader.slaReport(tenant: tenant, from: from, to: to)
         report.shadowColumns = query["shadow"] != nil
         guard report.rowCount <= options.maxReportRows else {
@@ -50,6 +51,7 @@ extension BreakerServer {
         let (from, to) = (try query.time("from"), try query.time("to"))
         try Query.checkRange(from, to)
         try await owner.breaker.flush()
+        try requireKnown(tenant)
         let timeline = try auditTimeline(tenant: tenant, tool: tool, from: from, to: to)
         return streamed(timeline.csvChunks(), type: "text/csv; charset=utf-8")
     }
@@ -61,6 +63,17 @@ extension BreakerServer {
             guard error.code == .tooLarge else { throw error }
             throw APIError.badRequest(
                 "the audit covers more than \(options.maxReportRows) rows (--max-report-rows); narrow it with tool, from and to")
+        }
+    }
+
+    /// `404` naming the closest known names when the store has never seen `tenant`, rather than
+    /// an empty report for a mistyped name.
+    func requireKnown(_ tenant: TenantID) throws(APIError) {
+        do {
+            // The store's path is the operator's business, not an HTTP client's.
+            try reader.requireKnownTenant(tenant, in: "this service's store")
+        } catch {
+            throw APIError(.notFound, error.message)
         }
     }
 
@@ -319,6 +332,10 @@ extension BreakerServer {
         let query = try Query(request, allowed: ["tenant"])
         let tenant: TenantID? = try query.name("tenant")
         let configuration = owner.breaker.configuration
+        if let tenant {
+            try await owner.breaker.flush()
+            try requireKnown(tenant)
+        }
         if let tenant, configuration.objective(for: tenant) == nil {
             throw APIError(
                 .notFound,

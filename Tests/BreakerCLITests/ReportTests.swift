@@ -250,4 +250,19 @@ import Testing
         #expect(audit.status == 0 && audit.text.contains("reset"), "\(audit.stderr)")
         #expect(try await CLI.run(["report", "--tenant", "globex", "--db", db]).status == 0)
     }
+
+    @Test(arguments: [["audit"], ["export"], ["status"], ["slo"], ["audit", "--turn", "t"]])
+    func everyCommandReadingOneTenantRefusesAMistypedOne(command: [String]) async throws {
+        let dir = scratchDirectory
+        let lines = ["acme", "globex"].map { callLine("2026-11-28T10:00:00Z", $0, "search", "t") }
+        let db = dir + "/s.sqlite"
+        #expect(try await CLI.run(["simulate", try writeTrace(dir, lines), "--db", db]).status == 0)
+        let r = try await CLI.run(command + ["--tenant", "acem", "--db", db])
+        #expect(r.status == 1 && r.text.isEmpty, "\(r.text)")
+        #expect(r.stderr.contains("tenant \"acem\" is not in") && r.stderr.contains("closest: acme, globex"), "\(r.stderr)")
+        if command != ["slo"] {
+            let known = try await CLI.run(command + ["--tenant", "acme", "--db", db])
+            #expect(known.status == 0 && !known.text.isEmpty, "\(known.stderr)")
+        }
+    }
 }

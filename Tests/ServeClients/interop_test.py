@@ -6,6 +6,8 @@ Prints one line per check; exits non-zero on the first failure.
 
 import http.client
 import json
+import urllib.error
+import urllib.request
 import os
 import sys
 import threading
@@ -161,6 +163,14 @@ def run_checks(serve, breakerctl):
     http_all = client.report_csv().encode("utf-8")
     rc, cli_all, _ = serve.cli("report", "--all", binary=True)
     check(same_report(http_all, cli_all), "/v1/report.csv?all=1 is breakerctl report --all")
+    # A tenant the store has never seen: 404 naming the closest, as the CLI's exit 1 does.
+    for path in ("/v1/report.csv?tenant=acem", "/v1/report.json?tenant=acem", "/v1/audit.csv?tenant=acem"):
+        try:
+            urllib.request.urlopen(serve.url + path, timeout=10)
+            check(False, f"{path} answers an error")
+        except urllib.error.HTTPError as e:
+            body = json.loads(e.read())
+            check(e.code == 404 and "closest: acme" in body["error"], f"{path} answers 404 naming the closest tenant: {body}")
 
     # Events: every transition, operator action and configuration change, once.
     wait_until(lambda: any(r["kind"] == "operator" for r in events.records), timeout=5)

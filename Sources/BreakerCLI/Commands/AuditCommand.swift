@@ -58,6 +58,7 @@ struct AuditCommand: AsyncParsableCommand {
                 return
             }
             let s = try EventStore.openReader(path: store.path)
+            if let t = tenant.tenant { try s.requireKnownTenant(t) }
             if let turn {
                 writeOut(try s.turnAudit(turn: turn, tenant: tenant.tenant).csv)
                 return

@@ -25,6 +25,7 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
+            if let t = tenant.tenant { try s.requireKnownTenant(t) }
             let (from, to) = (try range.fromTime, try range.toTime)
             noteGaps(try s.logGaps(from: from, to: to))
             let only = tenant.tenant

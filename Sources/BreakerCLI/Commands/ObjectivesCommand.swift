@@ -54,6 +54,7 @@ struct ObjectivesCommand: AsyncParsableCommand {
         try await reportingErrors {
             let s = try EventStore.openReader(path: store.path)
             let configuration = try s.configurationInForce()
+            if let t = tenant.tenant { try s.requireKnownTenant(t) }
             if let t = tenant.tenant, configuration.objective(for: t) == nil {
                 throw BreakerError(
                     .invalidArgument,

@@ -34,6 +34,7 @@ struct StatusCommand: AsyncParsableCommand {
                 // The running owner's log health (SPEC §8): a failing log is never silent.
                 printError("owner: pid \(owner.pid); \(owner.status)")
             }
+            if let t = tenant.tenant { try s.requireKnownTenant(t) }
             let machine = try s.rebuild().machine
             let only = tenant.tenant
             let lines = machine.keys.filter { only == nil || $0.tenant == only }.sorted().map {
