@@ -40,6 +40,8 @@ public final class MCPProxy: Sendable {
         case serverTooLong([UInt8], Int)
         case clientClosed
         case serverClosed
+        /// SIGTERM or SIGINT: stop as when the client leaves.
+        case stopSignal
         case tick
     }
 
@@ -60,8 +62,14 @@ public final class MCPProxy: Sendable {
     }
 
     /// Starts `command` and relays until one side ends. Returns the exit status: the server's
-    /// when it exits, 0 when the client closes its end.
-    public func run(command: [String], clientInput: Int32 = 0, clientOutput: Int32 = 1) async throws -> Int32 {
+    /// when it exits, 0 when the client closes its end or the proxy is asked to stop.
+    ///
+    /// With `stopOnSignals`, SIGTERM and SIGINT stop the proxy as the client's leaving does: the
+    /// server's input is closed (then SIGTERM, then SIGKILL), its last answers still relayed, and
+    /// `run` returns 0 once it has exited — so the caller can make its store durable.
+    public func run(
+        command: [String], clientInput: Int32 = 0, clientOutput: Int32 = 1, stopOnSignals: Bool = false
+    ) async throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
@@ -95,6 +103,8 @@ public final class MCPProxy: Sendable {
             }
         }
         defer { ticker.cancel() }
+        let signals = stopOnSignals ? Self.watch([SIGTERM, SIGINT]) { sink.yield(.stopSignal) } : []
+        defer { for source in signals { source.cancel() } }
         var relay = Relay(proxy: self, client: client, server: server)
         var stopping: Task<Void, Never>?
         for await event in events {
@@ -115,13 +125,26 @@ public final class MCPProxy: Sendable {
                 // The client left first: the proxy stopped the server, and ends as asked (0).
                 if stopping != nil { return 0 }
                 return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
-            case .clientClosed:
+            case .clientClosed, .stopSignal:
                 // The server's last answers still go out while it stops.
+                guard stopping == nil else { continue }
                 server.close()
                 stopping = Task { await Self.stop(process) }
             }
         }
         return 0
+    }
+
+    /// Runs `handler` on each of `signals` instead of their default action (ending the process
+    /// with the store's last records still queued).
+    static func watch(_ signals: [Int32], _ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
     }
 
     /// Stops the server as the stdio transport says: its input closed, then SIGTERM, then SIGKILL.

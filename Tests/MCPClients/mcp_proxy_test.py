@@ -7,6 +7,7 @@ The same script runs under mcp 1.x and 2.x; it prints one line per check.
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -230,6 +231,9 @@ def main():
     asyncio.run(within(240, "the MCP session through the proxy", drive(breakerctl, work, ["--db", db, "--config", config])))
     v = subprocess.run([breakerctl, "verify", "--db", db], capture_output=True, text=True)
     check(v.returncode == 0, f"the proxy's store verifies ({v.stdout.strip()})")
+    # The SDK ends its server by closing stdin: the proxy made everything durable and wrote a
+    # final snapshot (a rebuild has no record after it to replay).
+    check("rebuild (tail 0)" in v.stdout, f"the proxy stopped with its store snapshotted ({v.stdout.strip()})")
     export = [json.loads(l) for l in subprocess.run([breakerctl, "export", "--db", db], capture_output=True, text=True).stdout.splitlines()]
     outcomes = [(r["tool"], r["outcome"], r.get("reason")) for r in export if r["kind"] == "call"]
     check(("search", "failure", "tool_call_exception:tool_error") in outcomes and ("search", "rejected", "circuit_open") in outcomes
@@ -265,6 +269,35 @@ def main():
         check(rc == 0, "the shared store verifies")
     finally:
         serve.kill()
+
+    # 2b. SIGTERM and SIGINT stop the proxy as the client's leaving does: the server stopped, the
+    # store durable and snapshotted, exit 0.
+    set_mode(os.path.join(work, "state-signal.json"), "ok")
+    for name, sig in (("SIGTERM", signal.SIGTERM), ("SIGINT", signal.SIGINT)):
+        sig_db = os.path.join(work, f"signal-{name}.sqlite")
+        p = subprocess.Popen([breakerctl, "mcp-proxy", "--tenant", "acme", "--db", sig_db, "--config", patient, "--", sys.executable, SERVER],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             env={**os.environ, "MCP_TEST_STATE": os.path.join(work, "state-signal.json")})
+        p.stdin.write(INIT + "\n")
+        p.stdin.flush()
+        p.stdout.readline()
+        p.stdin.write(INITIALIZED + "\n" + json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                                       "params": {"name": "search", "arguments": {"query": "q"}}}) + "\n")
+        p.stdin.flush()
+        answer = json.loads(p.stdout.readline())
+        check(answer.get("id") == 2 and "result" in answer, f"{name}: a call went through first ({answer})")
+        p.send_signal(sig)
+        try:
+            status = p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            status = "still running after 15 s"
+        check(status == 0, f"{name} stops the proxy with status 0 ({status})")
+        v = subprocess.run([breakerctl, "verify", "--db", sig_db], capture_output=True, text=True)
+        check(v.returncode == 0 and "rebuild (tail 0)" in v.stdout, f"{name}: the store is durable and snapshotted ({v.stdout.strip()})")
+        export = subprocess.run([breakerctl, "export", "--db", sig_db], capture_output=True, text=True).stdout
+        outcomes = [r["outcome"] for r in map(json.loads, export.splitlines()) if r["kind"] == "call"]
+        check(outcomes == ["success"], f"{name}: the call made before it is recorded ({outcomes})")
 
     # 3. The server crashes mid-call: the call fails as server_exit and the proxy exits with its status.
     crash_db = os.path.join(work, "crash.sqlite")

@@ -38,7 +38,11 @@ struct MCPProxyCommand: AsyncParsableCommand {
               breakerctl mcp-proxy --tenant acme --db acme.sqlite \\
                   -- npx -y @modelcontextprotocol/server-everything
 
-            Exit codes: the server's exit status when it exits; 0 when the client closes stdin; \
+            Closing stdin, SIGTERM and SIGINT stop the server, then make the store durable and \
+            snapshot it.
+
+            Exit codes: the server's exit status when it exits; 0 when the client closes stdin or \
+            on SIGTERM or SIGINT; \
             1 failure (the server cannot start, the store is owned elsewhere); 64 bad arguments.
             """)
 
@@ -83,7 +87,7 @@ struct MCPProxyCommand: AsyncParsableCommand {
                 }
                 let proxy = MCPProxy(
                     breaker: RemoteProxyBreaker(url: URL(string: breaker)!, tenant: tenantID, token: token), options: options)
-                Self.exit(with: try await proxy.run(command: command))
+                Self.exit(with: try await proxy.run(command: command, stopOnSignals: true))
             }
             let configuration = try loadConfiguration(config)
             var ownerOptions = StoreOwner.Options(configuration: configuration)
@@ -96,7 +100,8 @@ struct MCPProxyCommand: AsyncParsableCommand {
             }
             let running = Task { try await owner.run() }
             let proxy = MCPProxy(breaker: LocalProxyBreaker(breaker: owner.breaker, tenant: tenantID), options: options)
-            let status = try await proxy.run(command: command)
+            // SIGTERM, SIGINT or the client closing stdin: the server stops, then the store.
+            let status = try await proxy.run(command: command, stopOnSignals: true)
             // Cancelling the owner closes its writer: everything is durable, a snapshot written.
             running.cancel()
             try await running.value
