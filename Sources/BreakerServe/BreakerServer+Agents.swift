@@ -2,6 +2,7 @@ import BreakerCore
 import BreakerOwner
 import BreakerReports
 import BreakerRuntime
+import BreakerStore
 import Hummingbird
 
 extension BreakerServer {
@@ -68,8 +69,11 @@ extension BreakerServer {
         let query = try Query(request, allowed: ["tenant"])
         let only: TenantID? = try query.name("tenant")
         let machine = owner.breaker.machine
-        let lines = machine.keys.filter { only == nil || $0.tenant == only }.sorted().map {
-            StatusLine(key: $0, status: machine.status(of: $0)!, enforce: machine.configuration.settings(for: $0).enforce)
+        let keys = machine.keys.filter { only == nil || $0.tenant == only }.sorted()
+        let episodes = (try? reader.episodes(of: Set(keys.filter { machine.status(of: $0)?.state != .closed }))) ?? [:]
+        let lines = keys.map {
+            StatusLine(
+                key: $0, status: machine.status(of: $0)!, enforce: machine.configuration.settings(for: $0).enforce, episode: episodes[$0])
         }
         return HTTPAnswer.jsonText("[" + lines.map { try! JSONText.encode($0) }.joined(separator: ",\n") + "]\n")
     }

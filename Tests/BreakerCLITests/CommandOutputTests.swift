@@ -28,7 +28,7 @@ import Testing
         #expect(keys.count == 4)
         let fields: Set<String> = [
             "tenant", "tool", "state", "generation", "opened_at", "open_timeout_ms", "probe_successes", "window_calls", "window_failures",
-            "enforce",
+            "enforce", "since", "cause", "failed_probes", "failures", "calls", "p95_us",
         ]
         for k in keys { #expect(Set(k.keys) == fields, "\(k.keys.sorted())") }
         let acme = try #require(keys.first { $0["tenant"] as? String == "acme" })
@@ -38,7 +38,25 @@ import Testing
         let globex = try #require(keys.first { $0["tenant"] as? String == "globex" })
         #expect(globex["state"] as? String == "open" && globex["opened_at"] as? String == "2026-11-28T10:20:04.000Z")
         #expect(globex["window_failures"] as? Int == 5 && globex["probe_successes"] as? Int == 0)
+        #expect(globex["since"] as? String == "2026-11-28T10:20:04.000Z" && globex["cause"] as? String == "failure_threshold")
+        #expect(globex["failures"] as? Int == 5 && globex["calls"] as? Int == 5 && globex["failed_probes"] as? Int == 0)
+        #expect(acme["since"] is NSNull && acme["cause"] is NSNull, "a closed key has no episode: \(acme)")
         #expect(keys.allSatisfy { $0["enforce"] as? Bool == true }, "every key enforces under the defaults")
+    }
+
+    @Test func aKeyWhoseProbesFailKeepsTheTimeAndCauseOfItsOpeningAndCountsTheProbes() async throws {
+        let dir = scratchDirectory
+        var lines = (0..<5).map { callLine("2026-11-28T10:00:0\($0)Z", "acme", "web_search", "t\($0)", latency: 0, result: "error") }
+        // The default open timeout is 30 s: each of these is a probe, and fails.
+        lines.append(callLine("2026-11-28T10:00:40Z", "acme", "web_search", "p1", latency: 0, result: "error"))
+        lines.append(callLine("2026-11-28T10:01:20Z", "acme", "web_search", "p2", latency: 0, result: "error"))
+        let db = dir + "/s.sqlite"
+        #expect(try await CLI.run(["simulate", try writeTrace(dir, lines), "--db", db]).status == 0)
+        let r = try await CLI.run(["status", "--format", "json", "--db", db])
+        let key = try #require((try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]])?.first)
+        #expect(key["state"] as? String == "open" && key["opened_at"] as? String == "2026-11-28T10:01:20.000Z", "\(key)")
+        #expect(key["since"] as? String == "2026-11-28T10:00:04.000Z" && key["cause"] as? String == "failure_threshold", "\(key)")
+        #expect(key["failed_probes"] as? Int == 2, "\(key)")
     }
 
     @Test func exportLinesHaveExactlyTheFieldsOfTheirKind() async throws {

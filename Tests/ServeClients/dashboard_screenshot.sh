@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes a screenshot of the dashboard during an outage, for a person to look at:
+# Makes screenshots of the dashboard during an outage at 1280 and 1920 px (FILE-1280.png,
+# FILE-1920.png), for a person to look at:
 #   swift build && Tests/ServeClients/dashboard_screenshot.sh dashboard.png
 # (needs what `bash .ci/run` installs: chromium, chromedriver, selenium in .build/peers).
 set -euo pipefail

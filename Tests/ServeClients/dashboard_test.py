@@ -36,7 +36,9 @@ def main():
         # umbrella is in shadow (SPEC §15): its keys open as any other but block nothing.
         # Objectives (SPEC §16): 99 % of turns not blocked for every tenant; globex promises 80 % not
         # degraded, so its failures spend its budget at a ticket's pace, not a page's.
+        # flaky reopens fast: its probes fail over and over (the feed collapses them into one line).
         json.dump({"defaults": {"failureThreshold": 2, "openTimeoutMs": 120000, "globalOutageTenants": 3},
+                   "tools": {"flaky": {"openTimeoutMs": 150, "globalOutageTenants": 10}},
                    "slo": {"objective": 99, "windowDays": 1, "minTurns": 1},
                    "tenants": {"umbrella": {"enforce": False},
                                "globex": {"slo": {"objective": 80, "windowDays": 1, "bad": "degraded", "minTurns": 1}}}}, f)
@@ -55,7 +57,8 @@ def main():
               "the page loads no external assets")
 
         options = webdriver.ChromeOptions()
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        # A laptop's width: nothing may be cut off or need sideways scrolling at 1280 px.
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
             options.add_argument(arg)
         options.binary_location = "/usr/bin/chromium"
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -100,10 +103,30 @@ def main():
         first_row = attrs("#grid tbody tr", "data-tenant")[0][0]
         check(first_row in ("acme", "globex", "initech"), f"tenants with a circuit not closed come first ({first_row})")
 
+        # The story of each open circuit: how long, why, and when a probe is due.
+        def open_row(key):
+            return driver.execute_script(
+                "const r = document.querySelector(`#open-list tr[data-key='${arguments[0]}']`);"
+                "return r && [...r.querySelectorAll('td')].map(td => td.textContent)", key)
+        row = wait_until(lambda: (lambda r: r if r and r[4] else None)(open_row("acme/web_search")), timeout=10)
+        check(row and re.fullmatch(r"\d+ s", row[3]), f"acme's circuit says how long it has been open ({row})")
+        check(row and row[4] == "2 failures in the window", f"... why it opened ({row})")
+        check(row and re.fullmatch(r"in (1 min|\d+ s)", row[5]), f"... and when a probe is due, within its 2 min open timeout ({row})")
+        check(row and row[2] == "✕ open", f"... and its state in words and a mark, not by colour alone ({row})")
+
         # An operator action arrives live too.
         operator.force_open("crm", actor="oncall", reason="vendor maintenance", hold=True)
         forced = wait_until(lambda: len(cells("forced_open")) == 4, timeout=10)
         check(forced, f"the operator's hold shows every crm circuit forced open ({cells()})")
+        row = wait_until(lambda: (lambda r: r if r and r[4] else None)(open_row("acme/crm")), timeout=10)
+        check(row and row[4] == "held open by an operator" and row[5] == "when released", f"a held circuit says who holds it and until when ({row})")
+        marks = driver.execute_script(
+            "return [...document.querySelectorAll('#grid td[data-key]')].map(td => [td.dataset.state, td.textContent])")
+        by_state = {}
+        for state, mark in marks:
+            by_state.setdefault(state, set()).add(mark)
+        check(all(len(m) == 1 and "" not in m for m in by_state.values()) and len({next(iter(m)) for m in by_state.values()}) == len(by_state) >= 3,
+              f"each state in the grid has a mark of its own besides its colour ({by_state})")
         shadow_cells = {k for k, v in attrs("#grid td[data-key]", "data-key", "data-shadow") if v == "true"}
         check(shadow_cells == {"umbrella/web_search", "umbrella/crm"}, f"umbrella's keys are marked in shadow ({shadow_cells})")
         check(text("open-count") == "6" and text("shadow-count") == "1",
@@ -114,6 +137,26 @@ def main():
               "the operator action is listed")
         live = int(driver.execute_script("return document.body.dataset.liveEvents"))
         check(live >= 9, f"the page took these from /v1/events ({live} live events)")
+
+        # flaky fails, opens, and each probe after its 150 ms open timeout fails again: the feed
+        # shows one line with a count, and the operator's action stays in view.
+        for i in range(2):
+            try:
+                client.run("acme", "flaky", f"flaky-{i}", fail)
+            except VendorTimeout:
+                pass
+        for i in range(5):
+            time.sleep(0.3)
+            try:
+                client.run("acme", "flaky", f"flaky-probe-{i}", fail)
+            except VendorTimeout:
+                pass
+        flap = wait_until(lambda: (lambda a: a if a and a[0][1] == "5" else None)(attrs('#events li[data-key="acme/flaky"]', "data-kind", "data-failed")),
+                          timeout=10)
+        check(flap and flap == [["flapping", "5"]], f"five failed probes of acme/flaky are one line with a count ({flap})")
+        check(attrs('#events li[data-kind="operator"]', "data-seq"), "the operator action is still in the feed")
+        row = wait_until(lambda: (lambda r: r if r and "5 probes failed" in r[4] else None)(open_row("acme/flaky")), timeout=10)
+        check(row, f"the open list counts the failed probes beside the cause ({open_row('acme/flaky')})")
 
         affected = wait_until(lambda: affected_rows().get("acme", 0) >= 3, timeout=10)
         rows = affected_rows()
@@ -157,10 +200,29 @@ def main():
         client.run(odd, "docs", "odd-1", lambda: "ok")
         named = wait_until(lambda: odd in [t for (t,) in attrs("#affected tbody tr", "data-tenant")], timeout=25)
         check(named, f"the affected-turns table names {odd!r} as it is ({attrs('#affected tbody tr', 'data-tenant')})")
+        slots = driver.execute_script(
+            "const b = document.querySelector('#affected tbody tr[data-tenant=\"acme\"] .bars');"
+            "return [b.children.length, b.lastChild.className, b.lastChild.title]")
+        check(slots[0] == 24 and "now" in slots[1] and "so far" in slots[2],
+              f"the hourly chart has 24 slots, the last marked as this hour so far ({slots})")
+
+        # Nothing is cut off at 1280 px: no section or table is wider than its box.
+        overflow = driver.execute_script(
+            "return [...document.querySelectorAll('section:not([hidden]), header')].filter(e => e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => (e.querySelector('h2') || e).textContent.slice(0, 40) + ': ' + e.scrollWidth + ' > ' + e.clientWidth)"
+            ".concat(document.documentElement.scrollWidth > window.innerWidth ? ['the page scrolls sideways'] : [])")
+        check(driver.get_window_size()["width"] == 1280 and overflow == [], f"nothing is cut off at 1280 px ({overflow})")
         if screenshot:
-            time.sleep(0.5)
-            driver.save_screenshot(screenshot)
-            print("screenshot:", screenshot)
+            # Two widths a person looks at: a laptop's 1280 px and a monitor's 1920 px.
+            base, ext = os.path.splitext(screenshot)
+            for width, height in ((1280, 1000), (1920, 1080)):
+                driver.set_window_size(width, height)
+                time.sleep(0.7)
+                height = driver.execute_script("return document.documentElement.scrollHeight")
+                driver.set_window_size(width, min(height + 140, 4000))
+                time.sleep(0.3)
+                driver.save_screenshot(f"{base}-{width}{ext}")
+                print("screenshot:", f"{base}-{width}{ext}")
         check(serve.stop() == 0, "serve stops cleanly")
     finally:
         if driver:

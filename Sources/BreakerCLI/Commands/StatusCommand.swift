@@ -37,8 +37,12 @@ struct StatusCommand: AsyncParsableCommand {
             if let t = tenant.tenant { try s.requireKnownTenant(t) }
             let machine = try s.rebuild().machine
             let only = tenant.tenant
-            let lines = machine.keys.filter { only == nil || $0.tenant == only }.sorted().map {
-                StatusLine(key: $0, status: machine.status(of: $0)!, enforce: machine.configuration.settings(for: $0).enforce)
+            let keys = machine.keys.filter { only == nil || $0.tenant == only }.sorted()
+            let episodes = try s.episodes(of: Set(keys.filter { machine.status(of: $0)?.state != .closed }))
+            let lines = keys.map {
+                StatusLine(
+                    key: $0, status: machine.status(of: $0)!, enforce: machine.configuration.settings(for: $0).enforce,
+                    episode: episodes[$0])
             }
             switch format {
             case .json:
