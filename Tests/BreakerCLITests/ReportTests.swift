@@ -207,7 +207,25 @@ import Testing
         #expect(budgets.count == 1, "\(budgets)")
         let svg = try String(contentsOfFile: dir + "/out/" + budgets[0], encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains("<polyline") && svg.contains("objective 90 % over 1 d"))
-        #expect(try String(contentsOfFile: dir + "/out/index.html", encoding: .utf8).contains("Error budget of"))
+        let page = try String(contentsOfFile: dir + "/out/index.html", encoding: .utf8)
+        #expect(page.contains("Error budget of"))
+        // The page opens with the story: the tenant × hour heatmap, then each tool's timeline,
+        // before any per-tenant chart.
+        let heatmap = try #require(page.range(of: "<table class=\"heatmap\">"))
+        let timeline = try #require(page.range(of: "class=\"timeline\""))
+        let firstTenantChart = try #require(page.range(of: "affected vs total agent turns per hour"))
+        #expect(heatmap.lowerBound < timeline.lowerBound && timeline.lowerBound < firstTenantChart.lowerBound)
+        #expect(page.components(separatedBy: "<tr data-tenant=").count - 1 == 24, "a heatmap row per tenant")
+        // The demo runs 09:00–11:30: the 11:00 hour is partial, in the heatmap and in each chart.
+        #expect(page.contains("<th class=\"partial\">11:00–11:30, partial</th>"))
+        let acme = try String(contentsOfFile: dir + "/out/chart-acme.svg", encoding: .utf8)
+        #expect(acme.contains("11:00–11:30 partial") && !acme.contains("10:00–"), "only the last hour is partial")
+        // The timeline: web_search held open and released by on-call, the configuration change at 11:02.
+        #expect(page.contains("10:03 held open by oncall") && page.contains("10:27 released by oncall"))
+        #expect(page.contains("11:02 configuration changed by"))
+        // The date is on every chart.
+        let svgs = page.components(separatedBy: "<svg").dropFirst()
+        #expect(svgs.count == 26 && svgs.allSatisfy { $0.contains("2026-11-2") }, "every chart carries its date")
         #expect(try await CLI.run(["verify", "--db", dir + "/out/demo.sqlite"]).status == 0)
     }
 }

@@ -63,7 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let id = try TenantID(tenant)
                 try writeText(try store.auditTimeline(tenant: id).csv, to: output + "/audit-\(tenant).csv")
                 let rows = report.rows.filter { $0.tenant == id }
-                try writeText(Chart.svg(tenant: tenant, rows: rows), to: output + "/chart-\(tenant).svg")
+                try writeText(Chart.svg(tenant: tenant, rows: rows, end: summary.lastTime), to: output + "/chart-\(tenant).svg")
             }
             // The error budget of the tenant that spent the most of it.
             let configuration = try store.configurationInForce()
@@ -76,12 +76,41 @@ struct DemoCommand: AsyncParsableCommand {
                 budget = (worst.tenant.rawValue, Chart.budgetSVG(tenant: worst.tenant.rawValue, points: points))
                 try writeText(budget!.svg, to: output + "/budget-\(worst.tenant.rawValue).svg")
             }
-            try writeText(Chart.index(tenants: DemoScenario.tenants, report: report, budget: budget), to: output + "/index.html")
+            try writeText(try Self.page(store: store, report: report, simulation: summary, budget: budget).html, to: output + "/index.html")
             files.append(contentsOf: ["audit-<tenant>.csv (\(DemoScenario.tenants.count))", "chart-<tenant>.svg", "index.html"])
             if let budget { files.append("budget-\(budget.tenant).svg") }
             let elapsed = started.duration(to: clock.now)
             writeOut(try Self.summary(store: store, report: report, simulation: summary, output: output, files: files, elapsed: elapsed))
         }
+    }
+
+    /// The page of the story: the heatmap and tool timeline from the store, then the charts.
+    static func page(
+        store: EventStore, report: SLAReport, simulation: Simulation.Summary, budget: (tenant: String, svg: String)?
+    ) throws(BreakerError) -> DemoPage {
+        var transitions: [TransitionRecord] = []
+        var markers: [DemoPage.Marker] = []
+        try store.forEachEvent(EventFilter(kinds: [.transitions, .operatorActions, .configurations], turnNames: false)) { e in
+            switch e.event {
+            case .transition(let t): transitions.append(t)
+            case .operatorAction(let o):
+                let what =
+                    switch o.op {
+                    case .forceOpen: "forced open"
+                    case .forceOpenHold: "held open"
+                    case .release: "released"
+                    case .reset: "reset"
+                    }
+                let whom = o.tenant.map { " for \($0.rawValue)" } ?? ""
+                markers.append(.init(time: o.time, tool: o.tool.rawValue, label: "\(DemoPage.hhmm(o.time)) \(what)\(whom) by \(o.actor)"))
+            case .configuration(let c):
+                markers.append(.init(time: c.time, tool: nil, label: "\(DemoPage.hhmm(c.time)) configuration changed by \(c.actor)"))
+            default: break
+            }
+        }
+        return DemoPage(
+            tenants: DemoScenario.tenants, tools: DemoScenario.tools.map(\.0), report: report, transitions: transitions, markers: markers,
+            start: simulation.firstTime!, end: simulation.lastTime!, budget: budget)
     }
 
     static func isDemoFile(_ name: String) -> Bool {

@@ -19,8 +19,9 @@ enum Chart {
         return out
     }
 
-    /// An SVG bar chart: per hour, total turns (light) with blocked turns (dark) in front.
-    static func svg(tenant: String, rows: [SLAReport.Row]) -> String {
+    /// An SVG bar chart: per hour, total turns (light) with blocked turns (dark) in front; the
+    /// date in the title, and an hour the log ends inside (after `end`) hatched and labelled partial.
+    static func svg(tenant: String, rows: [SLAReport.Row], end: Timestamp? = nil) -> String {
         let width = 640
         let height = 320
         let left = 50
@@ -29,24 +30,30 @@ enum Chart {
         let maxTurns = max(1, rows.map(\.turns).max() ?? 1)
         let slot = rows.isEmpty ? 0 : (width - left - 20) / rows.count
         var bars = ""
+        var anyPartial = false
         for (i, r) in rows.enumerated() {
             let x = left + i * slot + slot / 6
             let w = slot * 2 / 3
             let h = Int(Double(r.turns) / Double(maxTurns) * Double(bottom - top))
             let hb = Int(Double(r.turnsBlocked) / Double(maxTurns) * Double(bottom - top))
+            let partial = end.map { r.hourStart.milliseconds + 3_600_000 > $0.milliseconds + 1 } ?? false
+            anyPartial = anyPartial || partial
+            let hour = String(r.hourStart.iso8601Seconds.dropFirst(11).prefix(5))
+            let label = partial ? "\(hour)–\(end!.iso8601Seconds.dropFirst(11).prefix(5)) partial" : hour
             bars +=
-                "<rect x=\"\(x)\" y=\"\(bottom - h)\" width=\"\(w)\" height=\"\(h)\" fill=\"#9ecae1\"><title>\(r.turns) turns</title></rect>"
+                "<rect x=\"\(x)\" y=\"\(bottom - h)\" width=\"\(w)\" height=\"\(h)\" fill=\"\(partial ? "url(#partial)" : "#9ecae1")\"><title>\(r.turns) turns\(partial ? " so far" : "")</title></rect>"
             bars +=
                 "<rect x=\"\(x)\" y=\"\(bottom - hb)\" width=\"\(w)\" height=\"\(hb)\" fill=\"#d6604d\"><title>\(r.turnsBlocked) blocked</title></rect>"
             bars +=
-                "<text x=\"\(x + w / 2)\" y=\"\(bottom + 16)\" font-size=\"11\" text-anchor=\"middle\">\(r.hourStart.iso8601Seconds.dropFirst(11).prefix(5))</text>"
+                "<text x=\"\(x + w / 2)\" y=\"\(bottom + 16)\" font-size=\"11\" text-anchor=\"middle\">\(label)</text>"
             bars +=
                 "<text x=\"\(x + w / 2)\" y=\"\(bottom - h - 4)\" font-size=\"10\" text-anchor=\"middle\">\(r.turnsBlocked)/\(r.turns)</text>"
         }
         return """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif">
+            <defs><pattern id="partial" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#9ecae1"/><rect width="3" height="6" fill="#deebf7"/></pattern></defs>
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(left)" y="22" font-size="15" font-weight="bold">\(escape(tenant)): affected vs total agent turns per hour (UTC)</text>
+            <text x="\(left)" y="22" font-size="15" font-weight="bold">\(escape(tenant)): affected vs total agent turns per hour, \(rows.first.map { String($0.hourStart.iso8601.prefix(10)) } ?? "") (UTC)</text>
             <line x1="\(left)" y1="\(bottom)" x2="\(width - 10)" y2="\(bottom)" stroke="#333"/>
             <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(bottom)" stroke="#333"/>
             <text x="\(left - 6)" y="\(top + 4)" font-size="11" text-anchor="end">\(maxTurns)</text>
@@ -54,28 +61,8 @@ enum Chart {
             \(bars)
             <rect x="\(left)" y="\(height - 30)" width="12" height="12" fill="#9ecae1"/><text x="\(left + 18)" y="\(height - 20)" font-size="12">all turns</text>
             <rect x="\(left + 110)" y="\(height - 30)" width="12" height="12" fill="#d6604d"/><text x="\(left + 128)" y="\(height - 20)" font-size="12">turns blocked by an open circuit</text>
+            \(anyPartial ? "<rect x=\"\(left + 350)\" y=\"\(height - 30)\" width=\"12\" height=\"12\" fill=\"url(#partial)\"/><text x=\"\(left + 368)\" y=\"\(height - 20)\" font-size=\"12\">partial hour (the log ends inside it)</text>" : "")
             </svg>
-
-            """
-    }
-
-    /// A self-contained page embedding every chart.
-    static func index(tenants: [String], report: SLAReport, budget: (tenant: String, svg: String)? = nil) -> String {
-        var body =
-            budget.map { "<section><h2>Error budget of \(escape($0.tenant)), the tenant that spent the most</h2>\($0.svg)</section><br>\n" }
-            ?? ""
-        for t in tenants {
-            let rows = report.rows.filter { $0.tenant.rawValue.hasSameBytes(as: t) }
-            body += "<section>\(svg(tenant: t, rows: rows))<p><a href=\"audit-\(escape(t)).csv\">audit</a></p></section>\n"
-        }
-        return """
-            <!doctype html>
-            <html><head><meta charset="utf-8"><title>TenantBreaker demo: affected turns per tenant</title>
-            <style>body{font-family:sans-serif;margin:2em} section{display:inline-block;margin:1em;vertical-align:top}</style>
-            </head><body>
-            <h1>Affected vs total agent turns per hour</h1>
-            <p>Source: <a href="sla-report.csv">sla-report.csv</a>. A turn is blocked when one of its tool calls was rejected by an open circuit.</p>
-            \(body)</body></html>
 
             """
     }
@@ -119,7 +106,7 @@ enum Chart {
         }.joined()
         let now = last
         let summary =
-            "now: \(f(100 * now.budgetRemaining)) % of the budget left, burn 1h \(String(format: "%.2f", now.burn(.oneHour)))×, \(now.status.rawValue)"
+            "at \(now.at.iso8601Seconds.prefix(16).replacingOccurrences(of: "T", with: " ")) UTC: \(f(100 * now.budgetRemaining)) % of the budget left, burn 1h \(String(format: "%.2f", now.burn(.oneHour)))×, \(now.status.rawValue)"
         return """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif">
             <rect width="100%" height="100%" fill="white"/>
