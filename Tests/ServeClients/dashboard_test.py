@@ -8,6 +8,7 @@ saved as a PNG after the outage, for a person to look at.
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import urllib.request
@@ -228,11 +229,78 @@ def main():
         if driver:
             driver.quit()
         serve.kill()
+    a_day_of_data(breakerctl, work, screenshot)
     finish("dashboard")
 
 
 def fail():
     raise VendorTimeout("vendor is down")
+
+
+def a_day_of_data(breakerctl, work, screenshot):
+    """A store with a day of calls (simulated up to a few minutes ago): the affected-turns panel
+    spreads each tenant's outages over its 24 hourly slots, and still fits at 1280 px."""
+    now = int(time.time() * 1000)
+    start = (now - 23 * 3_600_000) // 3_600_000 * 3_600_000
+    lines = []
+    outages = {"acme": (2, 9, 17), "globex": (5, 20), "initech": (12,)}
+    for h in range(24):
+        base = start + h * 3_600_000
+        if base + 600_000 > now - 60_000:
+            break
+        for tenant, bad_hours in outages.items():
+            for i in range(4):
+                lines.append({"at": base + 60_000 + i * 1000, "tenant": tenant, "tool": "web_search", "turn": f"{tenant}-{h}-ok-{i}",
+                              "latency_ms": 50, "result": "ok"})
+            if h in bad_hours:
+                # Five failures open the circuit; the next three turns are blocked.
+                for i in range(8):
+                    lines.append({"at": base + 300_000 + i * 1000, "tenant": tenant, "tool": "web_search", "turn": f"{tenant}-{h}-bad-{i}",
+                                  "latency_ms": 50, "result": "error" if i < 5 else "ok"})
+    trace = os.path.join(work, "day.jsonl")
+    with open(trace, "w") as f:
+        for line in sorted(lines, key=lambda l: l["at"]):
+            f.write(json.dumps(line) + "\n")
+    db = os.path.join(work, "day.sqlite")
+    p = subprocess.run([breakerctl, "simulate", trace, "--db", db], capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, f"a day of calls simulated into a store: {p.stderr}")
+    serve = ServeProcess(breakerctl, db)
+    driver = None
+    try:
+        driver = browser(1280)
+        driver.get(serve.url + "/")
+
+        def slots():
+            return dict(driver.execute_script(
+                "return [...document.querySelectorAll('#affected tbody tr')].map(r => [r.dataset.tenant,"
+                " [...r.querySelectorAll('.bars i')].map(i => i.classList.contains('zero') ? 0 : 1)])"))
+        got = wait_until(lambda: (lambda s: s if len(s) == 3 else None)(slots()), timeout=15)
+        check(got and all(len(v) == 24 for v in got.values()), f"each tenant has 24 hourly slots ({got})")
+        marked = {t: [i for i, v in enumerate(v) if v] for t, v in (got or {}).items()}
+        check(marked.get("acme") == [2, 9, 17] and marked.get("globex") == [5, 20] and marked.get("initech") == [12],
+              f"each outage is drawn in its own hour ({marked})")
+        overflow = driver.execute_script(
+            "return [...document.querySelectorAll('section:not([hidden])')].filter(e => e.scrollWidth > e.clientWidth + 1).length")
+        check(overflow == 0, "a day of data fits at 1280 px")
+        if screenshot:
+            base, ext = os.path.splitext(screenshot)
+            driver.save_screenshot(f"{base}-day-1280{ext}")
+            print("screenshot:", f"{base}-day-1280{ext}")
+        check(serve.stop() == 0, "the day's serve stops cleanly")
+    finally:
+        if driver:
+            driver.quit()
+        serve.kill()
+
+
+def browser(width):
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},1000"):
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
 
 
 if __name__ == "__main__":
