@@ -61,7 +61,11 @@ extension BreakerServer {
         // A completion that arrives after the deadline is recorded as a timeout, as `call` would.
         let end = await owner.breaker.end(call, ending)
         if end.recording.isTimeout { return HTTPAnswer.json(["recorded": "timeout"], status: .conflict) }
-        return HTTPAnswer.json(Completed(recorded: outcome, stale: end.completion.stale, state: end.completion.state.name))
+        let c = end.completion
+        return HTTPAnswer.json(
+            Completed(
+                recorded: outcome, stale: c.stale, state: c.state.name,
+                retryAfterSeconds: c.retryAfterMs <= 0 ? 0 : (c.retryAfterMs + 999) / 1000))
     }
 
     /// `GET /v1/status[?tenant=T]`: the array of `breakerctl status --format json`.
@@ -133,6 +137,13 @@ struct Completed: Encodable {
     let recorded: String
     let stale: Bool
     let state: String
+    /// 0 while the key is CLOSED, else seconds until a probe: what a failure's signal says (SPEC §5).
+    let retryAfterSeconds: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case recorded, stale, state
+        case retryAfterSeconds = "retry_after_seconds"
+    }
 }
 
 struct UnavailableAnswer: Encodable {

@@ -124,7 +124,9 @@ public enum Peers {
     /// Runs `executable args` on a thread of its own, standard error merged into the output;
     /// `/usr/bin/env` runs `python3 args`. A script still running after `deadline` is killed
     /// (its output then ends with a line saying so, and its status is not 0).
-    public static func run(_ executable: String, _ args: [String], deadline: Duration = .seconds(300)) async throws -> CLI.Output {
+    public static func run(
+        _ executable: String, _ args: [String], environment: [String: String] = [:], deadline: Duration = .seconds(300)
+    ) async throws -> CLI.Output {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(
@@ -132,6 +134,9 @@ public enum Peers {
                         let p = Process()
                         p.executableURL = URL(fileURLWithPath: executable)
                         p.arguments = executable == "/usr/bin/env" ? ["python3"] + args : args
+                        if !environment.isEmpty {
+                            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+                        }
                         let out = Pipe()
                         p.standardOutput = out
                         p.standardError = out

@@ -15,7 +15,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_process import ServeProcess, check, finish, page_attrs, page_text, wait_until  # noqa: E402
-from tenantbreaker_client import BreakerClient  # noqa: E402
+from tenantbreaker import BreakerClient  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402

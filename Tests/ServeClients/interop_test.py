@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_process import ServeProcess, check, finish, wait_until  # noqa: E402
-from tenantbreaker_client import BreakerClient  # noqa: E402
+from tenantbreaker import BreakerClient, is_unavailable  # noqa: E402
 
 
 class ConnectionError_(Exception):
@@ -105,7 +105,7 @@ def run_checks(serve, breakerctl):
     # Rejections carry the signal, through the client's run().
     ran = []
     signal = client.run("acme", "web_search", "acme-rejected", lambda: ran.append(1))
-    check(BreakerClient.is_unavailable(signal) and signal["reason"] == "circuit_open" and not ran, "a rejected call returns the signal without running the tool")
+    check(is_unavailable(signal) and signal["reason"] == "circuit_open" and not ran, "a rejected call returns the signal without running the tool")
     check(signal["retry_after_seconds"] >= 1 and signal["tool_name"] == "web_search", "the signal names the tool and a retry time")
     check(client.run("initech", "web_search", "initech-ok", tool_ok, "initech", "ok") == "results for initech/ok", "initech's calls still run")
     tools = client.unavailable_tools("acme")

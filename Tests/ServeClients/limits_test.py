@@ -260,7 +260,7 @@ def closed_now(sock):
 
 def key_limit(breakerctl, work):
     """limits.maxKeys: a new key beyond it answers 429 and records nothing; the client fails open."""
-    from tenantbreaker_client import BreakerClient
+    from tenantbreaker import BreakerClient
     config = os.path.join(work, "two-keys.json")
     with open(config, "w") as f:
         json.dump({"limits": {"maxKeys": 2}}, f)

@@ -8,6 +8,10 @@ import sys
 import threading
 import time
 
+# The peer scripts use the project's Python client from the source tree (Sources/tenantbreaker-python).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "Sources",
+                                "tenantbreaker-python"))
+
 
 class ServeProcess:
     def __init__(self, breakerctl, db, config=None, operator_token=None, extra=(), preexec_fn=None):
