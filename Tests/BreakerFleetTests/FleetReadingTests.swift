@@ -103,18 +103,40 @@ extension FleetDrills {
                 let audit = try CLI.process(["audit", "--tenant", "acme", "--fleet", pg.url])
                 #expect(audit.status == 0, "\(audit.stderr)")
                 var expected: [(String, String, Int, [String])] = []
+                var strangers: [String] = []
                 for n in nodes {
-                    for (i, r) in Self.rows(try CLI.process(["audit", "--tenant", "acme", "--db", n.db]).text).enumerated() {
+                    let own = try CLI.process(["audit", "--tenant", "acme", "--db", n.db])
+                    guard own.status == 0 else {
+                        // A node that never saw acme refuses the name (a typo, as far as it knows).
+                        #expect(own.stderr.contains("tenant \"acme\" is not in"), "\(own.stderr)")
+                        strangers.append(n.name)
+                        continue
+                    }
+                    for (i, r) in Self.rows(own.text).enumerated() {
                         expected.append((r[0], n.name, i, [n.name] + r))
                     }
                 }
                 expected.sort { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
                 let lines = audit.text.split(separator: "\r\n")
                 #expect(lines.first == "node,ts,tenant,tool,event,from_state,to_state,cause,failures,calls,p95_ms,actor,reason")
-                #expect(Self.rows(audit.text) == expected.map(\.3), "audit --fleet merges the nodes' audits:\n\(audit.text)")
+                let merged = Self.rows(audit.text)
                 #expect(
-                    expected.contains { $0.3[0] == "n3" && $0.3[4] == "operator" },
-                    "the fleet action, applied on every node, is in each audit")
+                    merged.filter { !strangers.contains($0[0]) } == expected.map(\.3),
+                    "audit --fleet merges the nodes' audits:\n\(audit.text)")
+                // In the fleet's timeline a node that never saw acme brings what applies to every
+                // tenant: its configuration changes and its actions for all tenants, no more.
+                #expect(strangers == ["n3"], "n3 served no call of acme")
+                let fromN3 = merged.filter { $0[0] == "n3" }
+                let n3Export = try CLI.process(["export", "--db", nodes[2].db]).text.split(separator: "\n").map(String.init)
+                let n3AllTenants = n3Export.filter {
+                    $0.contains("\"kind\":\"config\"") || ($0.contains("\"kind\":\"operator\"") && $0.contains("\"tenant\":null"))
+                }
+                #expect(
+                    fromN3.allSatisfy { $0[2].isEmpty && ["config", "operator"].contains($0[4]) } && fromN3.count == n3AllTenants.count,
+                    "n3's rows: \(fromN3)")
+                #expect(
+                    fromN3.contains { $0[4] == "operator" },
+                    "the fleet action, applied on every node, is in each node's part of the timeline")
                 #expect(expected.contains { $0.3[0] == "n2" && $0.3[7] == "failure_threshold" })
 
                 let turn = try CLI.process(["audit", "--tenant", "acme", "--turn", "t", "--fleet", pg.url])

@@ -22,12 +22,16 @@ import Testing
         Counter(label: "agent_circuit_breaker_log_errors_total", factory: registry).increment()
         let l = Self.labels
         let expected = """
+            # HELP agent_circuit_breaker_log_errors_total Failed attempts to write the event log.
             # TYPE agent_circuit_breaker_log_errors_total counter
             agent_circuit_breaker_log_errors_total 1
+            # HELP agent_circuit_breaker_state State of a key that is not CLOSED: 1 half-open, 2 open, 3 forced open.
             # TYPE agent_circuit_breaker_state gauge
             agent_circuit_breaker_state{\(l)} 2.0
+            # HELP agent_tool_call_blocked_total Admissions of the tool's keys that were rejected.
             # TYPE agent_tool_call_blocked_total counter
             agent_tool_call_blocked_total{\(l)} 3
+            # HELP agent_tool_call_latency TenantBreaker metric agent_tool_call_latency.
             # TYPE agent_tool_call_latency histogram
             agent_tool_call_latency_bucket{\(l),le="0.005"} 0
             agent_tool_call_latency_bucket{\(l),le="0.01"} 0
@@ -78,14 +82,15 @@ import Testing
         #expect(registry.seriesCount == 2)
         #expect(
             String(decoding: registry.emitted(), as: UTF8.self)
-                == "# TYPE c_total counter\nc_total{tenant_id=\"cafe\u{301}\"} 2\nc_total{tenant_id=\"caf\u{E9}\"} 1\n")
+                == "# HELP c_total TenantBreaker metric c_total.\n# TYPE c_total counter\nc_total{tenant_id=\"cafe\u{301}\"} 2\nc_total{tenant_id=\"caf\u{E9}\"} 1\n"
+        )
     }
 
     @Test func aNameUsedForTwoKindsShowsOnlyTheFirst() {
         let registry = MetricsRegistry()
         Counter(label: "x", factory: registry).increment()
         Gauge(label: "x", factory: registry).record(7)
-        #expect(String(decoding: registry.emitted(), as: UTF8.self) == "# TYPE x counter\nx 1\n")
+        #expect(String(decoding: registry.emitted(), as: UTF8.self) == "# HELP x TenantBreaker metric x.\n# TYPE x counter\nx 1\n")
     }
 
     @Test func aScrapeCarriesKeysNotClosedAndEveryToolButNoClosedKey() async throws {
