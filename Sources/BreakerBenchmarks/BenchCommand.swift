@@ -11,6 +11,7 @@ public struct BenchCommand: AsyncParsableCommand {
         discussion: """
             Build first with `swift build -c release`, then run .build/release/breakerctl:
               breakerctl bench hot-path --keys 1000 --calls 10000000 [--handles]
+              breakerctl bench call --keys 1000
               breakerctl bench log --calls 1000000
               breakerctl bench rebuild --records 10000000 --keys 10000
               breakerctl bench report --records 10000000
@@ -25,7 +26,8 @@ public struct BenchCommand: AsyncParsableCommand {
             Exit codes: 0 done; 1 failure; 64 bad arguments.
             """,
         subcommands: [
-            HotPathBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self, MCPProxyBench.self, KeysBench.self,
+            HotPathBench.self, CallBench.self, LogBench.self, RebuildBench.self, ReportBench.self, ServeBench.self, MCPProxyBench.self,
+            KeysBench.self,
             MetricsBench.self, ScrapeBench.self, FleetBench.self, WhatIfBench.self, ObjectivesBench.self,
             MCPEchoServer.self,
         ])

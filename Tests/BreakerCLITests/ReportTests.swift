@@ -192,6 +192,18 @@ import Testing
         }
         let both = try await CLI.run(["bench", "hot-path", "--machine-only", "--breakdown"])
         #expect(both.status == 64 && both.stderr.contains("exclude each other"))
+
+        // What wrapping a call costs an embedding process: the real `breaker.call`, by names and handles.
+        let call = try await CLI.run(["bench", "call", "--keys", "7", "--calls", "2000"])
+        #expect(call.status == 0, "\(call.stderr)")
+        let wrapped = try #require(try JSONSerialization.jsonObject(with: call.stdout) as? [String: Any])
+        #expect(wrapped["scenario"] as? String == "call" && wrapped["calls"] as? Int == 2000 && wrapped["keys"] as? Int == 7)
+        for field in ["ns_per_call", "handles_ns_per_call", "admit_complete_ns"] {
+            #expect((wrapped[field] as? Double ?? 0) > 0, "\(field)")
+        }
+        #expect(
+            (wrapped["ns_per_call"] as? Double ?? 0) > (wrapped["admit_complete_ns"] as? Double ?? .infinity),
+            "a call does more than its admit and complete")
     }
 
     @Test func theDemoWritesItsReportsAuditsAndCharts() async throws {
