@@ -17,6 +17,7 @@ import Testing
         // `stop()` has waited for the process and cleared the handler.
         let process = Process()
         let pipe = Pipe()
+        let errors = Pipe()
         private var buffer = Data()
         private var lines: [String] = []
         private let lock = NSLock()
@@ -31,7 +32,7 @@ import Testing
             env.removeValue(forKey: "BREAKER_DB")
             process.environment = env
             process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
+            process.standardError = errors
             pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
                 let d = h.availableData
                 guard let self, !d.isEmpty else { return }
@@ -45,6 +46,9 @@ import Testing
             }
             try process.run()
         }
+
+        /// What the process wrote on standard error (once it has ended).
+        var stderr: String { String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
 
         func kill() -> [String] {
             Foundation.kill(process.processIdentifier, SIGKILL)
@@ -65,7 +69,9 @@ import Testing
             let load = try LoadProcess(db: db, seed: i)
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...1200, using: &rng)))
             let lines = load.kill()
-            #expect(load.process.terminationReason == .uncaughtSignal)
+            #expect(
+                load.process.terminationReason == .uncaughtSignal,
+                "iteration \(i): load ended by itself (status \(load.process.terminationStatus)) before it was killed: \(load.stderr)")
             reported += lines.count
 
             let store = try EventStore.openReader(path: db)
