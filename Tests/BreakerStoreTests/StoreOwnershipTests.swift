@@ -66,11 +66,20 @@ import Testing
             let tenant = try TenantID("acme")
             let tool = try ToolID("web_search")
             let done = Mutex(false)
+            // Halfway the writer waits (at most 30 s) until a read has happened: on a busy machine
+            // the reader might otherwise not get a turn before the writer is done.
+            let halfway = Mutex(false)
+            let readMidway = Mutex(false)
             let writing = Task {
                 defer { done.withLock { $0 = true } }
                 for i in 0..<total {
                     _ = await breaker.call(tenant: tenant, tool: tool, turn: try TurnID("t\(i)")) { 1 }
                     if i % 100 == 99 { try await breaker.flush() }
+                    if i == total / 2 {
+                        halfway.withLock { $0 = true }
+                        let wait = ContinuousClock.now.advanced(by: .seconds(30))
+                        while !readMidway.withLock({ $0 }) && ContinuousClock.now < wait { try await Task.sleep(for: .milliseconds(1)) }
+                    }
                 }
             }
             // The owner's own reader connections, as `serve` reads beside its writer.
@@ -78,9 +87,11 @@ import Testing
             var seen: [Int] = []
             let deadline = ContinuousClock.now.advanced(by: .seconds(60))
             while !done.withLock({ $0 }) && ContinuousClock.now < deadline {
+                let afterHalfway = halfway.withLock { $0 }
                 var calls = 0
                 try reader.forEachEvent(EventFilter(kinds: .calls)) { _ in calls += 1 }
                 seen.append(calls)
+                if afterHalfway { readMidway.withLock { $0 = true } }
                 try await Task.sleep(for: .milliseconds(2))
             }
             try await writing.value

@@ -196,6 +196,7 @@ def test_the_decorator_keeps_the_signature_and_takes_tenant_and_turn_from_the_sc
             return await aguarded("i-1")
 
     assert asyncio.run(in_a_task()) == "i-1"
+    assert asyncio.run(in_a_task()) == "i-1", "a second event loop gets connections of its own"
     assert calls(serve, "crm_lookup")[-1] == ("initech", "turn-9", "success", None)
 
 

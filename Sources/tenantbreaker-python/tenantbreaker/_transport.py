@@ -112,6 +112,9 @@ class AsyncTransport:
         self.headers = headers
         self.opened = 0
         self._idle: List[Tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        # Streams belong to the event loop that opened them: a client used from another loop
+        # (asyncio.run called again) starts a pool of its own there.
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
 
     async def _open(self) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         e = self.endpoint
@@ -127,6 +130,10 @@ class AsyncTransport:
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         message = (head + "\r\n").encode("latin-1") + (body or b"")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._idle.clear()
+            self._loop = loop
         for attempt in range(2):
             reused = bool(self._idle)
             conn = self._idle.pop() if reused else await asyncio.wait_for(self._open(), self.timeout)
