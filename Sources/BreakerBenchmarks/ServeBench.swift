@@ -32,6 +32,11 @@ struct ServeBench: AsyncParsableCommand {
 
             With --fleet URL, a second serve joins that fleet (a database of its own) beside the first: full-speed phases alternate between them (--repeats each; medians): fleet_pairs_per_s_off, fleet_pairs_per_s_on and fleet_ratio; then a phase at 5 000 pairs/s with no transitions counts what the node sends to PostgreSQL: fleet_statements_per_s_at_5000.
 
+            With --compare-http, the same pairs at full speed go, in the same run, to a minimal \
+            endpoint on the same server stack (Hummingbird with serve's HTTP/1.1 channel) that \
+            answers {} without touching the breaker: http_pairs_per_s, http_p99_us and \
+            ratio_to_http (pairs_per_s over http_pairs_per_s), the share of the ceiling serve reaches.
+
             The load generator runs on the same machine and counts against it.
             """)
 
@@ -43,6 +48,10 @@ struct ServeBench: AsyncParsableCommand {
     @Option(help: "Operator actions per second during those two phases.") var actionsPerSecond = 10.0
     @Option(help: "Times each of the alternated phases runs (medians compared).") var repeats = 3
     @Option(help: "Pairs per second of the paced phases (the _at_5000 figures).") var pacedRate = 5000.0
+    @Flag(
+        help: ArgumentHelp(
+            "Also drive a minimal endpoint on the same server stack that answers {} without the breaker, and print the ratio."))
+    var compareHTTP = false
     @OptionGroup var fleet: FleetOptions
 
     func validate() throws {
@@ -102,8 +111,19 @@ struct ServeBench: AsyncParsableCommand {
                 fleetFigures = try await fleetPhases(endpoint, plain: plain, dir: dir)
             }
             let pairs = Double(full.latencies.count) / duration
+            var http = ""
+            if compareHTTP {
+                // The same two requests per pair, at full speed, to the same server stack without
+                // the breaker: the ceiling serve's HTTP can reach on this machine.
+                let ceiling = try await Self.withMinimalServer { port in
+                    try await Self.phase(port: port, connections: connections, seconds: duration, rate: nil, minimal: true)
+                }
+                let ceilingPairs = Double(ceiling.latencies.count) / duration
+                http =
+                    ",\"http_pairs_per_s\":\(Int(ceilingPairs)),\"http_p99_us\":\(ceiling.percentile(0.99)),\"ratio_to_http\":\(String(format: "%.2f", pairs / max(1, ceilingPairs)))"
+            }
             writeOut(
-                "{\"scenario\":\"serve\",\"connections\":\(connections),\"keys\":\(keys),\"pairs_per_s\":\(Int(pairs)),\"p50_us\":\(full.percentile(0.50)),\"p99_us\":\(full.percentile(0.99)),\"p99_us_at_5000\":\(paced.percentile(0.99))\(subscribed)\(fleetFigures)}\n"
+                "{\"scenario\":\"serve\",\"connections\":\(connections),\"keys\":\(keys),\"pairs_per_s\":\(Int(pairs)),\"p50_us\":\(full.percentile(0.50)),\"p99_us\":\(full.percentile(0.99)),\"p99_us_at_5000\":\(paced.percentile(0.99))\(http)\(subscribed)\(fleetFigures)}\n"
             )
         }
     }
@@ -185,6 +205,22 @@ struct ServeBench: AsyncParsableCommand {
         return Running(owner: owner, fleet: fleetNode, port: port.withLock { $0 }!, running: running)
     }
 
+    /// Runs `body` with ``MinimalHTTPService`` listening on a loopback port.
+    static func withMinimalServer<T: Sendable>(_ body: (Int) async throws -> T) async throws -> T {
+        let port = Locked<Int?>(nil)
+        let service = MinimalHTTPService(logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })) { p in
+            port.withLock { $0 = p }
+        }
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while port.withLock({ $0 }) == nil {
+            guard ContinuousClock.now < deadline else { throw BenchError("the minimal HTTP server did not start within 30 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await body(port.withLock { $0 }!)
+    }
+
     /// Gives the store `keys` keys, one durably logged call each, through the owner's breaker.
     static func prefill(_ owner: StoreOwner, keys: Int) async throws {
         let tool = try ToolID("prefill")
@@ -263,7 +299,7 @@ struct ServeBench: AsyncParsableCommand {
 
     /// One phase: `connections` threads doing admit + complete pairs for `seconds`, each as fast as
     /// answered (`rate` nil) or at its share of `rate` pairs/s, latency from the intended send time.
-    static func phase(port: Int, connections: Int, seconds: Double, rate: Double?) async throws -> Latencies {
+    static func phase(port: Int, connections: Int, seconds: Double, rate: Double?, minimal: Bool = false) async throws -> Latencies {
         let results = Locked(Latencies())
         let failure = Locked<String?>(nil)
         let start = ContinuousClock.now.advanced(by: .milliseconds(50))
@@ -276,7 +312,8 @@ struct ServeBench: AsyncParsableCommand {
                             defer { done.resume() }
                             do {
                                 let local = try pairs(
-                                    port: port, connection: c, connections: connections, start: start, end: end, rate: rate)
+                                    port: port, connection: c, connections: connections, start: start, end: end, rate: rate,
+                                    minimal: minimal)
                                 results.withLock {
                                     $0.latencies.append(contentsOf: local.latencies)
                                     $0.admits.append(contentsOf: local.admits)
@@ -294,7 +331,8 @@ struct ServeBench: AsyncParsableCommand {
     }
 
     private static func pairs(
-        port: Int, connection c: Int, connections: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant, rate: Double?
+        port: Int, connection c: Int, connections: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant, rate: Double?,
+        minimal: Bool = false
     ) throws -> Latencies {
         let http = try LoopbackHTTP(port: port)
         var out = Latencies()
@@ -316,11 +354,13 @@ struct ServeBench: AsyncParsableCommand {
             let tenant = "tenant-\((c * 7919 + i) % 100)"
             let tool = "tool-\(i % 10)"
             let admitted = try http.post("/v1/admit", "{\"tenant\":\"\(tenant)\",\"tool\":\"\(tool)\",\"turn\":\"c\(c)-\(i)\"}")
-            guard admitted.status == 200, let r = admitted.body.range(of: "\"permit\":\"") else {
+            // The minimal endpoint answers {} to both requests: the same bytes go out, no permit comes back.
+            let r = minimal ? nil : admitted.body.range(of: "\"permit\":\"")
+            guard admitted.status == 200, minimal || r != nil else {
                 throw BenchError("admit answered \(admitted.status): \(admitted.body)")
             }
             out.admits.append(since(intended))
-            let permit = admitted.body[r.upperBound...].prefix(32)
+            let permit = r.map { admitted.body[$0.upperBound...].prefix(32) } ?? Substring(String(repeating: "0", count: 32))
             let completed = try http.post("/v1/complete", "{\"permit\":\"\(permit)\",\"outcome\":\"success\"}")
             guard completed.status == 200 else { throw BenchError("complete answered \(completed.status): \(completed.body)") }
             out.latencies.append(since(intended))

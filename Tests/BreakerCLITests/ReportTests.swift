@@ -206,6 +206,22 @@ import Testing
             "a call does more than its admit and complete")
     }
 
+    /// `bench serve --compare-http` drives, in the same run, the minimal endpoint on the same
+    /// server stack and prints the share of that ceiling serve reaches.
+    @Test func theServeBenchmarkComparesServeWithItsHTTPCeiling() async throws {
+        let r = try await CLI.run([
+            "bench", "serve", "--connections", "1", "--duration", "0.5", "--paced-rate", "100", "--compare-http",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        let (serve, http) = (o["pairs_per_s"] as? Int ?? 0, o["http_pairs_per_s"] as? Int ?? 0)
+        #expect(serve > 0 && http > 0 && (o["http_p99_us"] as? Int ?? 0) > 0, "\(o)")
+        let ratio = try #require(o["ratio_to_http"] as? Double)
+        #expect(abs(ratio - Double(serve) / Double(http)) < 0.01, "ratio_to_http is pairs_per_s over http_pairs_per_s: \(o)")
+        let plain = try await CLI.run(["bench", "serve", "--connections", "1", "--duration", "0.3", "--paced-rate", "100"])
+        #expect(plain.status == 0 && !plain.text.contains("http_pairs_per_s"), "without the flag, no ceiling phase")
+    }
+
     @Test func theDemoWritesItsReportsAuditsAndCharts() async throws {
         let dir = scratchDirectory
         let r = try await CLI.run(["demo", "--output", dir + "/out"])
