@@ -197,9 +197,9 @@ struct ServeBench: AsyncParsableCommand {
         let server = BreakerServer(owner: owner, registry: registry, options: serve)
         services.append(.init(service: server.service))
         let running = Task { [services] in try await owner.run(alongside: services) }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(120))
         while port.withLock({ $0 }) == nil {
-            guard ContinuousClock.now < deadline else { throw BenchError("serve did not start within 30 s") }
+            guard ContinuousClock.now < deadline else { throw BenchError("serve did not start within 120 s") }
             try await Task.sleep(for: .milliseconds(20))
         }
         return Running(owner: owner, fleet: fleetNode, port: port.withLock { $0 }!, running: running)
@@ -213,9 +213,9 @@ struct ServeBench: AsyncParsableCommand {
         }
         let running = Task { try await service.run() }
         defer { running.cancel() }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(120))
         while port.withLock({ $0 }) == nil {
-            guard ContinuousClock.now < deadline else { throw BenchError("the minimal HTTP server did not start within 30 s") }
+            guard ContinuousClock.now < deadline else { throw BenchError("the minimal HTTP server did not start within 120 s") }
             try await Task.sleep(for: .milliseconds(20))
         }
         return try await body(port.withLock { $0 }!)
