@@ -57,13 +57,8 @@ def main():
         check(not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//|@import""", html, re.I),
               "the page loads no external assets")
 
-        options = webdriver.ChromeOptions()
         # A laptop's width: nothing may be cut off or need sideways scrolling at 1280 px.
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
-            options.add_argument(arg)
-        options.binary_location = "/usr/bin/chromium"
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        driver.set_page_load_timeout(30)
+        driver = browser(1280)
         driver.get(serve.url + "/")
 
         def attrs(selector, *names):
