@@ -119,7 +119,11 @@ import Testing
         let gaps = try reader.logGaps()
         // Whether the writer was seen failing at the moment the test looked depends on the
         // machine's load; its count of failed writes does not.
-        #expect(rig.writer.health.errors > 0, "the store must fill at least once (\(failures.withLock { $0 }) fills seen at once)")
+        // Calls are dropped only while the store is full: a drop says it filled, whatever the
+        // load let the test see at the moment it looked.
+        #expect(
+            failures.withLock { $0 } > 0 || rig.writer.health.droppedCalls > 0,
+            "the store must fill at least once (\(failures.withLock { $0 }) fills seen at once)")
         #expect(!gaps.isEmpty && rig.writer.health.droppedCalls > 0, "the workload must drop call records into gaps")
         #expect(gaps.reduce(0) { $0 + $1.dropped } == Int64(rig.writer.health.droppedCalls))
         let replay = try reader.fullReplay().machine

@@ -66,7 +66,7 @@ import Testing
             let tenant = try TenantID("acme")
             let tool = try ToolID("web_search")
             let done = Mutex(false)
-            // Halfway the writer waits (at most 30 s) until a read has happened: on a busy machine
+            // Halfway the writer waits (at most 55 s, inside the reader's 60 s) until a read has happened: on a busy machine
             // the reader might otherwise not get a turn before the writer is done.
             let halfway = Mutex(false)
             let readMidway = Mutex(false)
@@ -77,7 +77,7 @@ import Testing
                     if i % 100 == 99 { try await breaker.flush() }
                     if i == total / 2 {
                         halfway.withLock { $0 = true }
-                        let wait = ContinuousClock.now.advanced(by: .seconds(30))
+                        let wait = ContinuousClock.now.advanced(by: .seconds(55))
                         while !readMidway.withLock({ $0 }) && ContinuousClock.now < wait { try await Task.sleep(for: .milliseconds(1)) }
                     }
                 }
