@@ -94,6 +94,20 @@ extension BreakerMachine {
         }
     }
 
+    /// Emits a call fact: as ``emit(_:_:_:)`` does, but live the machine folds it here and moves
+    /// it to the emitter, with no copy and no dispatch on the fact's kind (every step records one).
+    @inline(__always)
+    mutating func emit<E: FactEmitter>(call fact: consuming CallFact, _ e: inout E, _ fx: inout StepEffects) {
+        guard E.foldsEveryFact else {
+            emit(.call(fact), &e, &fx)
+            return
+        }
+        fx.facts += 1
+        if fact.result.kind == .rejected { fx.rejected = true }
+        foldCall(fact)
+        e.append(folded: fact)
+    }
+
     /// Emits the transition of `ref` to `to`, then what it may set off (SPEC §7): a
     /// global-outage event, and auto-propagation.
     mutating func transition<E: FactEmitter>(
@@ -312,7 +326,7 @@ extension BreakerMachine {
         let fact = CallFact(
             time: now, key: ref, turn: turn, result: .rejected(reason), latencyUs: nil, generation: table[ref].generation, probe: false,
             stale: false)
-        emit(.call(fact), &e, &fx)
+        emit(call: consume fact, &e, &fx)
         return Step(result: .rejected(Rejection(key: ref, reason: reason, retryAfterMs: retryAfterMs)), effects: fx)
     }
 
@@ -347,7 +361,7 @@ extension BreakerMachine {
         let fact = CallFact(
             time: t, key: ref, turn: permit.turn, result: result, latencyUs: latencyUs, generation: permit.generation,
             probe: permit.probe, stale: stale, shadow: permit.shadow)
-        emit(.call(fact), &e, &fx)
+        emit(call: consume fact, &e, &fx)
         if permit.shadow != nil { fx.shadowCall = true }
         if !stale && permit.shadow == nil && result.kind != .cancelled {
             switch table[ref].state {

@@ -39,7 +39,7 @@ public struct BreakerMachine: Sendable {
         var registered: ToolTraits?
     }
 
-    var table = KeyTable()
+    @usableFromInline var table = KeyTable()
     /// By tool number.
     var tools: [ToolState] = []
     var settings = SettingsTable()
@@ -78,7 +78,7 @@ public struct BreakerMachine: Sendable {
     public func circuitState(of ref: KeyRef) -> CircuitState { table[ref].state }
 
     /// How many keys are interned (refs are `0..<internedCount`).
-    public var internedCount: Int { table.count }
+    @inlinable public var internedCount: Int { table.count }
 
     /// Every key seen, in the order first interned.
     public var keys: [BreakerKey] {

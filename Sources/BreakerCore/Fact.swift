@@ -122,6 +122,21 @@ public enum Fact: Sendable, Hashable {
 public protocol FactEmitter {
     /// Takes `fact`, calls `fold` with what the machine folds (once, or not at all).
     mutating func emit(_ fact: consuming Fact, fold: (borrowing Fact) -> Void)
+
+    /// Whether the machine folds exactly the facts it proposes (live): then a step may fold a
+    /// call fact itself and hand it over with ``append(folded:)``, the fact built once and moved.
+    static var foldsEveryFact: Bool { get }
+
+    /// Takes a call fact the machine has already folded (only when ``foldsEveryFact``).
+    mutating func append(folded fact: consuming CallFact)
+}
+
+extension FactEmitter {
+    public static var foldsEveryFact: Bool { false }
+
+    public mutating func append(folded fact: consuming CallFact) {
+        preconditionFailure("append(folded:) is for emitters that fold every fact")
+    }
 }
 
 extension Array: FactEmitter where Element == Fact {
@@ -130,6 +145,10 @@ extension Array: FactEmitter where Element == Fact {
         fold(fact)
         append(fact)
     }
+
+    @inlinable public static var foldsEveryFact: Bool { true }
+
+    @inlinable public mutating func append(folded fact: consuming CallFact) { append(.call(fact)) }
 }
 
 /// Resolves key numbers to names.

@@ -4,9 +4,9 @@
 /// that goes idle keeps its slot (88 bytes; its window buffer cut to its entries, and one entry
 /// needs none), so it comes back exactly as it left. Names are interned once per machine; a slot
 /// holds their numbers.
-struct KeyTable {
+@usableFromInline struct KeyTable: Sendable {
     var chunks: [KeyChunk] = []
-    private(set) var count = 0
+    @usableFromInline private(set) var count = 0
     /// Per bucket: the key's 32-bit hash in the high half and its number + 1 in the low half; 0 empty.
     private var buckets: [UInt64] = []
     var tenants = NameTable<TenantName>()
