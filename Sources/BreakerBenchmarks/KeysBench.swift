@@ -36,7 +36,11 @@ struct KeysBench: AsyncParsableCommand {
             let dir = try BenchStore.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let clock = ManualWallClock()
-            var options = StoreOwner.Options(configuration: .standard)
+            // No bound on the keys: the default `limits.maxKeys` (1 000 000) is below the largest
+            // runs' 100 + N keys, and what is measured is the memory a key costs.
+            var configuration = BreakerConfiguration.standard
+            configuration.limits.maxKeys = nil
+            var options = StoreOwner.Options(configuration: configuration)
             options.wallClock = clock
             options.logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
             options.runsProber = false
