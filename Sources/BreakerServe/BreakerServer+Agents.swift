@@ -9,7 +9,7 @@ extension BreakerServer {
     /// `POST /v1/admit`: admit or reject one call (SPEC §4), answered once any transition it
     /// caused is durable.
     func admit(_ request: Request) async throws(APIError) -> Response {
-        let body = try await JSONBody.read(request, fields: ["tenant", "tool", "turn"], timeout: options.bodyTimeout)
+        let body = try await JSONBody.read(request, fields: ["tenant", "tool", "turn"])
         let tenant: TenantID = try body.name("tenant")
         let tool: ToolID = try body.name("tool")
         let turn: TurnID = try body.name("turn")
@@ -32,7 +32,7 @@ extension BreakerServer {
 
     /// `POST /v1/complete`: how an admitted call ended (SPEC §5, §12).
     func complete(_ request: Request) async throws(APIError) -> Response {
-        let body = try await JSONBody.read(request, fields: ["permit", "outcome", "error_type"], timeout: options.bodyTimeout)
+        let body = try await JSONBody.read(request, fields: ["permit", "outcome", "error_type"])
         let token = try body.string("permit")!
         let outcome = try body.string("outcome")!
         let errorText = try body.string("error_type", required: false)

@@ -10,7 +10,7 @@ extension BreakerServer {
         let op: String = String(path.dropFirst("/v1/operator/".count))
         var fields: Set<String> = ["tool", "tenant", "actor", "reason", "scope"]
         if op == "force-open" { fields.insert("hold") }
-        let body = try await JSONBody.read(request, fields: fields, timeout: options.bodyTimeout)
+        let body = try await JSONBody.read(request, fields: fields)
         let tool: ToolID = try body.name("tool")
         let tenant: TenantID? = try body.optionalName("tenant")
         let (actor, reason) = try Self.actorAndReason(body)
@@ -32,7 +32,7 @@ extension BreakerServer {
 
     /// `POST /v1/operator/configure` (SPEC §2): validated as a whole, recorded, durable on answer.
     func configure(_ request: Request) async throws -> Response {
-        let body = try await JSONBody.read(request, fields: ["config", "actor", "reason", "scope"], timeout: options.bodyTimeout)
+        let body = try await JSONBody.read(request, fields: ["config", "actor", "reason", "scope"])
         guard let value = body.value["config"] else { throw APIError.badRequest("missing field \"config\" (an object)") }
         let (actor, reason) = try Self.actorAndReason(body)
         let configuration: BreakerConfiguration

@@ -196,7 +196,9 @@ struct ServerService: Service {
         let connections = ConnectionCount(limit: options.maxConnections ?? max(1, DescriptorLimit.raise() / 2))
         let misbound = Locked(false)
         let guarded = HTTPServerBuilder { responder in
-            GuardedHTTP1Channel(responder: responder, connections: connections, idleTimeout: options.idleTimeout, logger: options.logger)
+            GuardedHTTP1Channel(
+                responder: responder, connections: connections, idleTimeout: options.idleTimeout, bodyTimeout: options.bodyTimeout,
+                logger: options.logger)
         }
         var app = Application(
             responder: CallbackResponder { (request: Request, context: ServeContext) in

@@ -79,6 +79,8 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let connections: ConnectionCount
     let idleTimeout: Duration
+    /// A request's body must arrive within this of its head (a `408` otherwise).
+    var bodyTimeout: Duration = .seconds(10)
     let logger: Logger
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -87,7 +89,7 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             try sync.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: .init())
-            try sync.addHandler(HTTP1Guard(connections: connections, logger: self.logger))
+            try sync.addHandler(HTTP1Guard(connections: connections, bodyTimeout: bodyTimeout, logger: self.logger))
             try sync.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try sync.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
@@ -104,7 +106,11 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 /// - a response has the request's version (an HTTP/1.0 client gets HTTP/1.0), and the
 ///   connection closes after it when the request did not ask to keep it alive;
 /// - `Expect: 100-continue` gets `100 Continue` before the body is read;
-/// - `CONNECT` gets `405` with a length, and the connection is closed.
+/// - `CONNECT` gets `405` with a length, and the connection is closed;
+/// - a request whose body has not all arrived within the body timeout of its head gets `408`,
+///   and the connection is closed (a slow client cannot hold a request open). The deadline is a
+///   timer on the connection's event loop, set at the head and cancelled at the end: no task
+///   and no wake-up per request.
 final class HTTP1Guard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -123,9 +129,13 @@ final class HTTP1Guard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Whether the client closed its side (or the connection is gone).
     private var clientGone = false
     private var whenClientGone: [@Sendable () -> Void] = []
+    private let bodyTimeout: TimeAmount
+    /// The deadline of the request whose body is arriving.
+    private var bodyDeadline: Scheduled<Void>?
 
-    init(connections: ConnectionCount, logger: Logger) {
+    init(connections: ConnectionCount, bodyTimeout: Duration, logger: Logger) {
         self.connections = connections
+        self.bodyTimeout = TimeAmount(bodyTimeout)
         self.logger = logger
     }
 
@@ -154,6 +164,8 @@ final class HTTP1Guard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        bodyDeadline?.cancel()
+        bodyDeadline = nil
         if counted {
             counted = false
             connections.release()
@@ -198,8 +210,27 @@ final class HTTP1Guard: ChannelDuplexHandler, RemovableChannelHandler {
             if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
+            let version = head.version
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            bodyDeadline?.cancel()
+            bodyDeadline = context.eventLoop.scheduleTask(in: bodyTimeout) {
+                let (guardHandler, context) = loopBound.value
+                guardHandler.bodyTimedOut(context, version: version)
+            }
+        } else if case .end = part {
+            bodyDeadline?.cancel()
+            bodyDeadline = nil
         }
         context.fireChannelRead(data)
+    }
+
+    /// The body of the current request did not all arrive in time: `408`, written whole below
+    /// the encoder (the responder is still waiting for the body), and the connection closes.
+    private func bodyTimedOut(_ context: ChannelHandlerContext, version: HTTPVersion) {
+        bodyDeadline = nil
+        let seconds = bodyTimeout.nanoseconds / 1_000_000_000
+        let message = "the body did not arrive within \(seconds) seconds; send it at once"
+        writeWhole(context, version: version, status: "408 Request Timeout", body: #"{"error":"\#(message)"}"#)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -223,11 +254,19 @@ final class HTTP1Guard: ChannelDuplexHandler, RemovableChannelHandler {
     /// every answer to `CONNECT` without a body, as a tunnel's; this one is written below it,
     /// whole, so that the client reads the refusal and its length.
     private func refuse(_ context: ChannelHandlerContext, version: HTTPVersion) {
+        writeWhole(
+            context, version: version, status: "405 Method Not Allowed",
+            body: #"{"error":"CONNECT is not served: this service is no proxy"}"#, extraHeaders: "allow: GET, HEAD, POST\r\n")
+    }
+
+    /// Writes a whole JSON answer below the encoder, reads nothing more, and closes.
+    private func writeWhole(
+        _ context: ChannelHandlerContext, version: HTTPVersion, status: String, body: String, extraHeaders: String = ""
+    ) {
         refusing = true
-        let body = #"{"error":"CONNECT is not served: this service is no proxy"}"#
         let text =
-            "HTTP/\(version.major).\(version.minor) 405 Method Not Allowed\r\ncontent-type: application/json\r\n"
-            + "content-length: \(body.utf8.count)\r\nallow: GET, HEAD, POST\r\nconnection: close\r\n\r\n" + body
+            "HTTP/\(version.major).\(version.minor) \(status)\r\ncontent-type: application/json\r\n"
+            + "content-length: \(body.utf8.count)\r\n\(extraHeaders)connection: close\r\n\r\n" + body
         let channel = context.channel
         guard let below = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) else {
             channel.close(promise: nil)

@@ -12,11 +12,11 @@ struct JSONBody: Sendable {
 
     /// Reads and parses the body of `request`, which must be one JSON object whose fields are
     /// all among `fields`.
-    static func read(_ request: Request, fields: Set<String>, timeout: Duration) async throws(APIError) -> JSONBody {
+    static func read(_ request: Request, fields: Set<String>) async throws(APIError) -> JSONBody {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw APIError(.contentTooLarge, "the body is over 64 KiB (\(length) bytes); send at most \(limit) bytes")
         }
-        let buffer = try await collect(request.body, timeout: timeout)
+        let buffer = try await collect(request)
         let value: JSONValue
         do {
             value = try JSONValue.parse(bytes: Array(buffer.readableBytesView))
@@ -33,33 +33,23 @@ struct JSONBody: Sendable {
         return JSONBody(value: value)
     }
 
-    /// The body, at most ``limit`` bytes, arrived within `timeout` (a slow client cannot hold a
-    /// request open).
-    private static func collect(_ body: RequestBody, timeout: Duration) async throws(APIError) -> ByteBuffer {
-        enum Ending: Error { case tooLarge, tooSlow }
+    /// The body, at most ``limit`` bytes, whole. A client that is slow to send it gets its `408`
+    /// from the connection's guard (``HTTP1Guard``), which closes the connection: a timer on the
+    /// event loop rather than a task and a timer per request.
+    private static func collect(_ request: Request) async throws(APIError) -> ByteBuffer {
+        let buffer: ByteBuffer
         do {
-            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-                group.addTask {
-                    do {
-                        return try await body.collect(upTo: limit)
-                    } catch is CancellationError {
-                        throw CancellationError()
-                    } catch {
-                        throw Ending.tooLarge
-                    }
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw Ending.tooSlow
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!!
-            }
-        } catch Ending.tooSlow {
-            throw APIError(.requestTimeout, "the body did not arrive within \(timeout); send it at once")
-        } catch {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "the body is over 64 KiB; send at most \(limit) bytes")
+        } catch {
+            throw .badRequest("the body ended before it was whole (\(error)); send it whole")
         }
+        // A connection closed mid-body must not pass for a shorter body: nothing is recorded.
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), buffer.readableBytes != length {
+            throw .badRequest("the body ended after \(buffer.readableBytes) of its \(length) bytes; send it whole")
+        }
+        return buffer
     }
 
     /// The string `field`; `nil` when absent or null and not `required`.
