@@ -54,16 +54,17 @@ extension CircuitBreaker {
                 return .failed(signal, error)
             }
         }
-        let (outcome, ending) = await race(call, body)
+        let slot = ValueSlot<Value>()
+        let (raceEnd, ending) = await race(call) { slot.value = try await body() }
         let end = await self.end(call, ending)
         let retry = end.completion.state == .closed ? 0 : end.completion.retryAfterMs
         let degraded = end.completion.state != .closed
         if end.recording.isTimeout {
             return .unavailable(DegradationSignal(tool: tool, reason: .timeout, retryAfterMs: retry, minimumOneSecond: degraded))
         }
-        switch outcome {
-        case .value(let v):
-            return .success(v)
+        switch raceEnd {
+        case .returned:
+            return .success(slot.value!)
         case .error(let e):
             return .failed(
                 DegradationSignal(tool: tool, reason: .failure(ErrorType.of(e)), retryAfterMs: retry, minimumOneSecond: degraded), e)
@@ -74,17 +75,15 @@ extension CircuitBreaker {
         }
     }
 
-    /// Runs `body` for `call` until it ends or its deadline: how it ended, and as what the
-    /// call protocol ends it.
-    func race<Value: Sendable>(
-        _ call: InFlightCall, _ body: @escaping @Sendable () async throws -> Value
-    ) async -> (Race<Value>, CallEnding) {
-        let outcome = await Race.run(timeoutMs: call.callTimeoutMs, clock: monotonicClock, body)
-        switch outcome {
-        case .value: return (outcome, .success)
-        case .error(let e): return (outcome, .failure(ErrorType.of(e)))
-        case .timeout: return (outcome, .timeout)
-        case .cancelled: return (outcome, .cancelled)
+    /// Runs `work` for `call` until it ends or its deadline: how it ended, and as what the
+    /// call protocol ends it. Not generic: a tool's value travels in a ``ValueSlot``.
+    func race(_ call: InFlightCall, _ work: @escaping @Sendable () async throws -> Void) async -> (RaceEnd, CallEnding) {
+        let end = await RaceBox.run(timeoutMs: call.callTimeoutMs, clock: monotonicClock, work)
+        switch end {
+        case .returned: return (end, .success)
+        case .error(let e): return (end, .failure(ErrorType.of(e)))
+        case .timeout: return (end, .timeout)
+        case .cancelled: return (end, .cancelled)
         }
     }
 
