@@ -227,6 +227,18 @@ import Testing
         #expect(plain.status == 0 && !plain.text.contains("http_pairs_per_s"), "without the flag, no ceiling phase")
     }
 
+    /// `bench log` prints its rate beside raw SQLite's in the same run and their ratio.
+    @Test func theLogBenchmarkPrintsItsRatioToRawSQLite() async throws {
+        let r = try await CLI.run(["bench", "log", "--calls", "3000"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        let logged = try #require(o["calls_per_s"] as? Int)
+        let raw = try #require(o["raw_sqlite_rows_per_s"] as? Int)
+        let ratio = try #require(o["ratio_to_raw"] as? Double)
+        #expect(logged > 0 && raw > 0, "\(o)")
+        #expect(abs(ratio - Double(logged) / Double(raw)) < 0.01, "ratio_to_raw is calls_per_s over raw_sqlite_rows_per_s: \(o)")
+    }
+
     @Test func theDemoWritesItsReportsAuditsAndCharts() async throws {
         let dir = scratchDirectory
         let r = try await CLI.run(["demo", "--output", dir + "/out"])
