@@ -24,8 +24,9 @@ protocol Expiring: AnyObject, Sendable {
 /// or until they outnumber the live ones, when the heap is rebuilt without them — so a busy
 /// process holds at most about twice its calls in flight.
 package final class DeadlineMonitor: @unchecked Sendable {
-    // Safety: `heap`, `live` and `started` are only touched between pthread_mutex_lock and
-    // pthread_mutex_unlock on `mutex`; the condition variable is used with that mutex.
+    // Safety: `heap`, `live`, `started` and `wakeupCount` are only touched between
+    // pthread_mutex_lock and pthread_mutex_unlock on `mutex`; the condition variable is used
+    // with that mutex.
 
     /// The monitor of the process (its thread starts with the first deadline).
     package static let shared = DeadlineMonitor()
@@ -42,8 +43,8 @@ package final class DeadlineMonitor: @unchecked Sendable {
     /// Items added whose deadline has neither passed nor been ended early (``ended()``).
     private var live = 0
     private var started = false
-    /// Times the thread woke up (for tests: it sleeps, not spins).
-    package private(set) var wakeups = 0
+    /// Times the thread woke up.
+    private var wakeupCount = 0
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -96,6 +97,13 @@ package final class DeadlineMonitor: @unchecked Sendable {
         return heap.count
     }
 
+    /// Times the thread woke up (for tests: it sleeps between deadlines, it does not spin).
+    package var wakeups: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return wakeupCount
+    }
+
     private func startThread() {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
@@ -113,7 +121,7 @@ package final class DeadlineMonitor: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         var due: [any Expiring] = []
         while true {
-            wakeups += 1
+            wakeupCount += 1
             let now = Self.now()
             while let first = heap.first, first.deadline <= now {
                 let entry = pop()

