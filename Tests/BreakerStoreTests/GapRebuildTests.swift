@@ -107,7 +107,7 @@ import Testing
                 if rig.waitUntil(failing: full, seconds: 10), full { failures.withLock { $0 += 1 } }
             }
             try rig.setFull(false)
-            #expect(rig.waitUntil(failing: false, seconds: 10), "the writer resumes once the store has room")
+            #expect(rig.waitUntil(failing: false, seconds: 60), "the writer resumes once the store has room")
         }
         // Half the runs leave the log as a crash would, so the rebuild starts from a snapshot
         // taken while the workload ran, not from the final one.

@@ -64,15 +64,16 @@ def check(ok, what):
 
 
 class Proxy:
-    def __init__(self, breakerctl, work, name, read=True):
+    def __init__(self, breakerctl, work, name, read=True, config=None):
         self.server_log = os.path.join(work, name + "-server.log")
         server = os.path.join(work, "bounds_server.py")
         with open(server, "w") as f:
             f.write(SERVER)
         self.stderr_path = os.path.join(work, name + "-proxy.err")
         self.db = os.path.join(work, name + ".sqlite")
+        options = ["--config", config] if config else []
         self.process = subprocess.Popen(
-            [breakerctl, "mcp-proxy", "--tenant", "acme", "--db", self.db, "--", sys.executable, server, self.server_log],
+            [breakerctl, "mcp-proxy", "--tenant", "acme", "--db", self.db, *options, "--", sys.executable, server, self.server_log],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.stderr_path, "wb"))
         self.lines = queue.Queue()
         if read:
@@ -163,7 +164,12 @@ def flood(breakerctl, work):
 
 
 def limits(breakerctl, work):
-    p = Proxy(breakerctl, work, "limits")
+    # The size limits are checked, not time: a 20 MiB answer from a Python server on a loaded
+    # runner has taken longer than the default 3 s call timeout.
+    config = os.path.join(work, "limits.json")
+    with open(config, "w") as f:
+        json.dump({"defaults": {"callTimeoutMs": 60000, "latencyThresholdMs": 60000}}, f)
+    p = Proxy(breakerctl, work, "limits", config=config)
     try:
         initialize(p)
         check("result" in p.answer(0), "initialize answered")
