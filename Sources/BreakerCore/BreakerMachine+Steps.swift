@@ -72,8 +72,7 @@ extension BreakerMachine {
             fx.facts += 1
             switch folded {
             case .call(let f):
-                if f.result.kind == .rejected { fx.rejected = true }
-                foldCall(f)
+                foldCall(f, noting: &fx)
             case .transition:
                 fx.transitions += 1
                 fx.mustBeDurable = true
@@ -103,9 +102,15 @@ extension BreakerMachine {
             return
         }
         fx.facts += 1
-        if fact.result.kind == .rejected { fx.rejected = true }
-        foldCall(fact)
+        foldCall(fact, noting: &fx)
         e.append(folded: fact)
+    }
+
+    /// Folds a call fact and notes what its step's caller must act on (a rejection to count).
+    @inline(__always)
+    mutating func foldCall(_ f: borrowing CallFact, noting fx: inout StepEffects) {
+        if f.result.kind == .rejected { fx.rejected = true }
+        foldCall(f)
     }
 
     /// Emits the transition of `ref` to `to`, then what it may set off (SPEC §7): a

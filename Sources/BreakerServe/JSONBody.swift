@@ -13,10 +13,11 @@ struct JSONBody: Sendable {
     /// Reads and parses the body of `request`, which must be one JSON object whose fields are
     /// all among `fields`.
     static func read(_ request: Request, fields: Set<String>) async throws(APIError) -> JSONBody {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let length = declared, length > limit {
             throw APIError(.contentTooLarge, "the body is over 64 KiB (\(length) bytes); send at most \(limit) bytes")
         }
-        let buffer = try await collect(request)
+        let buffer = try await collect(request.body, declaredLength: declared)
         let value: JSONValue
         do {
             value = try JSONValue.parse(bytes: Array(buffer.readableBytesView))
@@ -36,17 +37,17 @@ struct JSONBody: Sendable {
     /// The body, at most ``limit`` bytes, whole. A client that is slow to send it gets its `408`
     /// from the connection's guard (``HTTP1Guard``), which closes the connection: a timer on the
     /// event loop rather than a task and a timer per request.
-    private static func collect(_ request: Request) async throws(APIError) -> ByteBuffer {
+    private static func collect(_ body: RequestBody, declaredLength: Int?) async throws(APIError) -> ByteBuffer {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            buffer = try await body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "the body is over 64 KiB; send at most \(limit) bytes")
         } catch {
             throw .badRequest("the body ended before it was whole (\(error)); send it whole")
         }
         // A connection closed mid-body must not pass for a shorter body: nothing is recorded.
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), buffer.readableBytes != length {
+        if let length = declaredLength, buffer.readableBytes != length {
             throw .badRequest("the body ended after \(buffer.readableBytes) of its \(length) bytes; send it whole")
         }
         return buffer
