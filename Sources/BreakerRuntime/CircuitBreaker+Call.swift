@@ -78,7 +78,7 @@ extension CircuitBreaker {
     /// Runs `work` for `call` until it ends or its deadline: how it ended, and as what the
     /// call protocol ends it. Not generic: a tool's value travels in a ``ValueSlot``.
     func race(_ call: InFlightCall, _ work: @escaping @Sendable () async throws -> Void) async -> (RaceEnd, CallEnding) {
-        let end = await RaceBox.run(timeoutMs: call.callTimeoutMs, clock: monotonicClock, work)
+        let end = await RaceBox.run(timeoutMs: call.callTimeoutMs, clock: monotonicClock, monitored: true, work)
         switch end {
         case .returned: return (end, .success)
         case .error(let e): return (end, .failure(ErrorType.of(e)))

@@ -2,9 +2,9 @@ import BreakerCore
 
 /// Runs a tool under a deadline without waiting for a tool that ignores cancellation.
 ///
-/// The tool runs in its own task; on the continuous clock its deadline is watched by the
-/// process's ``DeadlineMonitor`` (no task of its own), on any other clock a timer task sleeps on
-/// it. Whichever comes first answers the caller, and the tool's task is cancelled if it is still
+/// The tool runs in its own task; a tool call's deadline on the continuous clock is watched by
+/// the process's ``DeadlineMonitor`` (no task of its own, ``RaceBox``), anything else's by a
+/// timer task sleeping on its clock. Whichever comes first answers the caller, and the tool's task is cancelled if it is still
 /// running. A tool that never returns is abandoned at the deadline (its task is cancelled; the
 /// caller does not wait for it).
 ///
@@ -20,7 +20,7 @@ package enum Race<Value: Sendable>: Sendable {
         timeoutMs: Int64, clock: any Clock<Duration>, _ body: @escaping @Sendable () async throws -> Value
     ) async -> Race<Value> {
         let slot = ValueSlot<Value>()
-        let end = await RaceBox.run(timeoutMs: timeoutMs, clock: clock) { slot.value = try await body() }
+        let end = await RaceBox.run(timeoutMs: timeoutMs, clock: clock, monitored: false) { slot.value = try await body() }
         switch end {
         case .returned: return .value(slot.value!)
         case .error(let e): return .error(e)
@@ -61,11 +61,14 @@ final class RaceBox: Expiring {
     }
     let state = Locked(State())
 
+    /// - Parameter monitored: the deadline is watched by the ``DeadlineMonitor`` (the clock must
+    ///   be the continuous clock): it then passes on time even while the cooperative pool is
+    ///   busy, as a tool call's must; otherwise a timer task on `clock` watches it.
     static func run(
-        timeoutMs: Int64, clock: any Clock<Duration>, _ work: @escaping @Sendable () async throws -> Void
+        timeoutMs: Int64, clock: any Clock<Duration>, monitored: Bool, _ work: @escaping @Sendable () async throws -> Void
     ) async -> RaceEnd {
         let box = RaceBox()
-        let monitored = clock is ContinuousClock
+        let monitored = monitored && clock is ContinuousClock
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RaceEnd, Never>) in
                 box.install(continuation)
